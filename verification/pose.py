@@ -70,13 +70,12 @@ def head_pose(landmarks68: np.ndarray, image_shape: tuple[int, ...]) -> HeadPose
             [distance],
         ]
     )
-    rvec = np.zeros((3, 1))
-    ok, rvec, tvec = cv2.solvePnP(
+    ok, rvec, _ = cv2.solvePnP(
         MODEL_POINTS,
         image_points,
         camera,
         np.zeros((4, 1)),
-        rvec,
+        np.zeros((3, 1)),
         tvec,
         useExtrinsicGuess=True,
         flags=cv2.SOLVEPNP_ITERATIVE,
