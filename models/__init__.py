@@ -1,1 +1,39 @@
-"""models package."""
+"""SQLAlchemy models, engine and session; importing this registers every table."""
+
+from models.audit import AuditEvent
+from models.auth import IdempotencyRecord, OtpCode, RateLimitHit, RefreshToken
+from models.base import Base
+from models.face import BiometricConsent, FaceTemplate, VerificationAttempt
+from models.home_visit import Evidence, HomeVisit, HomeVisitTask
+from models.liveness import FrameHash, LivenessChallenge
+from models.notification import Notification
+from models.pensioner import Pensioner
+from models.region import Region
+from models.season import Certification, LifeEvidence, Season, SeasonRegionWindow, Suspension
+from models.staff import StaffUser
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "BiometricConsent",
+    "Certification",
+    "Evidence",
+    "FaceTemplate",
+    "FrameHash",
+    "HomeVisit",
+    "HomeVisitTask",
+    "IdempotencyRecord",
+    "LifeEvidence",
+    "LivenessChallenge",
+    "Notification",
+    "OtpCode",
+    "Pensioner",
+    "RateLimitHit",
+    "RefreshToken",
+    "Region",
+    "Season",
+    "SeasonRegionWindow",
+    "StaffUser",
+    "Suspension",
+    "VerificationAttempt",
+]

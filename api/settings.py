@@ -1,0 +1,102 @@
+"""One Settings object, read from PENSION_CERT_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_TEMPLATE_KEY = "ZGV2LWluc2VjdXJlLXRlbXBsYXRlLWtleS0zMmJ5dGU="  # base64 of a 32-byte dev key
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field is PENSION_CERT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="PENSION_CERT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/pension_cert.sqlite3"
+    secret_key: str = DEV_SECRET
+    template_key: str = DEV_TEMPLATE_KEY
+    template_key_id: str = "k1"
+    old_template_keys: str = ""
+    timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    embed_scheduler: bool = False
+    face_workers: int = 0
+
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_length: int = 6
+    login_rate_per_account: int = 10
+    login_rate_per_address: int = 50
+    login_rate_window_seconds: int = 900
+    face_attempts_per_day: int = 5
+
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_import_bytes: int = 200 * 1024 * 1024
+
+    sms_gateway: Literal["log", "http"] = "log"
+    sms_http_url: str = ""
+    sms_http_token: str = ""
+    sms_max_attempts: int = 5
+    sms_quiet_start_hour: int = 21
+    sms_quiet_end_hour: int = 8
+
+    season_open_month_day: str = "04-01"
+    season_close_month_day: str = "06-30"
+    season_policy: Literal["window", "rolling"] = "window"
+    rolling_validity_months: int = 12
+    reminder_days_before_close: str = "30,14,7,3,1"
+    reminder_family_min_age: int = 80
+    life_evidence_sources: str = "medical_insurance,hospital,bank_counter,self_service_terminal"
+    life_evidence_max_age_days: int = 180
+
+    home_visit_bedridden_days: int = 21
+    home_visit_age_days: int = 14
+    home_visit_min_age: int = 80
+    home_visit_failed_attempts: int = 3
+    home_visit_gps_max_km: float = 2.0
+    risk_days_left: int = 14
+    evidence_retention_days: int = 30
+
+    test_faces: str = "../shared/faces"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment != "development" and (
+            self.secret_key == DEV_SECRET or self.template_key == DEV_TEMPLATE_KEY
+        ):
+            raise ValueError(
+                "PENSION_CERT_SECRET_KEY and PENSION_CERT_TEMPLATE_KEY must be set outside development"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Days before close on which reminders go out (the window opening is added separately)."""
+        return sorted({int(x) for x in self.reminder_days_before_close.split(",") if x.strip()}, reverse=True)
+
+    @property
+    def accepted_life_evidence_sources(self) -> set[str]:
+        """Life-evidence sources that certify passively."""
+        return {s.strip() for s in self.life_evidence_sources.split(",") if s.strip()}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

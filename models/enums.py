@@ -1,0 +1,101 @@
+"""Domain vocabularies stored as short strings."""
+
+from enum import StrEnum
+
+
+class RegionLevel(StrEnum):
+    """Administrative level of a division code."""
+
+    CITY = "city"
+    DISTRICT = "district"
+    TOWN = "town"
+    COMMUNITY = "community"
+
+
+# Digits of the 12-digit division code that identify a region at each level.
+LEVEL_PREFIX_LEN = {
+    RegionLevel.CITY: 4,
+    RegionLevel.DISTRICT: 6,
+    RegionLevel.TOWN: 9,
+    RegionLevel.COMMUNITY: 12,
+}
+
+
+class PensionStatus(StrEnum):
+    """Whether the pension is paid."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class StaffRole(StrEnum):
+    """What a staff account may do."""
+
+    ADMIN = "admin"
+    COUNTER = "counter"
+    FIELD = "field"
+    SUPERVISOR = "supervisor"
+
+
+class TemplateKind(StrEnum):
+    """Anchor (enrolled, fixed) or rolling (follows ageing)."""
+
+    ANCHOR = "anchor"
+    ROLLING = "rolling"
+
+
+class TemplateSource(StrEnum):
+    """Where a face template came from."""
+
+    COUNTER = "counter"
+    HOME_VISIT = "home_visit"
+    ID_PHOTO = "id_photo"
+    APP = "app"
+
+
+class CertificationChannel(StrEnum):
+    """How a pensioner proved they are alive."""
+
+    APP = "app"
+    HOME_VISIT = "home_visit"
+    COUNTER = "counter"
+    SELF_SERVICE_TERMINAL = "self_service_terminal"
+    DATA_COMPARISON = "data_comparison"
+
+
+class NotificationStatus(StrEnum):
+    """Delivery state of an outbox message."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class HomeVisitTaskStatus(StrEnum):
+    """Lifecycle of a home-visit task."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class HomeVisitReason(StrEnum):
+    """Why a home visit was scheduled."""
+
+    BEDRIDDEN = "bedridden"
+    AGE_80 = "age_80"
+    FAILED_ATTEMPTS = "failed_attempts"
+    HELP_REQUEST = "help_request"
+
+
+class VisitOutcome(StrEnum):
+    """What the field worker found."""
+
+    CERTIFIED = "certified"
+    DECEASED = "deceased"
+    NOT_AT_HOME = "not_at_home"
+    HOSPITALISED = "hospitalised"
+    MOVED = "moved"
+    REFUSED = "refused"

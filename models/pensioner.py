@@ -1,0 +1,44 @@
+"""Pensioners: the people who certify."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TimestampMixin
+from models.enums import PensionStatus
+
+
+class Pensioner(TimestampMixin, Base):
+    """A person drawing a pension, with residence and status."""
+
+    __tablename__ = "pensioner"
+    __table_args__ = (
+        Index("ix_pensioner_district_status", "district_code", "pension_status"),
+        Index("ix_pensioner_town_code", "town_code"),
+        Index("ix_pensioner_city_code", "city_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    family_phone: Mapped[str | None] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"), index=True)
+    # Ancestors of region_code, denormalised at import so jurisdiction filters and
+    # supervisor roll-ups are one indexed equality instead of a tree walk.
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    district_code: Mapped[str | None] = mapped_column(String(12))
+    city_code: Mapped[str | None] = mapped_column(String(12))
+    paying_region_code: Mapped[str | None] = mapped_column(String(12))
+    bedridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    limited_mobility: Mapped[bool] = mapped_column(Boolean, default=False)
+    pension_status: Mapped[str] = mapped_column(String(16), default=PensionStatus.ACTIVE)
+    status_since: Mapped[date | None]
+    death_date: Mapped[date | None]
+    # Rolling policy: the person's own certification deadline.
+    certification_due_date: Mapped[date | None] = mapped_column(index=True)

@@ -1,0 +1,89 @@
+"""Certification seasons, certifications, suspensions and life evidence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, CreatedAtMixin, utcnow
+
+
+class Season(CreatedAtMixin, Base):
+    """The yearly certification window for the whole city."""
+
+    __tablename__ = "season"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(unique=True)
+    open_date: Mapped[date]
+    close_date: Mapped[date]
+    grace_days: Mapped[int] = mapped_column(default=0)
+    suspend_from_date: Mapped[date]
+
+
+class SeasonRegionWindow(CreatedAtMixin, Base):
+    """A region's own window for a season (a district may extend it)."""
+
+    __tablename__ = "season_region_window"
+    __table_args__ = (UniqueConstraint("season_id", "region_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    season_id: Mapped[int] = mapped_column(ForeignKey("season.id", ondelete="CASCADE"))
+    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"))
+    close_date: Mapped[date]
+    grace_days: Mapped[int] = mapped_column(default=0)
+    suspend_from_date: Mapped[date]
+
+
+class Certification(Base):
+    """Proof of life for one pensioner in one season."""
+
+    __tablename__ = "certification"
+    __table_args__ = (
+        UniqueConstraint("pensioner_id", "season_year"),
+        Index("ix_certification_season_year_channel", "season_year", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
+    season_year: Mapped[int]
+    certified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str | None] = mapped_column(String(32))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("verification_attempt.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    home_visit_id: Mapped[int | None]
+    office_region_code: Mapped[str | None] = mapped_column(String(12))
+    evidence: Mapped[dict[str, Any] | None]
+
+
+class Suspension(Base):
+    """A pension suspended for a missed season, and its reinstatement."""
+
+    __tablename__ = "suspension"
+    __table_args__ = (UniqueConstraint("pensioner_id", "season_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
+    season_year: Mapped[int] = mapped_column(index=True)
+    effective_date: Mapped[date]
+    suspended_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reinstated_at: Mapped[datetime | None] = mapped_column(index=True)
+    reinstated_effective_date: Mapped[date | None]
+    back_pay_months: Mapped[int | None]
+
+
+class LifeEvidence(Base):
+    """Passive proof of life from another system (medical insurance, hospital, bank)."""
+
+    __tablename__ = "life_evidence"
+    __table_args__ = (UniqueConstraint("pensioner_id", "evidence_date", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
+    evidence_date: Mapped[date]
+    source: Mapped[str] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

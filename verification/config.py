@@ -1,0 +1,53 @@
+"""Every threshold and limit of face verification, with where each default comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationConfig:
+    """Thresholds and limits; the API builds one from its settings, tests and eval use the defaults."""
+
+    # Input limits.
+    max_image_bytes: int = 15 * 1024 * 1024  # phone JPEGs are 2-8 MB; 15 MB leaves room for HEIC->JPEG exports
+    max_image_pixels: int = 40_000_000  # 48 MP sensors bin to 12 MP; 40 MP refuses bombs yet allows full-res shots
+
+    # Detection.
+    detect_max_side: int = 640  # bench: HOG time grows with area; a selfie face stays > 100 px wide at 640
+    upsample: int = 0  # faces in selfies are large; upsampling costs ~4x (bench)
+    small_image_side: int = 400  # below this long side nothing found -> retry with padding + upsample
+    small_image_pad: float = 0.5  # pad each side by half the size: tight 112x112 crops then look like photos
+    small_image_upsample: int = 2  # SOURCES.csv: pad + 2x upsample recovers 10 of 18 tight crops
+    choose_dominant_face: bool = True  # SOURCES.csv: 3 identity photos show a small bystander
+    dominant_face_area_ratio: float = 2.5  # largest box must be this much larger than the next, else refuse
+    encode_max_side: int = 1600  # bench: encoding on >1600 px gains nothing (dlib crops a 150 px chip)
+
+    # Quality gates (measured on the face crop).
+    min_inter_eye_px: float = 28.0  # LFW 250x250 faces have ~40 px; below ~28 px the 150 px chip is upscaled 2x+
+    blur_crop_side: int = 128  # Laplacian computed on the face resized to this side: resolution-independent
+    min_laplacian_var: float = 40.0  # measured on identities/: sharp faces 100-2000; GaussianBlur(sigma 3) < 20
+    min_face_luminance: float = 50.0  # mean grey level 0-255 of the face; dark LFW faces are ~70
+    max_face_luminance: float = 215.0  # overexposed faces lose texture above ~215
+    max_clipped_fraction: float = 0.25  # share of face pixels at <=5 or >=250
+    max_yaw_deg: float = 30.0  # dlib's encoder is trained mostly on near-frontal faces; ISO 19794-5 allows 5-8 deg
+    max_pitch_deg: float = 25.0  # solvePnP pitch on a generic head is noisier than yaw; looser bound
+
+    # Encoding.
+    enrol_num_jitters: int = 10  # face_recognition docs: 100 jitters ~= 100x slower; 10 measured in docs/accuracy.md
+    probe_num_jitters: int = 1  # probes are fused over several frames instead
+
+    # Decision on the cohort-normalised score (distance / mean 5-NN cohort distance), docs/accuracy.md.
+    cohort_k: int = 5  # 5 nearest cohort faces per side
+    min_cohort_size: int = 20  # fewer than this: fall back to raw distance and raw thresholds
+    match_threshold: float = 0.76  # FMR <= 0.1% on /work/shared/faces (docs/accuracy.md)
+    retry_threshold: float = 0.84  # about FMR 1%: ask for another selfie instead of refusing
+    use_rank_guard: bool = True  # probe must be closer to the claimed person than to any cohort face
+    # Raw dlib distance thresholds, used only without a cohort.
+    raw_match_threshold: float = 0.48  # FMR <= 0.1% on raw distance (docs/accuracy.md)
+    raw_retry_threshold: float = 0.55  # about FMR 1% on raw distance
+    probe_fusion: str = "mean"  # "mean" or "min" of per-frame distances; measured in docs/accuracy.md
+
+    # Rolling templates.
+    rolling_update_margin: float = 0.10  # only add a selfie whose score is this far inside match_threshold
+    max_rolling_templates: int = 5  # keep the newest five next to the enrolment anchor(s)
