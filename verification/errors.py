@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
-    "not_an_image": ("文件不是照片，请上传 JPEG 或 PNG 格式的照片。", "The file is not a photo; upload a JPEG or PNG."),
-    "image_too_large": ("照片文件太大，请重新拍摄或压缩后上传。", "The photo file is too large; retake or compress it."),
+    "not_an_image": (
+        "文件不是照片，请上传 JPEG 或 PNG 格式的照片。",
+        "The file is not a photo; upload a JPEG or PNG.",
+    ),
+    "image_too_large": (
+        "照片文件太大，请重新拍摄或压缩后上传。",
+        "The photo file is too large; retake or compress it.",
+    ),
     "image_too_many_pixels": (
         "照片分辨率过高，请使用手机相机的普通模式拍摄。",
         "The photo has too many pixels; use the phone camera's normal mode.",

@@ -94,8 +94,10 @@ def encode(rgb: np.ndarray, box: Box, *, num_jitters: int = 1, max_side: int | N
     return np.asarray(fr.face_encoder.compute_face_descriptor(rgb, shape, num_jitters), dtype=np.float64)
 
 
-def analyse_face(rgb: np.ndarray, *, config: VerificationConfig, num_jitters: int | None = None) -> FaceAnalysis:
-    """Detect exactly one face and return its landmarks, encoding and quality (used by API, liveness, eval)."""
+def analyse_face(
+    rgb: np.ndarray, *, config: VerificationConfig, num_jitters: int | None = None
+) -> FaceAnalysis:
+    """Detect exactly one face; return its landmarks, encoding and quality (API, liveness, eval)."""
     box = select_face(detect_faces(rgb, config=config), config=config)
     points = landmarks(rgb, box)
     jitters = config.probe_num_jitters if num_jitters is None else num_jitters

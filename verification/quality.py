@@ -13,19 +13,28 @@ from verification.pose import head_pose
 Box = tuple[int, int, int, int]
 
 ADVICE: dict[str, tuple[str, str]] = {
-    "no_face": ("没有找到人脸：请正对镜头，露出整张脸。", "No face found: face the camera with your whole face visible."),
+    "no_face": (
+        "没有找到人脸：请正对镜头，露出整张脸。",
+        "No face found: face the camera with your whole face visible.",
+    ),
     "multiple_faces": (
         "画面中有多张人脸：请只让本人出现在画面中。",
         "Several faces in the picture: only the pensioner should be visible.",
     ),
     "face_too_small": ("脸太小：请把手机拿近一些。", "Face too small: hold the phone closer."),
-    "too_blurred": ("照片模糊：请拿稳手机，擦干净镜头后重拍。", "Photo blurred: hold the phone still and clean the lens."),
+    "too_blurred": (
+        "照片模糊：请拿稳手机，擦干净镜头后重拍。",
+        "Photo blurred: hold the phone still and clean the lens.",
+    ),
     "too_dark": ("光线太暗：请到明亮处，面向光源。", "Too dark: move to a bright place and face the light."),
     "too_bright": (
         "光线太强：请避开阳光直射或强光。",
         "Too bright: avoid direct sunlight or strong light on the face.",
     ),
-    "head_turned": ("头部偏转：请正视镜头，不要侧脸、抬头或低头。", "Head turned: look straight into the camera."),
+    "head_turned": (
+        "头部偏转：请正视镜头，不要侧脸、抬头或低头。",
+        "Head turned: look straight into the camera.",
+    ),
 }
 
 
@@ -57,7 +66,7 @@ def inter_eye_distance(landmarks68: np.ndarray) -> float:
 def face_crop_grey(rgb: np.ndarray, box: Box) -> np.ndarray:
     """The face box as a grey image (empty boxes give a 1x1 black crop)."""
     top, right, bottom, left = box
-    crop = rgb[max(0, top):max(top + 1, bottom), max(0, left):max(left + 1, right)]
+    crop = rgb[max(0, top) : max(top + 1, bottom), max(0, left) : max(left + 1, right)]
     if crop.size == 0:
         return np.zeros((1, 1), dtype=np.uint8)
     return cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
@@ -89,10 +98,16 @@ def assess_quality(
     elif lum > config.max_face_luminance:
         reasons.append("too_bright")
     elif clipped > config.max_clipped_fraction:
-        reasons.append("too_bright" if float(np.mean(grey >= 250)) >= float(np.mean(grey <= 5)) else "too_dark")
+        bright = float(np.mean(grey >= 250)) >= float(np.mean(grey <= 5))
+        reasons.append("too_bright" if bright else "too_dark")
     if abs(pose.yaw) > config.max_yaw_deg or abs(pose.pitch) > config.max_pitch_deg:
         reasons.append("head_turned")
     return QualityReport(
-        reasons=reasons, inter_eye_px=eye_px, laplacian_var=lap, luminance=lum,
-        clipped_fraction=clipped, yaw_deg=pose.yaw, pitch_deg=pose.pitch,
+        reasons=reasons,
+        inter_eye_px=eye_px,
+        laplacian_var=lap,
+        luminance=lum,
+        clipped_fraction=clipped,
+        yaw_deg=pose.yaw,
+        pitch_deg=pose.pitch,
     )
