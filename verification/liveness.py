@@ -1,0 +1,453 @@
+"""Active liveness: one person, followed through a short frame sequence, performs the challenged actions.
+
+Pure analysis: frames (RGB uint8) and capture timestamps in, a ``LivenessResult`` with stable reason
+codes out. The 1:1 match against the enrolment is the caller's job (``verification.matching``) on the
+returned ``best_frame_index`` / ``track_encodings``. Thresholds and their sources: ``LivenessConfig``
+and ``docs/liveness.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from verification import face as face_mod
+from verification.config import VerificationConfig
+from verification.landmarks import eye_aspect_ratio, mouth_aspect_ratio
+from verification.pose import head_pose
+
+ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right")
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessConfig:
+    """Thresholds and limits of the liveness analysis (measurements in docs/liveness.md)."""
+
+    # Input limits.
+    min_frames: int = 6  # fewer frames cannot show "open, closed, closed, open" plus a frontal frame
+    max_frames: int = 300  # 20 s at 15 fps; more is a client bug or a resource attack
+    min_ms_per_action: int = 700  # a blink takes 300-400 ms, a head turn there and back ~1 s; plus reaction
+    max_duration_ms: int = 20_000  # the challenge expires long before; matches the video limit
+    # Detection and tracking.
+    detect_max_side: int = 320  # HOG on 320 px: ~4x faster than 640; a selfie face is still > 90 px there
+    max_no_face_fraction: float = 0.2  # motion blur during a head turn may lose a few frames
+    max_multi_face_frames: int = 0  # any second face (a helper holding a photo) fails
+    max_jump_fraction: float = 0.6  # face centre may move at most this much of the face width per frame
+    max_scale_change: float = 1.5  # face width may change at most by this factor between frames
+    encode_every_ms: int = 500  # encode one frame per half second, plus key frames
+    same_person_distance: float = (
+        0.5  # blink video: max same-person distance in a 3 s window 0.20-0.24; strangers > 0.6
+    )
+    # Blink: eye aspect ratio relative to the person's own open-eye EAR.
+    open_eye_percentile: float = 90.0  # baseline = this percentile of EAR over the track
+    eye_closed_ratio: float = 0.7  # blink video: open 0.33-0.37, closed 0.13-0.18 (ratio ~0.45)
+    eye_open_ratio: float = 0.85  # eyes count as open again above this share of the baseline
+    min_closed_frames: int = 2  # a single low-EAR frame is landmark noise more often than a blink
+    # Mouth: inner-lip aspect ratio (absolute; closed lips are ~0 for everybody).
+    mouth_open_mar: float = 0.35  # blink video (closed): 0.03-0.08; 0.35 is a clearly open mouth
+    mouth_closed_mar: float = 0.2  # must come back below this
+    min_open_frames: int = 2
+    # Head turn: yaw in degrees (positive = the person's left, see verification.pose).
+    turn_yaw_deg: float = 20.0
+    frontal_yaw_deg: float = 10.0  # start and end of a turn must be this close to frontal
+    min_turn_frames: int = 1  # one frame beyond the angle is enough: the return is required too
+    mirrored: bool = False  # frames are a mirrored (selfie-preview) image: negate yaw
+    # Static check: non-rigid landmark motion after removing translation, scale and rotation.
+    min_nonrigid_motion: float = 0.01  # blink video ~0.05; a photo moved by hand ~0.003-0.008
+    # Best frame for the 1:1 match.
+    best_max_yaw_deg: float = 15.0
+    best_max_pitch_deg: float = 20.0
+    fusion_frames: int = 3  # encodings of this many good frames are returned for fusion
+
+    def face_config(self) -> VerificationConfig:
+        """The photo pipeline's config with liveness detection size and strict one-face rule."""
+        return dataclasses.replace(
+            VerificationConfig(), detect_max_side=self.detect_max_side, choose_dominant_face=False
+        )
+
+
+ADVICE: dict[str, tuple[str, str]] = {
+    "no_frames": ("没有收到画面，请重新录制。", "No frames were received; record again."),
+    "too_many_frames": (
+        "录制时间过长，请在提示后几秒内完成动作。",
+        "The recording is too long; do the actions within a few seconds.",
+    ),
+    "frame_size_mismatch": ("画面尺寸不一致，请重新录制。", "The frames have different sizes; record again."),
+    "bad_frame": ("画面格式不正确，请重新录制。", "A frame has an unexpected format; record again."),
+    "bad_timestamps": ("画面时间不正确，请重新录制。", "The frame times are not in order; record again."),
+    "too_short": (
+        "录制时间太短，请按提示慢慢完成每个动作。",
+        "The recording is too short; do each action slowly as shown.",
+    ),
+    "too_long": (
+        "录制时间过长，请在提示后几秒内完成动作。",
+        "The recording is too long; do the actions within a few seconds.",
+    ),
+    "no_face": (
+        "部分画面中没有人脸，请正对镜头，保持整张脸在框内。",
+        "No face in some frames; keep your whole face inside the frame.",
+    ),
+    "multiple_faces": (
+        "画面中出现了多张人脸，请只让本人出现在画面中。",
+        "More than one face appeared; only the pensioner should be in the picture.",
+    ),
+    "person_switch": (
+        "录制过程中人脸发生了变化，请本人独自完成全部动作。",
+        "The face changed during recording; the pensioner must do all actions alone.",
+    ),
+    "static_sequence": (
+        "画面没有变化，请本人面对镜头完成动作，不要使用照片。",
+        "The picture does not change; do the actions yourself, not with a photo.",
+    ),
+    "wrong_order": (
+        "动作顺序不对，请按屏幕提示的顺序完成动作。",
+        "The actions were done in the wrong order; follow the order on the screen.",
+    ),
+    "action_missing:blink": (
+        "没有检测到眨眼，请正对镜头，慢慢眨一下眼睛。",
+        "No blink was seen; face the camera and blink slowly once.",
+    ),
+    "action_missing:open_mouth": (
+        "没有检测到张嘴，请把嘴张大，然后合上。",
+        "No open mouth was seen; open your mouth wide, then close it.",
+    ),
+    "action_missing:turn_left": (
+        "没有检测到向左转头，请慢慢向左转头，再转回正面。",
+        "No turn to the left was seen; turn your head to your left, then back.",
+    ),
+    "action_missing:turn_right": (
+        "没有检测到向右转头，请慢慢向右转头，再转回正面。",
+        "No turn to the right was seen; turn your head to your right, then back.",
+    ),
+    "no_good_frame": (
+        "没有清晰的正脸画面，请在光线充足处正对镜头。",
+        "No clear frontal frame; face the camera in good light.",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ActionStep:
+    """One challenged action: whether it was seen, and where (frame index into the input, time in ms)."""
+
+    action: str
+    detected: bool
+    start_index: int | None = None
+    peak_index: int | None = None
+    end_index: int | None = None
+    peak_ms: int | None = None
+
+
+@dataclass(slots=True)
+class LivenessResult:
+    """Outcome of ``analyse_sequence``; ``reasons`` are stable codes (keys of ``ADVICE``)."""
+
+    passed: bool
+    reasons: list[str]
+    steps: list[ActionStep] = field(default_factory=list)
+    best_frame_index: int | None = None
+    track_encodings: list[np.ndarray] = field(default_factory=list)
+    encoded_frame_indices: list[int] = field(default_factory=list)
+    faces_per_frame: list[int] = field(default_factory=list)
+    ear: list[float | None] = field(default_factory=list)
+    mar: list[float | None] = field(default_factory=list)
+    yaw: list[float | None] = field(default_factory=list)
+    max_track_distance: float | None = None
+    nonrigid_motion: float | None = None
+
+    def advice(self) -> list[tuple[str, str]]:
+        """Bilingual (zh, en) retry advice for each reason, in order."""
+        return [ADVICE[r] for r in self.reasons if r in ADVICE]
+
+
+@dataclass(slots=True)
+class _Event:
+    start: int  # positions in the valid-frame list
+    peak: int
+    end: int
+
+
+def _fail(reasons: list[str], **kwargs: object) -> LivenessResult:
+    return LivenessResult(passed=False, reasons=reasons, **kwargs)  # type: ignore[arg-type]
+
+
+def _check_input(
+    frames: Sequence[np.ndarray], timestamps_ms: Sequence[int], actions: Sequence[str], config: LivenessConfig
+) -> list[str]:
+    unknown = [a for a in actions if a not in ACTIONS]
+    if unknown or not actions:
+        raise ValueError(f"challenge must be a non-empty list of {ACTIONS}, got {list(actions)}")
+    if len(frames) == 0:
+        return ["no_frames"]
+    if len(frames) > config.max_frames:
+        return ["too_many_frames"]
+    for frame in frames:
+        if (
+            not isinstance(frame, np.ndarray)
+            or frame.dtype != np.uint8
+            or frame.ndim != 3
+            or frame.shape[2] != 3
+        ):
+            return ["bad_frame"]
+    if len({f.shape for f in frames}) != 1:
+        return ["frame_size_mismatch"]
+    if len(timestamps_ms) != len(frames) or any(b <= a for a, b in itertools.pairwise(timestamps_ms)):
+        return ["bad_timestamps"]
+    span = int(timestamps_ms[-1]) - int(timestamps_ms[0])
+    if span > config.max_duration_ms:
+        return ["too_long"]
+    if len(frames) < config.min_frames or span < config.min_ms_per_action * len(actions):
+        return ["too_short"]
+    return []
+
+
+def _box_centre_width(box: face_mod.Box) -> tuple[float, float, float]:
+    top, right, bottom, left = box
+    return (left + right) / 2.0, (top + bottom) / 2.0, float(max(1, right - left))
+
+
+def _jump(a: face_mod.Box, b: face_mod.Box, config: LivenessConfig) -> bool:
+    """True when the face box moves or rescales more than a real head can between two frames."""
+    ax, ay, aw = _box_centre_width(a)
+    bx, by, bw = _box_centre_width(b)
+    moved = float(np.hypot(bx - ax, by - ay)) / max(aw, bw)
+    return moved > config.max_jump_fraction or max(aw, bw) / min(aw, bw) > config.max_scale_change
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (start, end) of each run of True."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, value in enumerate(mask):
+        if value and start is None:
+            start = i
+        elif not value and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask) - 1))
+    return runs
+
+
+def _excursions(
+    values: np.ndarray, active: np.ndarray, resting: np.ndarray, min_len: int, *, peak_low: bool
+) -> list[_Event]:
+    """Runs of ``active`` frames (at least min_len) with a ``resting`` frame before and after."""
+    events = []
+    for start, end in _runs(active):
+        if end - start + 1 < min_len:
+            continue
+        before = np.nonzero(resting[:start])[0]
+        after = np.nonzero(resting[end + 1 :])[0]
+        if before.size == 0 or after.size == 0:
+            continue
+        segment = values[start : end + 1]
+        peak = start + int(np.argmin(segment) if peak_low else np.argmax(segment))
+        events.append(_Event(start=int(before[-1]), peak=peak, end=end + 1 + int(after[0])))
+    return events
+
+
+def _detect_events(
+    action: str, ear: np.ndarray, mar: np.ndarray, yaw: np.ndarray, config: LivenessConfig
+) -> list[_Event]:
+    if action == "blink":
+        baseline = float(np.percentile(ear, config.open_eye_percentile))
+        closed = ear < config.eye_closed_ratio * baseline
+        opened = ear >= config.eye_open_ratio * baseline
+        return _excursions(ear, closed, opened, config.min_closed_frames, peak_low=True)
+    if action == "open_mouth":
+        return _excursions(
+            mar,
+            mar >= config.mouth_open_mar,
+            mar < config.mouth_closed_mar,
+            config.min_open_frames,
+            peak_low=False,
+        )
+    sign = 1.0 if action == "turn_left" else -1.0
+    directed = sign * yaw
+    return _excursions(
+        directed,
+        directed >= config.turn_yaw_deg,
+        np.abs(yaw) <= config.frontal_yaw_deg,
+        config.min_turn_frames,
+        peak_low=False,
+    )
+
+
+def _nonrigid_motion(points: list[np.ndarray]) -> float:
+    """Largest landmark shape change from frame 0 after similarity alignment, in eye-span units."""
+    if len(points) < 2:
+        return 0.0
+    ref = points[0]
+    ref_eye = float(np.hypot(*(ref[45] - ref[36]))) or 1.0
+    worst = 0.0
+    for other in points[1:]:
+        matrix, _ = cv2.estimateAffinePartial2D(other.astype(np.float32), ref.astype(np.float32))
+        if matrix is None:
+            continue
+        aligned = other @ matrix[:, :2].T + matrix[:, 2]
+        # Eyes, eyebrows and mouth carry the actions; the jaw line is noisy on any face.
+        inner = slice(17, 68)
+        residual = float(np.sqrt(np.mean(np.sum((aligned[inner] - ref[inner]) ** 2, axis=1)))) / ref_eye
+        worst = max(worst, residual)
+    return worst
+
+
+def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
+    top, right, bottom, left = box
+    crop = rgb[max(0, top) : bottom, max(0, left) : right]
+    if crop.size == 0:
+        return 0.0
+    grey = cv2.cvtColor(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def analyse_sequence(
+    frames: list[np.ndarray],
+    timestamps_ms: list[int],
+    actions: list[str],
+    *,
+    config: LivenessConfig | None = None,
+) -> LivenessResult:
+    """Check that one person performs ``actions`` in order across ``frames`` (RGB, capture times in ms)."""
+    config = config or LivenessConfig()
+    problems = _check_input(frames, timestamps_ms, actions, config)
+    if problems:
+        return _fail(problems)
+    face_config = config.face_config()
+
+    n = len(frames)
+    faces_per_frame: list[int] = []
+    boxes: list[face_mod.Box | None] = [None] * n
+    points: list[np.ndarray | None] = [None] * n
+    for i, frame in enumerate(frames):
+        found = face_mod.detect_faces(frame, config=face_config)
+        faces_per_frame.append(len(found))
+        if len(found) == 1:
+            boxes[i] = found[0]
+            points[i] = face_mod.landmarks(frame, found[0])
+
+    reasons: list[str] = []
+    valid = [i for i in range(n) if points[i] is not None]
+    missing = faces_per_frame.count(0)
+    if sum(1 for c in faces_per_frame if c > 1) > config.max_multi_face_frames:
+        reasons.append("multiple_faces")
+    if missing > config.max_no_face_fraction * n or len(valid) < config.min_frames:
+        reasons.append("no_face")
+    if len(valid) < 2:
+        return _fail(reasons or ["no_face"], faces_per_frame=faces_per_frame)
+
+    ear_v = np.array([eye_aspect_ratio(points[i]) for i in valid])  # type: ignore[arg-type]
+    mar_v = np.array([mouth_aspect_ratio(points[i]) for i in valid])  # type: ignore[arg-type]
+    poses = [head_pose(points[i], frames[i].shape) for i in valid]  # type: ignore[arg-type]
+    yaw_sign = -1.0 if config.mirrored else 1.0
+    yaw_v = np.array([yaw_sign * p.yaw for p in poses])
+    pitch_v = np.array([p.pitch for p in poses])
+
+    # Actions, in the challenged order: each must start after the previous one ended.
+    steps: list[ActionStep] = []
+    cursor = -1
+    order_broken = False
+    for action in actions:
+        events = _detect_events(action, ear_v, mar_v, yaw_v, config)
+        in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
+        if in_order:
+            event = in_order[0]
+            cursor = event.end
+            peak = valid[event.peak]
+            steps.append(
+                ActionStep(action, True, valid[event.start], peak, valid[event.end], int(timestamps_ms[peak]))
+            )
+        else:
+            steps.append(ActionStep(action, False))
+            if events:
+                order_broken = True
+            else:
+                reasons.append(f"action_missing:{action}")
+    if order_broken:
+        reasons.append("wrong_order")
+
+    nonrigid = _nonrigid_motion([points[i] for i in valid])  # type: ignore[misc]
+    if nonrigid < config.min_nonrigid_motion:
+        reasons.append("static_sequence")
+
+    # Best frames: eyes open, mouth closed, frontal, sharpest first.
+    baseline_ear = float(np.percentile(ear_v, config.open_eye_percentile))
+    candidates = [
+        (k, _sharpness(frames[valid[k]], boxes[valid[k]]))  # type: ignore[arg-type]
+        for k in range(len(valid))
+        if abs(yaw_v[k]) <= config.best_max_yaw_deg
+        and abs(pitch_v[k]) <= config.best_max_pitch_deg
+        and ear_v[k] >= config.eye_open_ratio * baseline_ear
+        and mar_v[k] < config.mouth_closed_mar
+    ]
+    candidates.sort(key=lambda c: c[1], reverse=True)
+    best_positions = [k for k, _ in candidates[: config.fusion_frames]]
+    if not best_positions:
+        reasons.append("no_good_frame")
+
+    # Identity track: encode one frame per encode_every_ms, key frames and frames around box jumps.
+    to_encode = {0, len(valid) - 1, *best_positions}
+    last_ms: int | None = None
+    for k, i in enumerate(valid):
+        if last_ms is None or timestamps_ms[i] - last_ms >= config.encode_every_ms:
+            to_encode.add(k)
+            last_ms = int(timestamps_ms[i])
+        if k > 0 and _jump(boxes[valid[k - 1]], boxes[i], config):  # type: ignore[arg-type]
+            to_encode.update((k - 1, k))
+    for step in steps:
+        if step.peak_index is not None:
+            to_encode.add(valid.index(step.peak_index))
+    order = sorted(to_encode)
+    encodings = {k: face_mod.encode(frames[valid[k]], boxes[valid[k]]) for k in order}  # type: ignore[arg-type]
+    first = encodings[order[0]]
+    worst = 0.0
+    for a, b in itertools.pairwise(order):
+        worst = max(worst, float(np.linalg.norm(encodings[b] - encodings[a])))
+    for k in order[1:]:
+        worst = max(worst, float(np.linalg.norm(encodings[k] - first)))
+    if worst > config.same_person_distance:
+        reasons.append("person_switch")
+
+    def per_frame(values: np.ndarray) -> list[float | None]:
+        out: list[float | None] = [None] * n
+        for k, i in enumerate(valid):
+            out[i] = float(values[k])
+        return out
+
+    return LivenessResult(
+        passed=not reasons,
+        reasons=reasons,
+        steps=steps,
+        best_frame_index=valid[best_positions[0]] if best_positions else None,
+        track_encodings=[encodings[k] for k in best_positions],
+        encoded_frame_indices=[valid[k] for k in order],
+        faces_per_frame=faces_per_frame,
+        ear=per_frame(ear_v),
+        mar=per_frame(mar_v),
+        yaw=per_frame(yaw_v),
+        max_track_distance=worst,
+        nonrigid_motion=nonrigid,
+    )
+
+
+def frame_phash(rgb: np.ndarray) -> int:
+    """64-bit DCT perceptual hash: the 8x8 lowest frequencies of a 32x32 grey image against their median."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+    small = cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    low = cv2.dct(small)[:8, :8].flatten()
+    median = float(np.median(low[1:]))  # the DC term would dominate the median
+    bits = 0
+    for value in low:
+        bits = (bits << 1) | int(value > median)
+    return bits
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two hashes."""
+    return (a ^ b).bit_count()
