@@ -45,7 +45,7 @@ class LivenessConfig:
     )
     # Blink: eye aspect ratio relative to the person's own open-eye EAR.
     open_eye_percentile: float = 90.0  # baseline = this percentile of EAR over the track
-    eye_closed_ratio: float = 0.7  # blink video: open 0.33-0.37, closed 0.13-0.18 (ratio ~0.45)
+    eye_closed_ratio: float = 0.75  # blink video: open 0.33-0.37, closed 0.13-0.18; 2 frames at 15 fps
     eye_open_ratio: float = 0.85  # eyes count as open again above this share of the baseline
     min_closed_frames: int = 2  # a single low-EAR frame is landmark noise more often than a blink
     # Mouth: inner-lip aspect ratio (absolute; closed lips are ~0 for everybody).
@@ -386,6 +386,13 @@ def analyse_sequence(
         and ear_v[k] >= config.eye_open_ratio * baseline_ear
         and mar_v[k] < config.mouth_closed_mar
     ]
+    if not candidates:
+        # Fall back to frontal frames whatever the eyes and mouth do; the match decides on those.
+        candidates = [
+            (k, _sharpness(frames[valid[k]], boxes[valid[k]]))  # type: ignore[arg-type]
+            for k in range(len(valid))
+            if abs(yaw_v[k]) <= config.best_max_yaw_deg and abs(pitch_v[k]) <= config.best_max_pitch_deg
+        ]
     candidates.sort(key=lambda c: c[1], reverse=True)
     best_positions = [k for k, _ in candidates[: config.fusion_frames]]
     if not best_positions:
@@ -451,3 +458,17 @@ def frame_phash(rgb: np.ndarray) -> int:
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two hashes."""
     return (a ^ b).bit_count()
+
+
+def is_replay(
+    new_hashes: Sequence[int], old_hashes: Sequence[int], *, max_distance: int = 6, min_fraction: float = 0.5
+) -> bool:
+    """True when at least ``min_fraction`` of the new frames are near-duplicates of earlier frames.
+
+    Recompressing a JPEG changes a 64-bit pHash by 0-4 bits; consecutive frames of a live recording
+    differ by more, but frames 70 ms apart can be close, hence a fraction of frames and not any one.
+    """
+    if not new_hashes or not old_hashes:
+        return False
+    repeated = sum(1 for h in new_hashes if min(hamming(h, o) for o in old_hashes) <= max_distance)
+    return repeated >= min_fraction * len(new_hashes)

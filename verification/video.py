@@ -104,7 +104,7 @@ def _decode_file(path: str, limits: VideoLimits) -> DecodedVideo:
         times: list[int] = []
         decoded = 0
         last_ms = -1
-        last_kept: float | None = None
+        next_due = 0.0
         step_ms = 1000.0 / limits.target_fps
         while True:
             ok, bgr = capture.read()
@@ -122,13 +122,13 @@ def _decode_file(path: str, limits: VideoLimits) -> DecodedVideo:
             last_ms = round(ms)
             if last_ms > limits.max_duration_ms:
                 raise VideoError("video_too_long", f"longer than {limits.max_duration_ms} ms")
-            # Keep a frame once at least ~one sampling interval has passed (10% slack for jitter).
-            if last_kept is None or last_ms - last_kept >= 0.9 * step_ms:
+            # Keep the first frame at or after each point of a target_fps grid (10% slack for jitter).
+            if last_ms >= next_due - 0.1 * step_ms:
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 small, _ = downscale(rgb, limits.max_side)
                 frames.append(np.ascontiguousarray(small))
                 times.append(last_ms)
-                last_kept = last_ms
+                next_due = max(next_due + step_ms, last_ms + 0.5 * step_ms)
         if decoded == 0:
             raise VideoError("not_a_video", "no frame could be decoded")
         return DecodedVideo(frames=frames, timestamps_ms=times, decoded_frames=decoded, fps=fps)
@@ -143,10 +143,10 @@ def subsample(
     step_ms = 1000.0 / target_fps
     kept_frames: list[np.ndarray] = []
     kept_times: list[int] = []
-    last: int | None = None
+    next_due: float | None = None
     for frame, ms in zip(frames, timestamps_ms, strict=True):
-        if last is None or ms - last >= 0.9 * step_ms:
+        if next_due is None or ms >= next_due - 0.1 * step_ms:
             kept_frames.append(frame)
             kept_times.append(ms)
-            last = ms
+            next_due = ms + step_ms if next_due is None else max(next_due + step_ms, ms + 0.5 * step_ms)
     return kept_frames, kept_times

@@ -1,0 +1,74 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import DomainError
+from api.routers import admin, auth, health, me
+from api.schemas import ErrorBody
+from api.settings import Settings, get_settings
+from models.engine import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+_ERRORS = {
+    400: {"model": ErrorBody, "description": "Bad request"},
+    401: {"model": ErrorBody, "description": "Not authenticated"},
+    403: {"model": ErrorBody, "description": "Role not allowed"},
+    404: {"model": ErrorBody, "description": "Not found or outside your scope"},
+    409: {"model": ErrorBody, "description": "Conflict with current state"},
+    413: {"model": ErrorBody, "description": "Upload too large"},
+    422: {"model": ErrorBody, "description": "Invalid input"},
+    429: {"model": ErrorBody, "description": "Too many attempts"},
+}
+_HTTP_CODES = {
+    401: ("not_authenticated", "请先登录。", "Authentication required."),
+    403: ("forbidden", "无权执行此操作。", "Not allowed."),
+    404: ("not_found", "未找到。", "Not found."),
+    405: ("method_not_allowed", "不支持该请求方法。", "Method not allowed."),
+    413: ("payload_too_large", "请求体过大。", "Request body too large."),
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app with its own engine and session factory."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="pension-cert",
+        version="0.1.0",
+        description="养老金领取资格认证服务 — annual proof-of-life certification for pensioners.",
+        responses=_ERRORS,  # type: ignore[arg-type]
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        body = {"code": "invalid_input", "message": "输入数据无效。", "message_en": "Invalid input.", "detail": errors}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败。", str(exc.detail)))
+        return JSONResponse({"code": code, "message": zh, "message_en": en}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    app.include_router(health.router)
+    for router in (auth.router, admin.router, me.router):
+        app.include_router(router, prefix="/api/v1")
+    return app

@@ -1,0 +1,185 @@
+"""The `pension-cert` command line: operations for admins, counter staff and operators."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from api.errors import DomainError
+from api.settings import Settings, get_settings
+from models.engine import make_engine, make_session_factory, session_scope
+
+app = typer.Typer(help="养老金领取资格认证 pension-cert: certification service operations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def _fail(exc: DomainError, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
+    else:
+        err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}")
+        if exc.detail:
+            err.print(json.dumps(exc.detail, ensure_ascii=False)[:4000])
+    raise typer.Exit(1)
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    if not path.is_file():
+        err.print(f"[red]file_not_found[/red]: {path}")
+        raise typer.Exit(2)
+    size = path.stat().st_size
+    if size > limit:
+        err.print(f"[red]payload_too_large[/red]: 文件 {size} 字节超过上限 {limit} / file of {size} bytes exceeds the {limit}-byte limit")
+        raise typer.Exit(1)
+    return path.read_bytes()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply Alembic migrations up to REVISION (default head)."""
+    from models.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo("database upgraded")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Build the demo city first if the database is empty")] = False,
+) -> None:
+    """Migrate the database and run the HTTP service."""
+    import uvicorn
+
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    if demo:
+        from api.demo import build_demo_if_empty
+
+        with session_scope(_factory(settings)) as session:
+            built = build_demo_if_empty(session=session)
+        if built:
+            typer.echo(f"demo city built: {built}")
+    n = workers or settings.workers
+    uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, workers=n, log_level="info")
+
+
+@app.command("create-staff")
+def create_staff(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[str, typer.Option(help="admin, counter, field or supervisor")],
+    region: Annotated[str, typer.Option(help="Jurisdiction division code")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown")] = None,
+) -> None:
+    """Create a staff account; the password is read from standard input."""
+    from api.services import staff as staff_service
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(_factory(get_settings())) as session:
+            user = staff_service.create_staff(session=session, username=username, password=password, role=role, region_code=region, display_name=display_name)
+            typer.echo(f"created staff {user.username} (id {user.id}, role {user.role}, region {user.region_code})")
+    except DomainError as exc:
+        _fail(exc)
+
+
+@app.command("import-regions")
+def import_regions(file: Path) -> None:
+    """Import regions from CSV: code,name,parent_code,level (city/district/town/community)."""
+    from api.services import regions as region_service
+
+    settings = get_settings()
+    data = _read_file(file, settings.max_import_bytes)
+    try:
+        with session_scope(_factory(settings)) as session:
+            result = region_service.import_regions(session=session, data=data)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"regions inserted {result.inserted}, updated {result.updated}")
+
+
+@app.command("import-roster")
+def import_roster(file: Path, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
+    """Import pensioners from CSV (UTF-8, UTF-8 with BOM or GBK); upsert by national ID."""
+    from api.services import roster as roster_service
+
+    settings = get_settings()
+    data = _read_file(file, settings.max_import_bytes)
+    show = sys.stderr.isatty() and not as_json
+    try:
+        with session_scope(_factory(settings)) as session, Progress(console=err, disable=not show) as bar:
+            task = bar.add_task("importing", total=None)
+            result = roster_service.import_roster(
+                session=session, data=data, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    except DomainError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        typer.echo(f"inserted {result.inserted}, updated {result.updated}, rejected {len(result.rejected)} (encoding {result.encoding})")
+        for r in result.rejected[:50]:
+            typer.echo(f"  line {r['line']}: {r['reason']}")
+
+
+@app.command("outbox")
+def show_outbox(
+    phone: Annotated[str | None, typer.Option(help="Only messages to this phone")] = None,
+    limit: int = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the newest outbox messages (what the SMS gateway sent or will send)."""
+    from sqlalchemy import select
+
+    from models import Notification
+
+    with session_scope(_factory(get_settings())) as session:
+        stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
+        if phone:
+            stmt = stmt.where(Notification.phone == phone)
+        rows = [
+            {"id": n.id, "phone": n.phone, "kind": n.kind, "status": n.status, "created_at": n.created_at.isoformat(),
+             "body_zh": n.body_zh, "body_en": n.body_en}
+            for n in session.scalars(stmt)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"#{r['id']} {r['created_at']} {r['phone']} [{r['kind']}/{r['status']}] {r['body_zh']}")
+
+
+@app.command("demo")
+def demo(
+    pensioners: Annotated[int, typer.Option(help="How many synthetic pensioners")] = 10_000,
+    seed: int = 7,
+) -> None:
+    """Build a Weihai-like demo city (regions, staff, pensioners) in the configured database."""
+    from api.demo import build_demo
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    with session_scope(_factory(settings)) as session:
+        summary = build_demo(session=session, pensioners=pensioners, seed=seed)
+    typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    app()

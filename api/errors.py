@@ -1,0 +1,105 @@
+"""Domain exceptions with stable codes and bilingual messages, mapped to HTTP in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the API turns into a 4xx answer."""
+
+    status_code = 400
+    code = "bad_request"
+    message_zh = "请求有误。"
+    message_en = "Bad request."
+    # When set, the request's transaction commits before the error is answered (failed-attempt records).
+    keep_changes = False
+
+    def __init__(
+        self,
+        message_zh: str | None = None,
+        message_en: str | None = None,
+        *,
+        code: str | None = None,
+        detail: Any = None,
+        keep_changes: bool | None = None,
+    ) -> None:
+        if keep_changes is not None:
+            self.keep_changes = keep_changes
+        self.message_zh = message_zh or self.message_zh
+        self.message_en = message_en or self.message_en
+        if code:
+            self.code = code
+        self.detail = detail
+        super().__init__(f"{self.code}: {self.message_en}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON error body."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message_zh, "message_en": self.message_en}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        return body
+
+
+class NotFound(DomainError):
+    """Missing, or outside the caller's scope (never tell which)."""
+
+    status_code = 404
+    code = "not_found"
+    message_zh = "未找到该对象。"
+    message_en = "Not found."
+
+
+class NotAuthenticated(DomainError):
+    """No or invalid credentials."""
+
+    status_code = 401
+    code = "not_authenticated"
+    message_zh = "请先登录。"
+    message_en = "Authentication required."
+
+
+class Forbidden(DomainError):
+    """Authenticated but the role may not do this."""
+
+    status_code = 403
+    code = "forbidden"
+    message_zh = "无权执行此操作。"
+    message_en = "Not allowed for your role."
+
+
+class Conflict(DomainError):
+    """The state does not allow this now."""
+
+    status_code = 409
+    code = "conflict"
+    message_zh = "操作与当前状态冲突。"
+    message_en = "Conflicts with the current state."
+
+
+class InvalidInput(DomainError):
+    """Input failed validation."""
+
+    status_code = 422
+    code = "invalid_input"
+    message_zh = "输入数据无效。"
+    message_en = "Invalid input."
+
+
+class PayloadTooLarge(DomainError):
+    """Upload exceeds the limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+    message_zh = "上传的文件过大。"
+    message_en = "The upload is too large."
+
+
+class RateLimited(DomainError):
+    """Too many attempts."""
+
+    status_code = 429
+    code = "rate_limited"
+    message_zh = "尝试次数过多，请稍后再试。"
+    message_en = "Too many attempts; try again later."
+    keep_changes = True

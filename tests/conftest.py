@@ -1,0 +1,127 @@
+"""Shared fixtures: a migrated database (SQLite or PostgreSQL), emptied after every test, and an app client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import models
+from api.app import create_app
+from api.clock import get_now
+from api.settings import Settings
+from models.engine import make_engine, make_session_factory
+from models.migrate import upgrade
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("PENSION_CERT_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated database for this test run."""
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine shared by tests."""
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+def _wipe(engine: Engine) -> None:
+    tables = [t.name for t in reversed(models.Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the test database; every table is emptied after the test."""
+    yield make_session_factory(engine)
+    _wipe(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging and checking data (commit to make rows visible to the app)."""
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for the app under test."""
+    return Settings(database_url=database_url, environment="development", face_workers=0)
+
+
+class Clock:
+    """A settable clock for the app under test."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The fixed clock (10:00 Beijing time, 1 May 2026 unless moved)."""
+    return Clock()
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session], clock: Clock):  # type: ignore[no-untyped-def]
+    """The FastAPI app on the test database with a fixed clock."""
+    application = create_app(settings)
+    application.dependency_overrides[get_now] = clock
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client for the app."""
+    with TestClient(app) as c:
+        yield c
+
+
+def faces_dir() -> Path | None:
+    """The shared real-face folder, if this machine has it."""
+    path = Path(os.environ.get("PENSION_CERT_TEST_FACES", REPO.parent / "shared" / "faces"))
+    return path if path.is_dir() else None
+
+
+@pytest.fixture
+def is_postgres(engine: Engine) -> bool:
+    """Whether the suite runs on PostgreSQL."""
+    return engine.dialect.name == "postgresql"
+
+
+def make_session_factory_for(url: str) -> sessionmaker[Session]:
+    """A factory on another engine (for tests that open their own connections)."""
+    return make_session_factory(make_engine(url))

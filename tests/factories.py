@@ -1,0 +1,87 @@
+"""Small helpers to arrange data: regions, staff, pensioners, tokens."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import count
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.demo import demo_regions
+from api.national_id import make_national_id
+from api.security import hash_password
+from models import Pensioner, Region, StaffUser
+
+PASSWORD = "correct-horse-42"
+_PW_HASH = hash_password(PASSWORD)
+_seq = count(1)
+
+HUANCUI = "371002000000"
+WENDENG = "371003000000"
+CITY = "371000000000"
+HUANCUI_COMMUNITY = "371002001001"
+WENDENG_COMMUNITY = "371003001001"
+
+
+def seed_regions(session: Session) -> None:
+    """The demo city's region tree."""
+    for row in demo_regions():
+        session.add(Region(**row))
+    session.flush()
+
+
+def staff(session: Session, *, role: str = "admin", region: str = CITY, username: str | None = None) -> StaffUser:
+    """A staff account with PASSWORD."""
+    user = StaffUser(username=username or f"{role}{next(_seq)}", password_hash=_PW_HASH, role=role, region_code=region)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def pensioner(
+    session: Session, *, region: str = HUANCUI_COMMUNITY, birth: date = date(1950, 3, 4), bedridden: bool = False,
+    phone: str = "13800000001", family_phone: str | None = "13900000002", **extra: Any,
+) -> Pensioner:
+    """A pensioner living in a community of the demo city."""
+    town = region[:9] + "000"
+    p = Pensioner(
+        national_id=make_national_id(region[:6], birth, next(_seq)), name=extra.pop("name", "王秀英"), birth_date=birth,
+        sex="F", phone=phone, family_phone=family_phone, region_code=region, town_code=town,
+        district_code=region[:6] + "000000", city_code=CITY, paying_region_code=CITY, bedridden=bedridden,
+        pension_status="active", **extra,
+    )
+    session.add(p)
+    session.flush()
+    return p
+
+
+def staff_token(client: TestClient, user: StaffUser) -> dict[str, str]:
+    """Authorization header for a staff user."""
+    resp = client.post("/api/v1/auth/staff-token", data={"username": user.username, "password": PASSWORD})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def pensioner_token(client: TestClient, session: Session, p: Pensioner) -> dict[str, str]:
+    """Log a pensioner in through the real SMS-code flow; the code is read from the outbox."""
+    import re
+
+    from sqlalchemy import select
+
+    from models import Notification
+
+    resp = client.post("/api/v1/auth/otp", json={"national_id": p.national_id})
+    assert resp.status_code == 202, resp.text
+    session.expire_all()
+    body = session.scalars(
+        select(Notification.body_zh).where(Notification.pensioner_id == p.id, Notification.kind == "otp").order_by(Notification.id.desc())
+    ).first()
+    session.commit()
+    assert body is not None
+    code = re.search(r"验证码是(\d+)", body)
+    assert code is not None
+    resp = client.post("/api/v1/auth/pensioner-token", json={"national_id": p.national_id, "code": code.group(1)})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}

@@ -1,0 +1,165 @@
+"""Presentation-attack evaluation of the liveness analysis (ISO/IEC 30107-3 BPCER / APCER).
+
+Directory layout: ``genuine/<case>/`` and ``attack/<kind>/<case>/``; a case is ``video.mp4`` or
+``frames/<ms>.jpg`` plus ``challenge.json`` (``{"actions": [...]}``, optionally ``"replay_of":
+"genuine/<case>"``) and optionally ``enrol.jpg`` for the 1:1 match. ``bench/make_liveness_set.py``
+builds one from the shared face data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from verification import face, matching
+from verification.config import VerificationConfig
+from verification.errors import VerificationError
+from verification.liveness import LivenessConfig, analyse_sequence, frame_phash, is_replay
+from verification.video import VideoLimits, decode_video_file
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One presentation: genuine (kind None) or an attack of the given kind."""
+
+    path: Path
+    kind: str | None
+    actions: list[str]
+    replay_of: Path | None
+
+
+def list_cases(directory: Path) -> list[Case]:
+    """All cases under genuine/ and attack/<kind>/, sorted by path."""
+    cases: list[Case] = []
+    for challenge in sorted(directory.glob("genuine/*/challenge.json")) + sorted(
+        directory.glob("attack/*/*/challenge.json")
+    ):
+        spec = json.loads(challenge.read_text())
+        case_dir = challenge.parent
+        kind = None if case_dir.parent.name == "genuine" else case_dir.parent.name
+        replay_of = directory / spec["replay_of"] if spec.get("replay_of") else None
+        cases.append(Case(case_dir, kind, list(spec["actions"]), replay_of))
+    return cases
+
+
+def load_case_frames(case_dir: Path, limits: VideoLimits | None = None) -> tuple[list[np.ndarray], list[int]]:
+    """Frames (RGB) and capture times in ms of a case: video.mp4 or frames/<ms>.jpg."""
+    video = case_dir / "video.mp4"
+    if video.exists():
+        decoded = decode_video_file(str(video), limits=limits)
+        return decoded.frames, decoded.timestamps_ms
+    frames, times = [], []
+    for path in sorted((case_dir / "frames").glob("*.jpg"), key=lambda p: int(p.stem)):
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"unreadable frame {path}")
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        times.append(int(path.stem))
+    return frames, times
+
+
+def _enrol_encoding(case_dir: Path, face_config: VerificationConfig) -> np.ndarray | None:
+    path = case_dir / "enrol.jpg"
+    if not path.exists():
+        return None
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        return None
+    try:
+        analysed = face.analyse_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), config=face_config)
+    except VerificationError:
+        return None
+    return analysed.encoding
+
+
+def evaluate_case(case: Case, *, config: LivenessConfig, face_config: VerificationConfig) -> dict[str, Any]:
+    """Run liveness (+ replay check, + 1:1 match when enrol.jpg exists) on one case."""
+    frames, times = load_case_frames(case.path)
+    result = analyse_sequence(frames, times, case.actions, config=config)
+    reasons = list(result.reasons)
+    if case.replay_of is not None:
+        previous, _ = load_case_frames(case.replay_of)
+        if is_replay([frame_phash(f) for f in frames], [frame_phash(f) for f in previous]):
+            reasons.append("replay")
+    match: str | None = None
+    enrol = _enrol_encoding(case.path, face_config)
+    if (case.path / "enrol.jpg").exists() and enrol is None:
+        match = "enrol_unusable"
+    elif enrol is not None and result.track_encodings:
+        decision = matching.verify(result.track_encodings, [enrol], config=face_config)
+        match = decision.decision
+        if decision.decision != "match":
+            reasons.append(f"match_{decision.decision}")
+    accepted = not reasons and match in (None, "match")
+    return {
+        "case": str(case.path),
+        "kind": case.kind or "genuine",
+        "actions": case.actions,
+        "accepted": accepted,
+        "reasons": reasons,
+        "match": match,
+        "frames": len(frames),
+        "steps": [
+            {"action": s.action, "detected": s.detected, "frame": s.peak_index, "ms": s.peak_ms}
+            for s in result.steps
+        ],
+    }
+
+
+def run_liveness_eval(directory: Path | str, *, config: LivenessConfig | None = None) -> dict[str, Any]:
+    """BPCER over genuine cases and APCER per attack kind, with every case's outcome."""
+    directory = Path(directory)
+    config = config or LivenessConfig()
+    face_config = VerificationConfig()
+    cases = list_cases(directory)
+    if not cases:
+        raise ValueError(f"no cases with challenge.json under {directory}")
+    outcomes = [evaluate_case(c, config=config, face_config=face_config) for c in cases]
+    genuine = [o for o in outcomes if o["kind"] == "genuine"]
+    kinds = sorted({o["kind"] for o in outcomes} - {"genuine"})
+    apcer: dict[str, float] = {}
+    attack_cases: dict[str, int] = {}
+    for kind in kinds:
+        of_kind = [o for o in outcomes if o["kind"] == kind]
+        attack_cases[kind] = len(of_kind)
+        apcer[kind] = sum(o["accepted"] for o in of_kind) / len(of_kind)
+    with_match = sum(o["match"] is not None for o in outcomes)
+    return {
+        "bpcer": (sum(not o["accepted"] for o in genuine) / len(genuine)) if genuine else None,
+        "genuine_cases": len(genuine),
+        "apcer": apcer,
+        "attack_cases": attack_cases,
+        "match_included_cases": with_match,
+        "match_note": "verification.matching.verify, raw thresholds, no cohort, on cases with enrol.jpg",
+        "cases": outcomes,
+    }
+
+
+def format_liveness_report(result: dict[str, Any]) -> str:
+    """Plain-text table of BPCER / APCER and the reasons of every wrong decision."""
+    lines = ["Liveness evaluation (ISO/IEC 30107-3)", ""]
+    bpcer = result["bpcer"]
+    lines.append(f"{'class':<16}{'cases':>6}  rate")
+    lines.append(
+        f"{'genuine':<16}{result['genuine_cases']:>6}  BPCER "
+        + ("n/a" if bpcer is None else f"{100 * bpcer:.1f}%")
+    )
+    for kind, rate in result["apcer"].items():
+        lines.append(f"{kind:<16}{result['attack_cases'][kind]:>6}  APCER {100 * rate:.1f}%")
+    lines.append("")
+    lines.append(f"1:1 match on {result['match_included_cases']} cases ({result['match_note']}).")
+    wrong = [o for o in result["cases"] if (o["kind"] == "genuine") != o["accepted"]]
+    if wrong:
+        lines.append("")
+        lines.append("Wrong decisions:")
+        for o in wrong:
+            verdict = "accepted" if o["accepted"] else "rejected"
+            lines.append(
+                f"  {o['kind']:<14} {Path(o['case']).name:<40} {verdict}: {', '.join(o['reasons']) or '-'}"
+            )
+    return "\n".join(lines)
