@@ -24,7 +24,9 @@ DISTRICTS: dict[str, tuple[str, list[str]]] = {
 }
 COMMUNITY_NAMES = ["东山社区", "西苑社区", "南山社区", "北海社区", "新华社区", "和平社区", "幸福村", "青山村"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "秀英桂兰玉兰凤英兰英玉珍淑珍建国建华志强国华德明永红文华海燕春梅丽华明华振华立新宝山国强金凤德胜桂芝淑兰凤兰文斌"
+GIVEN = (
+    "秀英桂兰玉兰凤英兰英玉珍淑珍建国建华志强国华德明永红文华海燕春梅丽华明华振华立新宝山国强金凤德胜桂芝淑兰凤兰文斌"
+)
 DEMO_PASSWORD = "demo-pass-2026"
 
 
@@ -38,7 +40,14 @@ def demo_regions() -> list[dict[str, Any]]:
             tcode = f"{d6}{ti:03d}000"
             rows.append({"code": tcode, "name": tname, "level": "town", "parent_code": dcode})
             for ci, cname in enumerate(COMMUNITY_NAMES[: 3 + (ti % 4)], start=1):
-                rows.append({"code": f"{d6}{ti:03d}{ci:03d}", "name": tname.rstrip("街道镇") + cname, "level": "community", "parent_code": tcode})
+                rows.append(
+                    {
+                        "code": f"{d6}{ti:03d}{ci:03d}",
+                        "name": tname.rstrip("街道镇") + cname,
+                        "level": "community",
+                        "parent_code": tcode,
+                    }
+                )
     return rows
 
 
@@ -50,7 +59,9 @@ def _age(rng: random.Random) -> int:
             return age
 
 
-def build_demo(*, session: Session, pensioners: int = 10_000, seed: int = 7, today: date | None = None) -> dict[str, Any]:
+def build_demo(
+    *, session: Session, pensioners: int = 10_000, seed: int = 7, today: date | None = None
+) -> dict[str, Any]:
     """Insert the demo city; regions are upserted, pensioners appended."""
     rng = random.Random(seed)
     today = today or date.today()
@@ -79,34 +90,58 @@ def build_demo(*, session: Session, pensioners: int = 10_000, seed: int = 7, tod
         sex = "M" if int(nid[16]) % 2 else "F"
         name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
         bedridden = rng.random() < (0.01 if age < 80 else 0.06)
-        rows.append({
-            "national_id": nid, "name": name, "birth_date": birth, "sex": sex,
-            "phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}",
-            "family_phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}" if age >= 75 or bedridden else None,
-            "region_code": comm, "town_code": town, "district_code": district, "city_code": CITY[0],
-            "paying_region_code": CITY[0], "bedridden": bedridden, "limited_mobility": bedridden or rng.random() < 0.03,
-            "pension_status": "active", "status_since": today, "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "national_id": nid,
+                "name": name,
+                "birth_date": birth,
+                "sex": sex,
+                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}",
+                "family_phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}"
+                if age >= 75 or bedridden
+                else None,
+                "region_code": comm,
+                "town_code": town,
+                "district_code": district,
+                "city_code": CITY[0],
+                "paying_region_code": CITY[0],
+                "bedridden": bedridden,
+                "limited_mobility": bedridden or rng.random() < 0.03,
+                "pension_status": "active",
+                "status_since": today,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     for i in range(0, len(rows), 5000):
         session.execute(insert(Pensioner), rows[i : i + 5000])
     staff = _demo_staff(session)
     session.flush()
     return {
-        "regions": len(regions), "pensioners_added": len(rows),
-        "bedridden": sum(1 for r in rows if r["bedridden"]), "staff": staff, "staff_password": DEMO_PASSWORD,
+        "regions": len(regions),
+        "pensioners_added": len(rows),
+        "bedridden": sum(1 for r in rows if r["bedridden"]),
+        "staff": staff,
+        "staff_password": DEMO_PASSWORD,
     }
 
 
 def _demo_staff(session: Session) -> list[str]:
     accounts = [("admin", "admin", CITY[0]), ("city_supervisor", "supervisor", CITY[0])]
     for d6 in DISTRICTS:
-        accounts += [(f"sup_{d6}", "supervisor", d6 + "000000"), (f"counter_{d6}", "counter", d6 + "000000"),
-                     (f"field_{d6}_1", "field", d6 + "000000"), (f"field_{d6}_2", "field", d6 + "000000")]
+        accounts += [
+            (f"sup_{d6}", "supervisor", d6 + "000000"),
+            (f"counter_{d6}", "counter", d6 + "000000"),
+            (f"field_{d6}_1", "field", d6 + "000000"),
+            (f"field_{d6}_2", "field", d6 + "000000"),
+        ]
     have = set(session.scalars(select(StaffUser.username)))
     pw = hash_password(DEMO_PASSWORD)
     for username, role, region in accounts:
         if username not in have:
-            session.add(StaffUser(username=username, password_hash=pw, role=role, region_code=region, display_name=username))
+            session.add(
+                StaffUser(username=username, password_hash=pw, role=role, region_code=region, display_name=username)
+            )
     return [a[0] for a in accounts]
 
 

@@ -84,7 +84,7 @@ def current_pensioner(session: SessionDep, settings: SettingsDep, token: TokenDe
 CurrentPensioner = Annotated[Pensioner, Depends(current_pensioner)]
 
 
-def require_roles(*roles: StaffRole):  # type: ignore[no-untyped-def]
+def require_roles(*roles: StaffRole):
     """A dependency that admits only the given staff roles."""
     allowed = {r.value for r in roles}
 

@@ -57,7 +57,11 @@ def run_once(
                 code="idempotency_key_reused",
             )
         if existing.status_code is None or existing.response is None:
-            raise Conflict("相同请求正在处理中，请稍后重试。", "The same request is in progress; retry shortly.", code="request_in_progress")
+            raise Conflict(
+                "相同请求正在处理中，请稍后重试。",
+                "The same request is in progress; retry shortly.",
+                code="request_in_progress",
+            )
         return existing.status_code, existing.response, True
     status, body = action()
     record = session.get(IdempotencyRecord, (scope, key))

@@ -82,7 +82,9 @@ def decode_token(token: str, *, secret: str, now: datetime, expected_type: str =
             raise NotAuthenticated("令牌类型错误。", "Wrong token type.", code="invalid_token")
         return TokenClaims(subject_type, int(subject_id), payload.get("role"), payload["typ"], payload["jti"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise NotAuthenticated("登录已过期或无效，请重新登录。", "Invalid or expired token.", code="invalid_token") from exc
+        raise NotAuthenticated(
+            "登录已过期或无效，请重新登录。", "Invalid or expired token.", code="invalid_token"
+        ) from exc
 
 
 def hash_code(secret: str, code: str) -> str:

@@ -75,9 +75,7 @@ class Settings(BaseSettings):
         if self.environment != "development" and (
             self.secret_key == DEV_SECRET or self.template_key == DEV_TEMPLATE_KEY
         ):
-            raise ValueError(
-                "PENSION_CERT_SECRET_KEY and PENSION_CERT_TEMPLATE_KEY must be set outside development"
-            )
+            raise ValueError("PENSION_CERT_SECRET_KEY and PENSION_CERT_TEMPLATE_KEY must be set outside development")
         return self
 
     @property

@@ -33,9 +33,16 @@ def enqueue(
 ) -> Notification:
     """Queue one message; it leaves when the sender next runs."""
     note = Notification(
-        phone=phone, kind=kind, body_zh=body_zh, body_en=body_en, pensioner_id=pensioner_id,
-        season_year=season_year, dedupe_key=dedupe_key, status=NotificationStatus.PENDING.value,
-        next_attempt_at=now, created_at=now,
+        phone=phone,
+        kind=kind,
+        body_zh=body_zh,
+        body_en=body_en,
+        pensioner_id=pensioner_id,
+        season_year=season_year,
+        dedupe_key=dedupe_key,
+        status=NotificationStatus.PENDING.value,
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(note)
     session.flush()
@@ -130,7 +137,7 @@ def send_pending(
             if note.attempts >= max_attempts:
                 note.status = NotificationStatus.FAILED.value
             else:
-                note.next_attempt_at = now + timedelta(minutes=2 ** note.attempts)
+                note.next_attempt_at = now + timedelta(minutes=2**note.attempts)
             failed += 1
             continue
         note.attempts += 1

@@ -41,16 +41,32 @@ def staff(session: Session, *, role: str = "admin", region: str = CITY, username
 
 
 def pensioner(
-    session: Session, *, region: str = HUANCUI_COMMUNITY, birth: date = date(1950, 3, 4), bedridden: bool = False,
-    phone: str = "13800000001", family_phone: str | None = "13900000002", **extra: Any,
+    session: Session,
+    *,
+    region: str = HUANCUI_COMMUNITY,
+    birth: date = date(1950, 3, 4),
+    bedridden: bool = False,
+    phone: str = "13800000001",
+    family_phone: str | None = "13900000002",
+    **extra: Any,
 ) -> Pensioner:
     """A pensioner living in a community of the demo city."""
     town = region[:9] + "000"
     p = Pensioner(
-        national_id=make_national_id(region[:6], birth, next(_seq)), name=extra.pop("name", "王秀英"), birth_date=birth,
-        sex="F", phone=phone, family_phone=family_phone, region_code=region, town_code=town,
-        district_code=region[:6] + "000000", city_code=CITY, paying_region_code=CITY, bedridden=bedridden,
-        pension_status="active", **extra,
+        national_id=make_national_id(region[:6], birth, next(_seq)),
+        name=extra.pop("name", "王秀英"),
+        birth_date=birth,
+        sex="F",
+        phone=phone,
+        family_phone=family_phone,
+        region_code=region,
+        town_code=town,
+        district_code=region[:6] + "000000",
+        city_code=CITY,
+        paying_region_code=CITY,
+        bedridden=bedridden,
+        pension_status="active",
+        **extra,
     )
     session.add(p)
     session.flush()
@@ -76,7 +92,9 @@ def pensioner_token(client: TestClient, session: Session, p: Pensioner) -> dict[
     assert resp.status_code == 202, resp.text
     session.expire_all()
     body = session.scalars(
-        select(Notification.body_zh).where(Notification.pensioner_id == p.id, Notification.kind == "otp").order_by(Notification.id.desc())
+        select(Notification.body_zh)
+        .where(Notification.pensioner_id == p.id, Notification.kind == "otp")
+        .order_by(Notification.id.desc())
     ).first()
     session.commit()
     assert body is not None

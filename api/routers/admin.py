@@ -19,7 +19,9 @@ RegionDep = Annotated[Region, Depends(staff_region)]
 
 
 @router.post("/admin/regions/import", response_model=RegionImportOut)
-def import_regions(staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)) -> RegionImportOut:
+def import_regions(
+    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+) -> RegionImportOut:
     """Upsert regions from CSV (code,name,parent_code,level); all or nothing."""
     data = read_limited(file, settings.max_import_bytes)
     result = region_service.import_regions(session=session, data=data, actor_id=staff.id)
@@ -27,7 +29,9 @@ def import_regions(staff: AdminStaff, session: SessionDep, settings: SettingsDep
 
 
 @router.post("/admin/roster/import", response_model=RosterImportOut)
-def import_roster(staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)) -> RosterImportOut:
+def import_roster(
+    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+) -> RosterImportOut:
     """Upsert pensioners by national ID; bad rows are listed, good rows imported."""
     data = read_limited(file, settings.max_import_bytes)
     result = roster_service.import_roster(session=session, data=data, actor_id=staff.id)
@@ -57,7 +61,9 @@ def list_pensioners(
     """Pensioners living in the caller's jurisdiction."""
     conds = [region_service.pensioner_scope(region)]
     if q:
-        conds.append(Pensioner.national_id == q.upper() if q[:1].isdigit() else Pensioner.name.startswith(q, autoescape=True))
+        conds.append(
+            Pensioner.national_id == q.upper() if q[:1].isdigit() else Pensioner.name.startswith(q, autoescape=True)
+        )
     if status:
         conds.append(Pensioner.pension_status == status)
     if bedridden is not None:

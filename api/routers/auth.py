@@ -25,23 +25,36 @@ def _out(pair: auth_service.TokenPair) -> TokenOut:
 
 @router.post("/staff-token", response_model=TokenOut)
 def staff_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep,
-    settings: SettingsDep, now: NowDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> TokenOut:
     """Log in with username and password (OAuth2 password form)."""
     pair = auth_service.staff_login(
-        session=session, settings=settings,
-        username=form.username, password=form.password, address=_address(request), now=now,
+        session=session,
+        settings=settings,
+        username=form.username,
+        password=form.password,
+        address=_address(request),
+        now=now,
     )
     return _out(pair)
 
 
 @router.post("/otp", response_model=OtpRequestOut, status_code=202)
-def request_otp(body: OtpRequestIn, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> OtpRequestOut:
+def request_otp(
+    body: OtpRequestIn, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> OtpRequestOut:
     """Send a one-time login code by SMS to the pensioner's phone, or the helper's phone."""
     masked = auth_service.request_otp(
-        session=session, settings=settings,
-        national_id=body.national_id, to_family=body.to_family_phone, address=_address(request), now=now,
+        session=session,
+        settings=settings,
+        national_id=body.national_id,
+        to_family=body.to_family_phone,
+        address=_address(request),
+        now=now,
     )
     return OtpRequestOut(
         message="如果该身份证号已登记，验证码已发送到登记的手机。",
@@ -51,11 +64,16 @@ def request_otp(body: OtpRequestIn, request: Request, session: SessionDep, setti
 
 
 @router.post("/pensioner-token", response_model=TokenOut)
-def pensioner_token(body: PensionerTokenIn, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> TokenOut:
+def pensioner_token(
+    body: PensionerTokenIn, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> TokenOut:
     """Exchange the SMS code for a bearer token."""
     pair = auth_service.pensioner_login(
-        session=session, settings=settings,
-        national_id=body.national_id, code=body.code, now=now,
+        session=session,
+        settings=settings,
+        national_id=body.national_id,
+        code=body.code,
+        now=now,
     )
     return _out(pair)
 

@@ -15,6 +15,9 @@ def me(pensioner: CurrentPensioner) -> MeOut:
     """Who is logged in."""
     nid = pensioner.national_id
     return MeOut(
-        id=pensioner.id, name=pensioner.name, national_id_masked=nid[:6] + "********" + nid[-4:],
-        pension_status=pensioner.pension_status, status_since=pensioner.status_since,
+        id=pensioner.id,
+        name=pensioner.name,
+        national_id_masked=nid[:6] + "********" + nid[-4:],
+        pension_status=pensioner.pension_status,
+        status_since=pensioner.status_since,
     )

@@ -36,40 +36,77 @@ class TokenPair:
     expires_in: int
 
 
-def _issue(*, session: Session, settings: Settings, subject_type: str, subject_id: int, role: str | None, now: datetime) -> TokenPair:
+def _issue(
+    *, session: Session, settings: Settings, subject_type: str, subject_id: int, role: str | None, now: datetime
+) -> TokenPair:
     access = create_token(
-        secret=settings.secret_key, subject_type=subject_type, subject_id=subject_id, role=role, now=now,
+        secret=settings.secret_key,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        role=role,
+        now=now,
         lifetime=timedelta(minutes=settings.access_token_minutes),
     )
     jti = str(uuid.uuid4())
     lifetime = timedelta(days=settings.refresh_token_days)
-    session.add(RefreshToken(id=jti, subject_type=subject_type, subject_id=subject_id, expires_at=now + lifetime, created_at=now))
+    session.add(
+        RefreshToken(
+            id=jti, subject_type=subject_type, subject_id=subject_id, expires_at=now + lifetime, created_at=now
+        )
+    )
     refresh = create_token(
-        secret=settings.secret_key, subject_type=subject_type, subject_id=subject_id, role=role, now=now,
-        lifetime=lifetime, token_type="refresh", jti=jti,
+        secret=settings.secret_key,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        role=role,
+        now=now,
+        lifetime=lifetime,
+        token_type="refresh",
+        jti=jti,
     )
     session.flush()
     return TokenPair(access, refresh, settings.access_token_minutes * 60)
 
 
 def staff_login(
-    *, session: Session, settings: Settings, username: str, password: str,
-    address: str, now: datetime,
+    *,
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    address: str,
+    now: datetime,
 ) -> TokenPair:
     """Check a staff password (rate-limited per account and per address) and issue tokens."""
     window = timedelta(seconds=settings.login_rate_window_seconds)
     account_bucket = f"login:user:{username.lower()[:64]}"
     ratelimit.check_and_hit(
-        session=session, window=window, now=now,
-        buckets=[(account_bucket, settings.login_rate_per_account), (f"login:addr:{address}", settings.login_rate_per_address)],
+        session=session,
+        window=window,
+        now=now,
+        buckets=[
+            (account_bucket, settings.login_rate_per_account),
+            (f"login:addr:{address}", settings.login_rate_per_address),
+        ],
     )
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(staff.password_hash if staff else DUMMY_PASSWORD_HASH, password)
     if staff is None or not ok or not staff.active:
-        raise NotAuthenticated("用户名或密码错误。", "Wrong username or password.", code="bad_credentials", keep_changes=True)
+        raise NotAuthenticated(
+            "用户名或密码错误。", "Wrong username or password.", code="bad_credentials", keep_changes=True
+        )
     ratelimit.clear(session=session, bucket=account_bucket)
-    audit.record(session=session, actor_type="staff", actor_id=staff.id, action="staff_login", target_type="staff_user", target_id=staff.id)
-    return _issue(session=session, settings=settings, subject_type="staff", subject_id=staff.id, role=staff.role, now=now)
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff.id,
+        action="staff_login",
+        target_type="staff_user",
+        target_id=staff.id,
+    )
+    return _issue(
+        session=session, settings=settings, subject_type="staff", subject_id=staff.id, role=staff.role, now=now
+    )
 
 
 def mask_phone(phone: str) -> str:
@@ -78,13 +115,20 @@ def mask_phone(phone: str) -> str:
 
 
 def request_otp(
-    *, session: Session, settings: Settings, national_id: str, to_family: bool,
-    address: str, now: datetime,
+    *,
+    session: Session,
+    settings: Settings,
+    national_id: str,
+    to_family: bool,
+    address: str,
+    now: datetime,
 ) -> str | None:
     """Send a login code to the pensioner's (or helper's) phone; returns the masked number, None if unknown."""
     window = timedelta(seconds=settings.login_rate_window_seconds)
     ratelimit.check_and_hit(
-        session=session, window=window, now=now,
+        session=session,
+        window=window,
+        now=now,
         buckets=[(f"otp:id:{national_id.upper()[:18]}", 5), (f"otp:addr:{address}", settings.login_rate_per_address)],
     )
     try:
@@ -101,22 +145,29 @@ def request_otp(
     session.execute(
         update(OtpCode).where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None)).values(used_at=now)
     )
-    session.add(OtpCode(
-        pensioner_id=pensioner.id, code_hash=hash_code(settings.secret_key, code), sent_to=phone,
-        expires_at=now + timedelta(seconds=settings.otp_ttl_seconds), created_at=now,
-    ))
+    session.add(
+        OtpCode(
+            pensioner_id=pensioner.id,
+            code_hash=hash_code(settings.secret_key, code),
+            sent_to=phone,
+            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+            created_at=now,
+        )
+    )
     minutes = max(1, settings.otp_ttl_seconds // 60)
     outbox.enqueue(
-        session=session, phone=phone, kind="otp", pensioner_id=pensioner.id, now=now,
+        session=session,
+        phone=phone,
+        kind="otp",
+        pensioner_id=pensioner.id,
+        now=now,
         body_zh=f"【养老金资格认证】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。",
         body_en=f"[Pension certification] Your login code is {code}, valid for {minutes} minutes. Do not share it.",
     )
     return mask_phone(phone)
 
 
-def pensioner_login(
-    *, session: Session, settings: Settings, national_id: str, code: str, now: datetime
-) -> TokenPair:
+def pensioner_login(*, session: Session, settings: Settings, national_id: str, code: str, now: datetime) -> TokenPair:
     """Exchange a valid, unused, unexpired code for tokens; wrong codes count against the code."""
     bad = NotAuthenticated("验证码错误或已过期。", "Wrong or expired code.", code="bad_otp")
     try:
@@ -127,8 +178,10 @@ def pensioner_login(
     if pensioner is None:
         raise bad
     otp = session.scalar(
-        select(OtpCode).where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None))
-        .order_by(OtpCode.id.desc()).limit(1)
+        select(OtpCode)
+        .where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None))
+        .order_by(OtpCode.id.desc())
+        .limit(1)
     )
     if otp is None or otp.expires_at <= now or otp.attempts >= settings.otp_max_attempts:
         raise bad
@@ -137,8 +190,17 @@ def pensioner_login(
         bad.keep_changes = True
         raise bad
     otp.used_at = now
-    audit.record(session=session, actor_type="pensioner", actor_id=pensioner.id, action="pensioner_login", target_type="pensioner", target_id=pensioner.id)
-    return _issue(session=session, settings=settings, subject_type="pensioner", subject_id=pensioner.id, role=None, now=now)
+    audit.record(
+        session=session,
+        actor_type="pensioner",
+        actor_id=pensioner.id,
+        action="pensioner_login",
+        target_type="pensioner",
+        target_id=pensioner.id,
+    )
+    return _issue(
+        session=session, settings=settings, subject_type="pensioner", subject_id=pensioner.id, role=None, now=now
+    )
 
 
 def refresh(*, session: Session, settings: Settings, refresh_token: str, now: datetime) -> TokenPair:
@@ -152,4 +214,11 @@ def refresh(*, session: Session, settings: Settings, refresh_token: str, now: da
         if staff is None or not staff.active:
             raise NotAuthenticated("账号不可用。", "Account disabled.", code="account_disabled")
     row.revoked_at = now
-    return _issue(session=session, settings=settings, subject_type=claims.subject_type, subject_id=claims.subject_id, role=claims.role, now=now)
+    return _issue(
+        session=session,
+        settings=settings,
+        subject_type=claims.subject_type,
+        subject_id=claims.subject_id,
+        role=claims.role,
+        now=now,
+    )

@@ -63,7 +63,5 @@ def read_rows(data: bytes, aliases: dict[str, str], required: set[str]) -> tuple
                 row["__extra__"] = "1"
             rows.append((reader.line_num, row))
     except csv.Error as exc:
-        raise InvalidInput(
-            f"CSV格式错误：{exc}", f"Malformed CSV: {exc}", code="malformed_csv"
-        ) from exc
+        raise InvalidInput(f"CSV格式错误：{exc}", f"Malformed CSV: {exc}", code="malformed_csv") from exc
     return rows, encoding

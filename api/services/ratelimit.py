@@ -15,9 +15,14 @@ def check_and_hit(*, session: Session, buckets: list[tuple[str, int]], window: t
     """Count one attempt in each bucket; refuse past a limit (hits persist even when the request then fails)."""
     since = now - window
     for bucket, limit in buckets:
-        count = session.scalar(
-            select(func.count()).select_from(RateLimitHit).where(RateLimitHit.bucket == bucket, RateLimitHit.at > since)
-        ) or 0
+        count = (
+            session.scalar(
+                select(func.count())
+                .select_from(RateLimitHit)
+                .where(RateLimitHit.bucket == bucket, RateLimitHit.at > since)
+            )
+            or 0
+        )
         if count >= limit:
             raise RateLimited(detail={"retry_after_seconds": int(window.total_seconds())})
     for bucket, _ in buckets:

@@ -89,8 +89,12 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     for i in range(0, len(values), 500):
         session.execute(stmt, values[i : i + 500])
     audit.record(
-        session=session, actor_type="staff" if actor_id else "system", actor_id=actor_id,
-        action="regions_imported", target_type="region", target_id=None,
+        session=session,
+        actor_type="staff" if actor_id else "system",
+        actor_id=actor_id,
+        action="regions_imported",
+        target_type="region",
+        target_id=None,
         detail={"inserted": inserted, "updated": len(values) - inserted},
     )
     session.flush()
@@ -108,7 +112,9 @@ class Ancestry:
 
 def ancestry_map(session: Session) -> dict[str, Ancestry]:
     """For every region, its town/district/city ancestors (including itself where it is one)."""
-    regions = {r.code: (r.level, r.parent_code) for r in session.execute(select(Region.code, Region.level, Region.parent_code))}
+    regions = {
+        r.code: (r.level, r.parent_code) for r in session.execute(select(Region.code, Region.level, Region.parent_code))
+    }
     out: dict[str, Ancestry] = {}
     for code in regions:
         found: dict[str, str] = {}

@@ -95,10 +95,24 @@ def import_roster(
         existing: dict[str, int] = {}
         for i in range(0, len(batch), _CHUNK):
             part = batch[i : i + _CHUNK]
-            existing.update({nid: pid for nid, pid in session.execute(select(Pensioner.national_id, Pensioner.id).where(Pensioner.national_id.in_(part)))})
+            existing.update(
+                {
+                    nid: pid
+                    for nid, pid in session.execute(
+                        select(Pensioner.national_id, Pensioner.id).where(Pensioner.national_id.in_(part))
+                    )
+                }
+            )
         new_rows = [
-            {**good[n], "pension_status": PensionStatus.ACTIVE.value, "status_since": today, "created_at": now, "updated_at": now}
-            for n in batch if n not in existing
+            {
+                **good[n],
+                "pension_status": PensionStatus.ACTIVE.value,
+                "status_since": today,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in batch
+            if n not in existing
         ]
         upd_rows = [{**good[n], "id": existing[n], "updated_at": now} for n in batch if n in existing]
         if new_rows:
@@ -111,8 +125,12 @@ def import_roster(
         if progress:
             progress(done, total)
     audit.record(
-        session=session, actor_type="staff" if actor_id else "system", actor_id=actor_id,
-        action="roster_imported", target_type="pensioner", target_id=None,
+        session=session,
+        actor_type="staff" if actor_id else "system",
+        actor_id=actor_id,
+        action="roster_imported",
+        target_type="pensioner",
+        target_id=None,
         detail={"inserted": result.inserted, "updated": result.updated, "rejected": len(result.rejected)},
     )
     session.flush()

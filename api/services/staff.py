@@ -16,12 +16,20 @@ from models.enums import StaffRole
 
 
 def create_staff(
-    *, session: Session, username: str, password: str, role: str, region_code: str,
-    display_name: str | None = None, actor_id: int | None = None,
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    region_code: str,
+    display_name: str | None = None,
+    actor_id: int | None = None,
 ) -> StaffUser:
     """Create an account; passwords need 8+ characters."""
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{3,64}", username):
-        raise InvalidInput("用户名只能包含字母、数字和._-，3–64个字符。", "Username: 3–64 letters, digits or ._-", code="bad_username")
+        raise InvalidInput(
+            "用户名只能包含字母、数字和._-，3–64个字符。", "Username: 3–64 letters, digits or ._-", code="bad_username"
+        )
     if role not in {r.value for r in StaffRole}:
         raise InvalidInput("角色无效。", "Unknown role.", code="bad_role")
     if len(password) < 8:
@@ -29,9 +37,22 @@ def create_staff(
     region = get_region(session=session, code=normalise_code(region_code))
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise Conflict("用户名已存在。", "Username already exists.", code="username_taken")
-    user = StaffUser(username=username, password_hash=hash_password(password), role=role, region_code=region.code, display_name=display_name)
+    user = StaffUser(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        region_code=region.code,
+        display_name=display_name,
+    )
     session.add(user)
     session.flush()
-    audit.record(session=session, actor_type="staff" if actor_id else "system", actor_id=actor_id, action="staff_created",
-                 target_type="staff_user", target_id=user.id, detail={"role": role, "region": region.code})
+    audit.record(
+        session=session,
+        actor_type="staff" if actor_id else "system",
+        actor_id=actor_id,
+        action="staff_created",
+        target_type="staff_user",
+        target_id=user.id,
+        detail={"role": role, "region": region.code},
+    )
     return user

@@ -63,7 +63,10 @@ def test_upsert_by_national_id_updates_existing(session) -> None:
 @pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-8"])
 def test_chinese_headers_in_gbk_bom_and_utf8(session, encoding: str) -> None:
     f.seed_regions(session)
-    text = "身份证号,姓名,手机号,居住地区划代码,是否卧床,亲属电话,参保地区划代码\n" + f"{_nid(9)},吴九妹,13800000009,371002001001,否,,\n"
+    text = (
+        "身份证号,姓名,手机号,居住地区划代码,是否卧床,亲属电话,参保地区划代码\n"
+        + f"{_nid(9)},吴九妹,13800000009,371002001001,否,,\n"
+    )
     result = import_roster(session=session, data=text.encode(encoding))
     assert result.inserted == 1, result.rejected
     assert session.scalar(select(Pensioner.name).where(Pensioner.national_id == _nid(9))) == "吴九妹"
@@ -109,7 +112,11 @@ def test_cli_json_output_and_progressless_pipe(session, session_factory, databas
     res = CliRunner().invoke(app, ["import-roster", str(csv_file), "--json"])
     get_settings.cache_clear()
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout) == {"inserted": 1, "updated": 0, "rejected": [{"line": 3, "reason": "bad_national_id"}]}
+    assert json.loads(res.stdout) == {
+        "inserted": 1,
+        "updated": 0,
+        "rejected": [{"line": 3, "reason": "bad_national_id"}],
+    }
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "roster_imported")) == 1
 
@@ -136,7 +143,9 @@ def test_admin_api_import_and_limits(client, session, settings) -> None:
     session.commit()
     body = (HEADER + f"{_nid(21)},钱二一,13800000021,371002001001,0,,\n").encode()
     assert client.post("/api/v1/admin/roster/import", files={"file": ("r.csv", body)}).status_code == 401
-    resp = client.post("/api/v1/admin/roster/import", files={"file": ("r.csv", body)}, headers=f.staff_token(client, counter))
+    resp = client.post(
+        "/api/v1/admin/roster/import", files={"file": ("r.csv", body)}, headers=f.staff_token(client, counter)
+    )
     assert resp.status_code == 403 and resp.json()["code"] == "forbidden"
     hdr = f.staff_token(client, admin)
     resp = client.post("/api/v1/admin/roster/import", files={"file": ("r.csv", body)}, headers=hdr)

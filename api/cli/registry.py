@@ -1,4 +1,4 @@
-"""The `pension-cert` command line: operations for admins, counter staff and operators."""
+"""CLI commands: database, serve, staff, region and roster import, outbox, demo."""
 
 from __future__ import annotations
 
@@ -8,42 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 
+from api.cli.common import app, db_app, err
+from api.cli.common import factory as _factory
+from api.cli.common import fail as _fail
+from api.cli.common import read_file as _read_file
 from api.errors import DomainError
-from api.settings import Settings, get_settings
-from models.engine import make_engine, make_session_factory, session_scope
-
-app = typer.Typer(help="养老金领取资格认证 pension-cert: certification service operations.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-err = Console(stderr=True)
-
-
-def _factory(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url))
-
-
-def _fail(exc: DomainError, as_json: bool = False) -> None:
-    if as_json:
-        typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
-    else:
-        err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}")
-        if exc.detail:
-            err.print(json.dumps(exc.detail, ensure_ascii=False)[:4000])
-    raise typer.Exit(1)
-
-
-def _read_file(path: Path, limit: int) -> bytes:
-    if not path.is_file():
-        err.print(f"[red]file_not_found[/red]: {path}")
-        raise typer.Exit(2)
-    size = path.stat().st_size
-    if size > limit:
-        err.print(f"[red]payload_too_large[/red]: 文件 {size} 字节超过上限 {limit} / file of {size} bytes exceeds the {limit}-byte limit")
-        raise typer.Exit(1)
-    return path.read_bytes()
+from api.settings import get_settings
+from models.engine import session_scope
 
 
 @db_app.command("upgrade")
@@ -90,10 +63,21 @@ def create_staff(
     """Create a staff account; the password is read from standard input."""
     from api.services import staff as staff_service
 
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if not sys.stdin.isatty()
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
     try:
         with session_scope(_factory(get_settings())) as session:
-            user = staff_service.create_staff(session=session, username=username, password=password, role=role, region_code=region, display_name=display_name)
+            user = staff_service.create_staff(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                region_code=region,
+                display_name=display_name,
+            )
             typer.echo(f"created staff {user.username} (id {user.id}, role {user.role}, region {user.region_code})")
     except DomainError as exc:
         _fail(exc)
@@ -115,7 +99,9 @@ def import_regions(file: Path) -> None:
 
 
 @app.command("import-roster")
-def import_roster(file: Path, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False) -> None:
+def import_roster(
+    file: Path, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False
+) -> None:
     """Import pensioners from CSV (UTF-8, UTF-8 with BOM or GBK); upsert by national ID."""
     from api.services import roster as roster_service
 
@@ -133,7 +119,9 @@ def import_roster(file: Path, as_json: Annotated[bool, typer.Option("--json", he
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        typer.echo(f"inserted {result.inserted}, updated {result.updated}, rejected {len(result.rejected)} (encoding {result.encoding})")
+        typer.echo(
+            f"inserted {result.inserted}, updated {result.updated}, rejected {len(result.rejected)} (encoding {result.encoding})"
+        )
         for r in result.rejected[:50]:
             typer.echo(f"  line {r['line']}: {r['reason']}")
 
@@ -154,8 +142,15 @@ def show_outbox(
         if phone:
             stmt = stmt.where(Notification.phone == phone)
         rows = [
-            {"id": n.id, "phone": n.phone, "kind": n.kind, "status": n.status, "created_at": n.created_at.isoformat(),
-             "body_zh": n.body_zh, "body_en": n.body_en}
+            {
+                "id": n.id,
+                "phone": n.phone,
+                "kind": n.kind,
+                "status": n.status,
+                "created_at": n.created_at.isoformat(),
+                "body_zh": n.body_zh,
+                "body_en": n.body_en,
+            }
             for n in session.scalars(stmt)
         ]
     if as_json:
@@ -179,7 +174,3 @@ def demo(
     with session_scope(_factory(settings)) as session:
         summary = build_demo(session=session, pensioners=pensioners, seed=seed)
     typer.echo(json.dumps(summary, ensure_ascii=False))
-
-
-if __name__ == "__main__":
-    app()

