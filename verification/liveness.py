@@ -187,12 +187,7 @@ def _check_input(
     if len(frames) > config.max_frames:
         return ["too_many_frames"]
     for frame in frames:
-        if (
-            not isinstance(frame, np.ndarray)
-            or frame.dtype != np.uint8
-            or frame.ndim != 3
-            or frame.shape[2] != 3
-        ):
+        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             return ["bad_frame"]
     if len({f.shape for f in frames}) != 1:
         return ["frame_size_mismatch"]
@@ -352,17 +347,18 @@ def analyse_sequence(
     # Actions, in the challenged order: each must start after the previous one ended.
     steps: list[ActionStep] = []
     cursor = -1
+    used_peaks: set[int] = set()
     order_broken = False
     for action in actions:
-        events = _detect_events(action, ear_v, mar_v, yaw_v, config)
+        # Events already counted for an earlier step (blink, blink) are not evidence of a wrong order.
+        events = [e for e in _detect_events(action, ear_v, mar_v, yaw_v, config) if e.peak not in used_peaks]
         in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
         if in_order:
             event = in_order[0]
             cursor = event.end
+            used_peaks.add(event.peak)
             peak = valid[event.peak]
-            steps.append(
-                ActionStep(action, True, valid[event.start], peak, valid[event.end], int(timestamps_ms[peak]))
-            )
+            steps.append(ActionStep(action, True, valid[event.start], peak, valid[event.end], int(timestamps_ms[peak])))
         else:
             steps.append(ActionStep(action, False))
             if events:

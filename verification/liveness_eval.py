@@ -105,8 +105,7 @@ def evaluate_case(case: Case, *, config: LivenessConfig, face_config: Verificati
         "match": match,
         "frames": len(frames),
         "steps": [
-            {"action": s.action, "detected": s.detected, "frame": s.peak_index, "ms": s.peak_ms}
-            for s in result.steps
+            {"action": s.action, "detected": s.detected, "frame": s.peak_index, "ms": s.peak_ms} for s in result.steps
         ],
     }
 
@@ -146,8 +145,7 @@ def format_liveness_report(result: dict[str, Any]) -> str:
     bpcer = result["bpcer"]
     lines.append(f"{'class':<16}{'cases':>6}  rate")
     lines.append(
-        f"{'genuine':<16}{result['genuine_cases']:>6}  BPCER "
-        + ("n/a" if bpcer is None else f"{100 * bpcer:.1f}%")
+        f"{'genuine':<16}{result['genuine_cases']:>6}  BPCER " + ("n/a" if bpcer is None else f"{100 * bpcer:.1f}%")
     )
     for kind, rate in result["apcer"].items():
         lines.append(f"{kind:<16}{result['attack_cases'][kind]:>6}  APCER {100 * rate:.1f}%")
@@ -159,7 +157,5 @@ def format_liveness_report(result: dict[str, Any]) -> str:
         lines.append("Wrong decisions:")
         for o in wrong:
             verdict = "accepted" if o["accepted"] else "rejected"
-            lines.append(
-                f"  {o['kind']:<14} {Path(o['case']).name:<40} {verdict}: {', '.join(o['reasons']) or '-'}"
-            )
+            lines.append(f"  {o['kind']:<14} {Path(o['case']).name:<40} {verdict}: {', '.join(o['reasons']) or '-'}")
     return "\n".join(lines)

@@ -122,8 +122,6 @@ def test_replayed_frames_are_recognised(blink_video: DecodedVideo) -> None:
     ]
     old = [frame_phash(f) for f in frames]
     assert is_replay([frame_phash(f) for f in recompressed], old)
-    later, _ = _window(blink_video, 9000, 1000)
-    assert not is_replay([frame_phash(f) for f in later], old) or True  # same scene: documented limit
     photo = _load(FACES / "spoof/print/silentface_image_F1.jpg")
     assert hamming(frame_phash(photo), frame_phash(frames[0])) > 10
 
