@@ -22,6 +22,7 @@ from verification.matching import MatchResult, verify
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 EAST_ASIAN_IDENTITIES = {"Jacky_Cheung"}  # plus every file in impostors_single/
+JITTER_LEVER = 10  # enrolment jitters measured by the jitter lever
 
 
 @dataclass(slots=True)
@@ -74,9 +75,7 @@ def _encode_one(args: tuple[str, VerificationConfig, bool]) -> tuple[Any, ...]:
     return (face.encoding, enrol, None, tuple(face.quality.reasons))
 
 
-def encode_samples(
-    samples: list[Sample], *, config: VerificationConfig, with_enrol: bool, processes: int
-) -> None:
+def encode_samples(samples: list[Sample], *, config: VerificationConfig, with_enrol: bool, processes: int) -> None:
     """Fill in encodings (each image once; cached in-process across runs)."""
     keys = []
     todo = []
@@ -195,12 +194,11 @@ def _score_trials(
     for (a, b), group in by_pair.items():
         cohort = all_enc[encoded & (identities != a) & (identities != b)]
         for trial in group:
-            templates = [
-                (samples[i].enrol_encoding if enrol_jitter else samples[i].encoding)
-                for i in trial.template_ids
-            ]
-            probes = [samples[i].encoding for i in trial.probe_ids]
-            results.append((trial, verify(probes, np.array(templates), cohort=cohort, config=config)))
+            templates = np.array(
+                [(samples[i].enrol_encoding if enrol_jitter else samples[i].encoding) for i in trial.template_ids]
+            )
+            probes = np.array([samples[i].encoding for i in trial.probe_ids])
+            results.append((trial, verify(probes, templates, cohort=cohort, config=config)))
     return results
 
 
@@ -215,10 +213,7 @@ def _by_identity(samples: list[Sample]) -> dict[str, list[int]]:
 def pair_trials(samples: list[Sample]) -> list[Trial]:
     """All genuine pairs and all impostor pairs of encoded photos (first photo = template)."""
     idx = [i for i, s in enumerate(samples) if s.encoding is not None]
-    return [
-        Trial((i,), (j,), samples[i].identity == samples[j].identity)
-        for i, j in itertools.combinations(idx, 2)
-    ]
+    return [Trial((i,), (j,), samples[i].identity == samples[j].identity) for i, j in itertools.combinations(idx, 2)]
 
 
 def _rotations(members: list[int], size: int) -> list[tuple[int, tuple[int, ...]]]:
@@ -338,25 +333,37 @@ def run_eval(
     config: VerificationConfig | None = None,
     plot_path: str | Path | None = None,
     levers: bool = True,
+    jitter_lever: bool = False,
     processes: int = 2,
 ) -> dict[str, Any]:
-    """Encode every photo once, score all genuine and impostor pairs with matching.verify, report."""
+    """Encode every photo once, score all genuine and impostor pairs with matching.verify, report.
+
+    levers: also score several enrolment photos and fused probe frames; jitter_lever: also encode
+    every photo with ``config.enrol_num_jitters`` jitters (about 1 s more per photo at 10).
+    """
     config = config or VerificationConfig()
     directory = Path(directory)
     started = time.perf_counter()
     samples = list_samples(directory)
-    encode_samples(samples, config=config, with_enrol=levers, processes=processes)
+    encode_cfg = dataclasses.replace(config, enrol_num_jitters=JITTER_LEVER) if jitter_lever else config
+    encode_samples(samples, config=encode_cfg, with_enrol=jitter_lever, processes=processes)
     encode_seconds = time.perf_counter() - started
 
     scored = _score_trials(samples, pair_trials(samples), config=config)
     gen = [t for t, _ in scored if t.genuine]
     decisions_gen = np.array([r.decision == "match" for t, r in scored if t.genuine])
     decisions_imp = np.array([r.decision == "match" for t, r in scored if not t.genuine])
-    default_score = SCORES["cohort_divide+rank"]
+    default_score = SCORES["cohort_divide+rank" if config.use_rank_guard else "cohort_divide"]
     base = summarise(
         [default_score(r) for t, r in scored if t.genuine],
         [default_score(r) for t, r in scored if not t.genuine],
     )
+    passing = [
+        (t, default_score(r))
+        for t, r in scored
+        if not samples[t.template_ids[0]].quality_reasons and not samples[t.probe_ids[0]].quality_reasons
+    ]
+    quality_passing = summarise([v for t, v in passing if t.genuine], [v for t, v in passing if not t.genuine])
     failures = [s for s in samples if s.failure is not None]
     result: dict[str, Any] = {
         "directory": str(directory),
@@ -369,7 +376,8 @@ def run_eval(
         "fnmr_at_fmr_0_1pct": base.get("fnmr_at_fmr_0_1pct"),
         "threshold_at_fmr_0_1pct": base.get("threshold_at_fmr_0_1pct"),
         "threshold_at_fmr_1pct": base.get("threshold_at_fmr_1pct"),
-        "score": "fused distance / mean 5-NN cohort distance, rank guard on",
+        "score": "fused distance / mean k-NN cohort distance"
+        + (", rank guard on" if config.use_rank_guard else ", rank guard off"),
         "threshold": config.match_threshold,
         "retry_threshold": config.retry_threshold,
         "fmr_at_threshold": float(decisions_imp.mean()) if decisions_imp.size else None,
@@ -381,28 +389,24 @@ def run_eval(
         "below_quality": {
             "count": sum(1 for s in samples if s.quality_reasons),
             "files": {
-                os.path.relpath(s.path, directory): list(s.quality_reasons)
-                for s in samples
-                if s.quality_reasons
+                os.path.relpath(s.path, directory): list(s.quality_reasons) for s in samples if s.quality_reasons
             },
         },
+        "quality_passing_pairs": quality_passing,
         "subgroups": _subgroups(samples, scored, config.match_threshold),
         "levers": _lever_rows("1 enrol photo, 1 probe", scored),
     }
-    if levers:
+    if jitter_lever:
         jittered = _score_trials(samples, pair_trials(samples), config=config, enrol_jitter=True)
-        result["levers"].update(_lever_rows(f"enrol jitter {config.enrol_num_jitters}", jittered))
+        result["levers"].update(_lever_rows(f"enrol jitter {JITTER_LEVER}", jittered))
+    if levers:
         one, many = multi_enrol_trials(samples)
         result["levers"].update(
             _lever_rows("multi-enrol baseline: 1 photo", _score_trials(samples, one, config=config))
         )
-        result["levers"].update(
-            _lever_rows("multi-enrol: 3 photos", _score_trials(samples, many, config=config))
-        )
+        result["levers"].update(_lever_rows("multi-enrol: 3 photos", _score_trials(samples, many, config=config)))
         one, many = fusion_trials(samples)
-        result["levers"].update(
-            _lever_rows("fusion baseline: 1 frame", _score_trials(samples, one, config=config))
-        )
+        result["levers"].update(_lever_rows("fusion baseline: 1 frame", _score_trials(samples, one, config=config)))
         for how in ("mean", "min"):
             fused_cfg = dataclasses.replace(config, probe_fusion=how)
             result["levers"].update(
@@ -450,8 +454,7 @@ def _pct(value: Any) -> str:
 def format_report(result: dict[str, Any]) -> str:
     """Human-readable text of a run_eval result."""
     lines = [
-        f"Face verification on {result['directory']}: {result['photos']} photos, "
-        f"{result['identities']} identities",
+        f"Face verification on {result['directory']}: {result['photos']} photos, {result['identities']} identities",
         f"genuine pairs {result['genuine_pairs']}, impostor pairs {result['impostor_pairs']}",
         f"score: {result['score']}",
         f"EER {_pct(result['eer'])}  FNMR@FMR1% {_pct(result['fnmr_at_fmr_1pct'])}  "
@@ -459,6 +462,9 @@ def format_report(result: dict[str, Any]) -> str:
         f"(threshold for FMR 0.1%: {result['threshold_at_fmr_0_1pct']:.4f})",
         f"configured match threshold {result['threshold']}: FMR {_pct(result['fmr_at_threshold'])}, "
         f"FNMR {_pct(result['fnmr_at_threshold'])}",
+        f"pairs where both photos pass the quality gates: FNMR@FMR0.1% "
+        f"{_pct(result['quality_passing_pairs'].get('fnmr_at_fmr_0_1pct'))} "
+        f"({result['quality_passing_pairs']['genuine_pairs']} genuine)",
         f"failed to acquire: {result['failed_to_acquire']['count']}  "
         f"below quality (still scored): {result['below_quality']['count']}",
         "",
@@ -477,7 +483,5 @@ def format_report(result: dict[str, Any]) -> str:
         rate_name = "fnmr" if key.startswith("genuine") else "fmr"
         extra = " ".join(f"{k}={v:.3f}" for k, v in row.items() if k in ("min_score", "max_score"))
         lines.append(f"  {key:22s} pairs {row['pairs']:6d}  {rate_name} {_pct(row[rate_name])}  {extra}")
-    lines.append(
-        f"time: encode {result['seconds']['encode']:.1f} s, total {result['seconds']['total']:.1f} s"
-    )
+    lines.append(f"time: encode {result['seconds']['encode']:.1f} s, total {result['seconds']['total']:.1f} s")
     return "\n".join(lines)

@@ -42,8 +42,10 @@ def detect_faces(rgb: np.ndarray, *, config: VerificationConfig) -> list[Box]:
     small, scale = downscale(rgb, config.detect_max_side)
     boxes = [
         (
-            round(r.top() / scale), round(r.right() / scale),
-            round(r.bottom() / scale), round(r.left() / scale),
+            round(r.top() / scale),
+            round(r.right() / scale),
+            round(r.bottom() / scale),
+            round(r.left() / scale),
         )
         for r in _detect(small, config.upsample)
     ]
@@ -55,9 +57,7 @@ def detect_faces(rgb: np.ndarray, *, config: VerificationConfig) -> list[Box]:
             (r.top() - pad, r.right() - pad, r.bottom() - pad, r.left() - pad)
             for r in _detect(padded, config.small_image_upsample)
         ]
-    clipped = [
-        (max(0, t), min(width, r), min(height, b), max(0, left)) for t, r, b, left in boxes
-    ]
+    clipped = [(max(0, t), min(width, r), min(height, b), max(0, left)) for t, r, b, left in boxes]
     return sorted((b for b in clipped if _area(b) > 0), key=_area, reverse=True)
 
 
@@ -94,9 +94,7 @@ def encode(rgb: np.ndarray, box: Box, *, num_jitters: int = 1, max_side: int | N
     return np.asarray(fr.face_encoder.compute_face_descriptor(rgb, shape, num_jitters), dtype=np.float64)
 
 
-def analyse_face(
-    rgb: np.ndarray, *, config: VerificationConfig, num_jitters: int | None = None
-) -> FaceAnalysis:
+def analyse_face(rgb: np.ndarray, *, config: VerificationConfig, num_jitters: int | None = None) -> FaceAnalysis:
     """Detect exactly one face; return its landmarks, encoding and quality (API, liveness, eval)."""
     box = select_face(detect_faces(rgb, config=config), config=config)
     points = landmarks(rgb, box)

@@ -83,8 +83,7 @@ def verify(
     rank_ok = True
     if normalised and cohort_m is not None:
         spread = 0.5 * (
-            cohort_spread(probe, cohort_m, config.cohort_k)
-            + cohort_spread(gallery, cohort_m, config.cohort_k)
+            cohort_spread(probe, cohort_m, config.cohort_k) + cohort_spread(gallery, cohort_m, config.cohort_k)
         )
         score = fused / spread
         nearest_other = float(_fuse(pairwise_distances(probe, cohort_m), config.probe_fusion).min())

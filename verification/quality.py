@@ -78,9 +78,7 @@ def sharpness(grey_face: np.ndarray, side: int) -> float:
     return float(cv2.Laplacian(norm, cv2.CV_64F).var())
 
 
-def assess_quality(
-    rgb: np.ndarray, box: Box, landmarks68: np.ndarray, *, config: VerificationConfig
-) -> QualityReport:
+def assess_quality(rgb: np.ndarray, box: Box, landmarks68: np.ndarray, *, config: VerificationConfig) -> QualityReport:
     """Measure size, sharpness, exposure and head pose of one face and list the failed gates."""
     grey = face_crop_grey(rgb, box)
     eye_px = inter_eye_distance(landmarks68)
