@@ -27,7 +27,7 @@ def test_district_staff_see_only_their_district(client, session) -> None:
 
 
 def test_city_staff_see_all_and_town_staff_see_their_town(client, session) -> None:
-    here, there, _, city, town = _setup(session)
+    here, _there, _, city, town = _setup(session)
     assert client.get("/api/v1/pensioners", headers=f.staff_token(client, city)).json()["total"] == 2
     page = client.get("/api/v1/pensioners", headers=f.staff_token(client, town)).json()
     assert [p["id"] for p in page["items"]] == [here.id]
