@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from api.demo import demo_regions  # noqa: E402
-from api.national_id import make_national_id  # noqa: E402
-from api.services.roster import import_roster  # noqa: E402
-from models import Pensioner, Region  # noqa: E402
-from models.engine import make_engine, make_session_factory, session_scope  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
+from api.demo import demo_regions
+from api.national_id import make_national_id
+from api.services.roster import import_roster
+from models import Pensioner, Region
+from models.engine import make_engine, make_session_factory, session_scope
+from models.migrate import upgrade
 
 
 def make_csv(rows: int, seed: int = 1) -> bytes:
@@ -68,8 +68,15 @@ def main() -> None:
         with session_scope(factory) as s:
             s.execute(text("DELETE FROM pensioner"))
         rows = [
-            {"national_id": ln.split(",")[0], "name": "张三", "birth_date": date(1950, 1, 1), "sex": "M",
-             "phone": ln.split(",")[2], "region_code": ln.split(",")[3], "pension_status": "active"}
+            {
+                "national_id": ln.split(",")[0],
+                "name": "张三",
+                "birth_date": date(1950, 1, 1),
+                "sex": "M",
+                "phone": ln.split(",")[2],
+                "region_code": ln.split(",")[3],
+                "pension_status": "active",
+            }
             for ln in data.decode().splitlines()[1:]
         ]
         t0 = time.perf_counter()
@@ -78,7 +85,9 @@ def main() -> None:
         raw = time.perf_counter() - t0
         engine.dispose()
     print(f"rows: {args.rows}")
-    print(f"import-roster (validate + insert) : {ours:.2f} s  (inserted {result.inserted}, rejected {len(result.rejected)})")
+    print(
+        f"import-roster (validate + insert) : {ours:.2f} s  (inserted {result.inserted}, rejected {len(result.rejected)})"
+    )
     print(f"import-roster again (all updates) : {ours_update:.2f} s  (updated {result2.updated})")
     print(f"raw executemany insert, same rows : {raw:.2f} s")
     print(f"ratio ours/raw (insert)           : {ours / raw:.2f}")
