@@ -53,11 +53,13 @@ class Settings(BaseSettings):
 
     season_open_month_day: str = "04-01"
     season_close_month_day: str = "06-30"
+    season_grace_days: int = 15
     season_policy: Literal["window", "rolling"] = "window"
     rolling_validity_months: int = 12
     reminder_days_before_close: str = "30,14,7,3,1"
     reminder_family_min_age: int = 80
-    life_evidence_sources: str = "medical_insurance,hospital,bank_counter,self_service_terminal"
+    # Comma-separated sources that certify passively; "*" (the default) accepts every source.
+    life_evidence_sources: str = "*"
     life_evidence_max_age_days: int = 180
 
     home_visit_bedridden_days: int = 21
@@ -67,6 +69,11 @@ class Settings(BaseSettings):
     home_visit_gps_max_km: float = 2.0
     risk_days_left: int = 14
     evidence_retention_days: int = 30
+
+    sweep_hour: int = 8  # local hour of the daily sweeps (reminders, suspensions, home visits)
+    sweep_minute: int = 30
+    outbox_interval_minutes: int = 5
+    scheduler_misfire_grace_seconds: int = 6 * 3600
 
     test_faces: str = "../shared/faces"
 
@@ -92,6 +99,11 @@ class Settings(BaseSettings):
     def accepted_life_evidence_sources(self) -> set[str]:
         """Life-evidence sources that certify passively."""
         return {s.strip() for s in self.life_evidence_sources.split(",") if s.strip()}
+
+    def life_evidence_source_counts(self, source: str) -> bool:
+        """Whether evidence from `source` certifies ("*" accepts all)."""
+        accepted = self.accepted_life_evidence_sources
+        return "*" in accepted or source in accepted
 
 
 @lru_cache
