@@ -97,11 +97,15 @@ def verify(
     if not rank_ok:
         reasons.append("closer_to_other_person")
     rank_pass = rank_ok or not config.use_rank_guard
-    if score <= match_t and rank_pass:
+    raw_ok = fused <= config.max_raw_distance
+    if not raw_ok:
+        reasons.append("raw_distance_too_large")
+    if score <= match_t and rank_pass and raw_ok:
         decision: Decision = "match"
     elif score <= retry_t:
         decision = "retry"
-        reasons.append("borderline_score" if rank_pass else "rank_guard")
+        if rank_pass and raw_ok:
+            reasons.append("borderline_score")
     else:
         decision = "no_match"
         reasons.append("score_above_threshold")
