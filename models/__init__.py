@@ -9,6 +9,7 @@ from models.liveness import FrameHash, LivenessChallenge
 from models.notification import Notification
 from models.pensioner import Pensioner
 from models.region import Region
+from models.risk import RiskRollup, RiskRollupDay
 from models.season import Certification, LifeEvidence, Season, SeasonRegionWindow, Suspension
 from models.staff import StaffUser
 
@@ -31,6 +32,8 @@ __all__ = [
     "RateLimitHit",
     "RefreshToken",
     "Region",
+    "RiskRollup",
+    "RiskRollupDay",
     "Season",
     "SeasonRegionWindow",
     "StaffUser",
