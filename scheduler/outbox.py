@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api.settings import Settings
 from models import Notification
 from models.enums import NotificationStatus
 
@@ -146,3 +147,10 @@ def send_pending(
         sent += 1
     session.flush()
     return {"sent": sent, "failed": failed, "deferred_quiet_hours": 0}
+
+
+def make_gateway(settings: Settings) -> SmsGateway:
+    """The configured gateway: the HTTP provider, or the log (development)."""
+    if settings.sms_gateway == "http":
+        return HttpGateway(url=settings.sms_http_url, token=settings.sms_http_token)
+    return LogGateway()

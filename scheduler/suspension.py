@@ -1,0 +1,104 @@
+"""The suspension sweep: pending past close + grace → suspended, in three set-based statements per cohort."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, String, and_, cast, exists, literal, select, update
+from sqlalchemy.orm import Session
+
+from api.settings import Settings
+from models import AuditEvent, Certification, Pensioner, Suspension
+from models.enums import PensionStatus
+from scheduler import seasons
+from scheduler.reminders import dialect_insert
+
+
+def suspend_cohort(
+    *,
+    session: Session,
+    where: ColumnElement[bool],
+    season_year: int,
+    effective_date: date,
+    now: datetime,
+    require_uncertified: bool = True,
+) -> int:
+    """Suspend every active, uncertified pensioner of a cohort; returns how many pensions were suspended."""
+    active = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
+    if require_uncertified:
+        active.append(
+            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+        )
+    insert_suspensions = (
+        dialect_insert(session, Suspension)
+        .from_select(
+            ["pensioner_id", "season_year", "effective_date", "suspended_at"],
+            select(
+                Pensioner.id,
+                literal(season_year),
+                literal(effective_date, Suspension.__table__.c.effective_date.type),
+                literal(now, Suspension.__table__.c.suspended_at.type),
+            ).where(and_(*active)),
+        )
+        .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year"])
+    )
+    session.execute(insert_suspensions)
+    open_suspension = exists().where(
+        Suspension.pensioner_id == Pensioner.id,
+        Suspension.season_year == season_year,
+        Suspension.reinstated_at.is_(None),
+    )
+    to_flip = and_(*active, open_suspension)
+    audit = dialect_insert(session, AuditEvent).from_select(
+        ["at", "actor_type", "action", "target_type", "target_id", "detail"],
+        select(
+            literal(now, AuditEvent.__table__.c.at.type),
+            literal("system"),
+            literal("pension.suspended"),
+            literal("pensioner"),
+            cast(Pensioner.id, String),
+            literal(
+                {"season_year": season_year, "effective_date": effective_date.isoformat()},
+                AuditEvent.__table__.c.detail.type,
+            ),
+        ).where(to_flip),
+    )
+    session.execute(audit)
+    result = session.execute(
+        update(Pensioner)
+        .where(to_flip)
+        .values(pension_status=PensionStatus.SUSPENDED.value, status_since=effective_date, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+    """Suspend everyone still pending after their window's close + grace days."""
+    today = seasons.local_date(now, settings.timezone)
+    suspended = 0
+    if settings.season_policy == "rolling":
+        cohorts = seasons.rolling_cohorts(
+            session=session,
+            settings=settings,
+            due_from=date(1900, 1, 1),
+            due_to=today - timedelta(days=settings.season_grace_days + 1),
+        )
+        require_uncertified = False
+    else:
+        season = seasons.current_season(session=session, today=today)
+        cohorts = seasons.window_cohorts(session=session, season=season) if season else []
+        require_uncertified = True
+    for cohort in cohorts:
+        if today <= cohort.window.suspend_after:
+            continue
+        suspended += suspend_cohort(
+            session=session,
+            where=cohort.where,
+            season_year=cohort.window.season_year,
+            effective_date=cohort.window.suspend_from_date,
+            now=now,
+            require_uncertified=require_uncertified,
+        )
+    session.flush()
+    return {"suspended": suspended}
