@@ -9,8 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import facepool
 from api.errors import DomainError
-from api.routers import admin, auth, health, me
+from api.routers import admin, auth, faces, health, me, seasons
 from api.schemas import ErrorBody
 from api.settings import Settings, get_settings
 from models.engine import make_engine, make_session_factory
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(health.router)
-    for router in (auth.router, admin.router, me.router):
+    facepool.configure(settings.face_workers)
+    for router in (auth.router, admin.router, faces.router, me.router, seasons.router):
         app.include_router(router, prefix="/api/v1")
     return app

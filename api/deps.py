@@ -124,3 +124,19 @@ def _in_region(p: Pensioner, region: Region) -> bool:
 
 
 PensionerInScope = Annotated[Pensioner, Depends(pensioner_in_scope)]
+
+
+def city_of(region_code: str) -> str:
+    """The city a division code belongs to (first four digits, by the national coding rule)."""
+    return region_code[:4] + "00000000"
+
+
+def pensioner_in_city(pensioner_id: int, session: SessionDep, staff: CurrentStaff) -> Pensioner:
+    """Any office or field worker in the city may serve any of its pensioners, whatever their district."""
+    pensioner = session.get(Pensioner, pensioner_id)
+    if pensioner is None or pensioner.city_code != city_of(staff.region_code):
+        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+    return pensioner
+
+
+PensionerInCity = Annotated[Pensioner, Depends(pensioner_in_city)]

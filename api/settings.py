@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
 DEV_TEMPLATE_KEY = "ZGV2LWluc2VjdXJlLXRlbXBsYXRlLWtleS0zMmJ5dGU="  # base64 of a 32-byte dev key
 
 
@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     home_visit_min_age: int = 80
     home_visit_failed_attempts: int = 3
     home_visit_gps_max_km: float = 2.0
+    home_visit_due_days: int = 7  # a new task is due this many days after it is created (never after close - 1)
+    home_visit_revisit_days: int = 3  # not at home / hospitalised: the next visit is due this many days later
+    # No address coordinates exist: a visit's GPS outside this box (min_lat,min_lon,max_lat,max_lon) is flagged.
+    # Default: Weihai (36°41′–37°35′N, 121°11′–122°42′E) with a margin.
+    home_visit_city_bbox: str = "36.6,121.1,37.7,122.8"
     risk_days_left: int = 14
     evidence_retention_days: int = 30
 
@@ -99,6 +104,12 @@ class Settings(BaseSettings):
     def accepted_life_evidence_sources(self) -> set[str]:
         """Life-evidence sources that certify passively."""
         return {s.strip() for s in self.life_evidence_sources.split(",") if s.strip()}
+
+    @property
+    def home_visit_bbox(self) -> tuple[float, float, float, float] | None:
+        """(min_lat, min_lon, max_lat, max_lon) of the city, or None when the setting is empty."""
+        parts = [float(x) for x in self.home_visit_city_bbox.split(",") if x.strip()]
+        return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
 
     def life_evidence_source_counts(self, source: str) -> bool:
         """Whether evidence from `source` certifies ("*" accepts all)."""

@@ -85,7 +85,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings for the app under test."""
-    return Settings(database_url=database_url, environment="development", face_workers=0)
+    return Settings(database_url=database_url, environment="development", face_workers=-1)
 
 
 class Clock:

@@ -103,3 +103,20 @@ def pensioner_token(client: TestClient, session: Session, p: Pensioner) -> dict[
     resp = client.post("/api/v1/auth/pensioner-token", json={"national_id": p.national_id, "code": code.group(1)})
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+FIXED_NOW = __import__("datetime").datetime(2026, 5, 1, 2, 0, tzinfo=__import__("datetime").UTC)
+
+
+def no_lock_session(session: Session):  # type: ignore[no-untyped-def]
+    """The test session, with its transaction ended afterwards so the app is not kept waiting."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _cm():  # type: ignore[no-untyped-def]
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+    return _cm()

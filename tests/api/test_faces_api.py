@@ -1,0 +1,148 @@
+"""Enrolment and counter verification through the API, on real photographs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent, BiometricConsent, FaceTemplate, VerificationAttempt
+from tests import factories as f
+from tests.conftest import faces_dir
+
+FACES = faces_dir()
+pytestmark = pytest.mark.skipif(
+    FACES is None, reason="real face photos not found (../shared/faces or PENSION_CERT_TEST_FACES)"
+)
+
+
+def photo(rel: str) -> bytes:
+    assert FACES is not None
+    return (Path(FACES) / rel).read_bytes()
+
+
+def _enrolled(client, session):
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    counter = f.staff(session, role="counter", region=f.WENDENG)  # another district: any office in the city serves
+    session.commit()
+    hdr = f.staff_token(client, counter)
+    resp = client.put(
+        f"/api/v1/pensioners/{p.id}/face",
+        files=[("photos", ("a.jpg", photo("identities/Colin_Powell/1.jpg"), "image/jpeg"))],
+        data={"consent_method": "paper_form", "source": "counter"},
+        headers=hdr,
+    )
+    assert resp.status_code == 200, resp.text
+    return p, counter, hdr
+
+
+def test_enrol_stores_encrypted_template_and_consent(client, session) -> None:
+    p, counter, _ = _enrolled(client, session)
+    template = session.scalar(select(FaceTemplate).where(FaceTemplate.pensioner_id == p.id))
+    assert template.kind == "anchor" and template.source == "counter" and template.key_id == "k1"
+    assert len(template.encoding) == 12 + 128 * 8 + 16  # nonce + ciphertext + GCM tag, never the plain vector
+    consent = session.scalar(select(BiometricConsent).where(BiometricConsent.pensioner_id == p.id))
+    assert consent.method == "paper_form" and consent.recorded_by_staff_id == counter.id
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "face_enrolled")) == 1
+
+
+def test_same_person_matches_and_stranger_does_not(client, session) -> None:
+    p, _, hdr = _enrolled(client, session)
+    same = client.post(
+        f"/api/v1/pensioners/{p.id}/face-verifications",
+        files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))},
+        headers=hdr,
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["decision"] == "match" and same.json()["distance"] < 0.5
+    other = client.post(
+        f"/api/v1/pensioners/{p.id}/face-verifications",
+        files={"photo": ("c.jpg", photo("identities/Jennifer_Aniston/1.jpg"))},
+        headers=hdr,
+    )
+    assert other.json()["decision"] == "no_match" and other.json()["distance"] > 0.6
+    attempts = session.scalars(select(VerificationAttempt).order_by(VerificationAttempt.id)).all()
+    assert [a.decision for a in attempts] == ["match", "no_match"]
+    assert all(len(a.image_sha256) == 64 for a in attempts)
+
+
+def test_bad_photos_are_refused_with_codes_and_recorded(client, session) -> None:
+    p, _, hdr = _enrolled(client, session)
+    url = f"/api/v1/pensioners/{p.id}/face-verifications"
+    resp = client.post(url, files={"photo": ("x.jpg", b"this is not an image")}, headers=hdr)
+    assert resp.status_code == 422 and resp.json()["code"] == "not_an_image" and resp.json()["message_en"]
+    truncated = photo("identities/Colin_Powell/10.jpg")[:4000]
+    resp = client.post(url, files={"photo": ("t.jpg", truncated)}, headers=hdr)
+    assert resp.status_code == 422 and resp.json()["code"] in {"truncated_image", "not_an_image"}
+    attempts = session.scalars(select(VerificationAttempt.decision)).all()
+    assert attempts == ["rejected", "rejected"]
+
+
+def test_too_many_failures_lock_the_day(client, session, settings) -> None:
+    p, _, hdr = _enrolled(client, session)
+    settings.face_attempts_per_day = 2
+    from api.services import faces as face_service
+
+    url = f"/api/v1/pensioners/{p.id}/face-verifications"
+    for _ in range(2):
+        client.post(url, files={"photo": ("c.jpg", photo("identities/Jennifer_Aniston/1.jpg"))}, headers=hdr)
+    with pytest.raises(face_service.Locked), f.no_lock_session(session) as s:
+        face_service.ensure_not_locked(session=s, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
+
+
+def test_enrolment_needs_consent_and_a_role(client, session) -> None:
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    field = f.staff(session, role="field", region=f.HUANCUI)
+    counter = f.staff(session, role="counter", region=f.HUANCUI)
+    session.commit()
+    files = [("photos", ("a.jpg", photo("identities/Colin_Powell/1.jpg"), "image/jpeg"))]
+    resp = client.put(
+        f"/api/v1/pensioners/{p.id}/face",
+        files=files,
+        data={"consent_method": "nod"},
+        headers=f.staff_token(client, counter),
+    )
+    assert resp.status_code == 422 and resp.json()["code"] == "consent_required"
+    resp = client.put(
+        f"/api/v1/pensioners/{p.id}/face",
+        files=files,
+        data={"consent_method": "paper_form"},
+        headers=f.staff_token(client, field),
+    )
+    assert resp.status_code == 403
+    resp = client.put(
+        "/api/v1/pensioners/999999/face",
+        files=files,
+        data={"consent_method": "paper_form"},
+        headers=f.staff_token(client, counter),
+    )
+    assert resp.status_code == 404
+    assert session.scalar(select(func.count()).select_from(FaceTemplate)) == 0
+
+
+def test_verification_before_enrolment_is_a_clear_conflict(client, session) -> None:
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    counter = f.staff(session, role="counter")
+    session.commit()
+    resp = client.post(
+        f"/api/v1/pensioners/{p.id}/face-verifications",
+        files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))},
+        headers=f.staff_token(client, counter),
+    )
+    assert resp.status_code == 409 and resp.json()["code"] == "not_enrolled"
+
+
+def test_templates_decrypt_only_for_their_owner(session, settings) -> None:
+    from cryptography.exceptions import InvalidTag
+
+    from api.crypto import KeyRing, decrypt_encoding, encrypt_encoding
+
+    ring = KeyRing.from_settings(settings)
+    vec = np.linspace(-0.2, 0.2, 128)
+    blob, kid = encrypt_encoding(ring, vec, pensioner_id=1)
+    assert np.allclose(decrypt_encoding(ring, blob, key_id=kid, pensioner_id=1), vec)
+    with pytest.raises(InvalidTag):
+        decrypt_encoding(ring, blob, key_id=kid, pensioner_id=2)
