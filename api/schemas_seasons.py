@@ -1,0 +1,80 @@
+"""Request and response bodies for seasons and certifications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SeasonIn(BaseModel):
+    """A new season; dates default to settings (1 April – 30 June)."""
+
+    year: int = Field(ge=2000, le=2100)
+    open_date: date | None = None
+    close_date: date | None = None
+    grace_days: int | None = Field(default=None, ge=0, le=366)
+
+
+class SeasonOut(BaseModel):
+    """A season."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    year: int
+    open_date: date
+    close_date: date
+    grace_days: int
+    suspend_from_date: date
+
+
+class WindowIn(BaseModel):
+    """A region's own close date for a season."""
+
+    region_code: str = Field(min_length=12, max_length=12, pattern=r"^\d{12}$")
+    close_date: date
+    grace_days: int | None = Field(default=None, ge=0, le=366)
+
+
+class WindowOut(BaseModel):
+    """A regional window."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    region_code: str
+    close_date: date
+    grace_days: int
+    suspend_from_date: date
+
+
+class CounterCertificationIn(BaseModel):
+    """A pensioner who showed up at a counter."""
+
+    national_id: str = Field(min_length=15, max_length=18)
+
+
+class CertificationOut(BaseModel):
+    """A recorded certification."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    pensioner_id: int
+    season_year: int
+    channel: str
+    source: str | None
+    certified_at: datetime
+    office_region_code: str | None
+
+
+class MyCertificationOut(BaseModel):
+    """The pensioner's certification status for the current season."""
+
+    status: str = Field(description="certified, pending, suspended, terminated or no_season")
+    season_year: int | None
+    deadline: date | None
+    days_left: int | None
+    channel: str | None
+    certified_at: datetime | None
+    message: str
+    message_en: str
