@@ -146,3 +146,35 @@ def test_templates_decrypt_only_for_their_owner(session, settings) -> None:
     assert np.allclose(decrypt_encoding(ring, blob, key_id=kid, pensioner_id=1), vec)
     with pytest.raises(InvalidTag):
         decrypt_encoding(ring, blob, key_id=kid, pensioner_id=2)
+
+
+def test_cli_enroll_and_verify_json(session, database_url, monkeypatch, tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.settings import get_settings
+
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    session.commit()
+    monkeypatch.setenv("PENSION_CERT_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert FACES is not None
+        res = runner.invoke(app, ["enroll", p.national_id, str(Path(FACES) / "identities/Colin_Powell/1.jpg")])
+        assert res.exit_code == 0, res.output
+        res = runner.invoke(
+            app, ["verify", p.national_id, str(Path(FACES) / "identities/Colin_Powell/11.jpg"), "--json"]
+        )
+        assert res.exit_code == 0, res.output
+        body = json.loads(res.stdout)
+        assert body["decision"] == "match" and 0 < body["distance"] < 0.5 and isinstance(body["reasons"], list)
+        res = runner.invoke(
+            app, ["verify", p.national_id, str(Path(FACES) / "identities/Jennifer_Aniston/1.jpg"), "--json"]
+        )
+        assert json.loads(res.stdout)["decision"] == "no_match"
+    finally:
+        get_settings.cache_clear()
