@@ -11,9 +11,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import facepool
 from api.errors import DomainError
-from api.routers import admin, auth, faces, health, me, seasons
+from api.routers import admin, auth, dashboard, faces, health, me, risk, seasons
 from api.schemas import ErrorBody
 from api.settings import Settings, get_settings
+from home_visit import router as home_visit_router
 from models.engine import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(health.router)
+    app.include_router(dashboard.router)
     facepool.configure(settings.face_workers)
-    for router in (auth.router, admin.router, faces.router, me.router, seasons.router):
+    for router in (auth.router, admin.router, faces.router, me.router, seasons.router, home_visit_router.router, risk.router):
         app.include_router(router, prefix="/api/v1")
     return app

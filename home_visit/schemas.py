@@ -1,0 +1,97 @@
+"""Pydantic shapes of the home-visit API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskOut(BaseModel):
+    """One task as the field app and supervisors see it."""
+
+    id: int
+    season_year: int
+    status: str
+    reason: str
+    due_date: date
+    overdue: bool
+    escalated_at: datetime | None
+    assigned_staff_id: int | None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    pensioner_id: int
+    name: str
+    national_id_masked: str
+    sex: str
+    birth_date: date
+    bedridden: bool
+    limited_mobility: bool
+    address: str
+    region_code: str
+    phone: str | None
+    family_phone: str | None
+    note: str | None = None
+
+
+class HelpRequestIn(BaseModel):
+    """A help request (the app or a logged phone call)."""
+
+    note: str | None = Field(default=None, max_length=500)
+
+
+class HelpRequestOut(BaseModel):
+    """The season's task after a help request."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    task_id: int
+    season_year: int
+    status: str
+    due_date: date
+    message: str
+    message_en: str
+
+
+class AssignIn(BaseModel):
+    """A supervisor's reassignment."""
+
+    staff_id: int
+
+
+class VisitOut(BaseModel):
+    """A recorded visit and what it changed."""
+
+    id: int
+    task_id: int
+    outcome: str
+    visited_at: datetime
+    recorded_at: datetime
+    staff_id: int
+    latitude: float | None
+    longitude: float | None
+    photo_decision: str | None
+    photo_distance: float | None
+    form_scan_sha256: str | None
+    needs_review: bool
+    review_reasons: list[str] | None
+    task_status: str
+    task_due_date: date
+    effect: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReviewItem(BaseModel):
+    """A visit awaiting supervisor review."""
+
+    visit: VisitOut
+    pensioner_id: int
+    name: str
+    national_id_masked: str
+
+
+class ReviewIn(BaseModel):
+    """A supervisor's decision on a flagged visit."""
+
+    decision: Literal["accepted", "rejected"]
+    note: str | None = Field(default=None, max_length=1000)
