@@ -92,7 +92,7 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
         )
         values = [{"pensioner_id": p.id, "evidence_date": d, "source": s, "imported_at": now} for p, d, s in parsed]
         result.stored = sum(
-            int(session.execute(stmt, [v], execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
+            int(session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
             for v in values
         )
     # The newest accepted evidence per person decides.
