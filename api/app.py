@@ -76,6 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(dashboard.router)
     facepool.configure(settings.face_workers)
-    for router in (auth.router, admin.router, faces.router, me.router, seasons.router, home_visit_router.router, risk.router):
+    for router in (
+        auth.router,
+        admin.router,
+        faces.router,
+        me.router,
+        seasons.router,
+        home_visit_router.router,
+        risk.router,
+    ):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -1,0 +1,91 @@
+"""Pydantic shapes of the supervisor risk API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+
+class TrendPoint(BaseModel):
+    """Certifications on one local day."""
+
+    day: date
+    certified: int
+
+
+class RegionRiskOut(BaseModel):
+    """Risk figures of one region; children have the same shape."""
+
+    region: str
+    name: str
+    level: str
+    pensioners: int
+    certified: int
+    certified_by_channel: dict[str, int]
+    pending: int
+    at_risk: int
+    pending_bedridden: int
+    pending_80plus: int
+    pending_failed_attempts: int
+    failed_attempts: int
+    home_visits_open: int
+    home_visits_overdue: int
+    suspended: int
+    projected_suspensions: int
+    deadline: date | None
+    days_left: int | None
+    trend: list[TrendPoint]
+    children: list[RegionRiskOut]
+
+
+class RiskSummaryOut(RegionRiskOut):
+    """The summary of a region for a season."""
+
+    season: int
+    today: date
+    computed_at: datetime
+    risk_days_left: int
+
+
+class ReasonOut(BaseModel):
+    """A reason code with its Chinese and English text."""
+
+    code: str
+    message: str
+    message_en: str
+
+
+class AtRiskOut(BaseModel):
+    """One at-risk pensioner."""
+
+    id: int
+    name: str
+    national_id: str
+    region_code: str
+    region_name: str
+    age: int
+    bedridden: bool
+    pension_status: str
+    deadline: date
+    days_left: int
+    failed_attempts: int
+    last_attempt_at: datetime | None
+    home_visit_status: str | None
+    home_visit_due_date: date | None
+    reminders_sent: int
+    last_reminder_at: datetime | None
+    reasons: list[ReasonOut]
+    under_way: list[ReasonOut]
+    history_url: str
+
+
+class AtRiskPageOut(BaseModel):
+    """A page of the at-risk list."""
+
+    season: int
+    today: date
+    limit: int
+    offset: int
+    has_more: bool
+    items: list[AtRiskOut]
