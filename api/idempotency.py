@@ -9,8 +9,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.errors import Conflict, InvalidInput
+from api.errors import Conflict, DomainError, InvalidInput
 from models import IdempotencyRecord
+
+
+class ReplayedError(DomainError):
+    """The stored error answer of an earlier try with the same key."""
+
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message"), body.get("message_en"), code=body.get("code"), detail=body.get("detail"))
+        self.status_code = status_code
 
 
 def fingerprint(*parts: bytes | str) -> str:
@@ -62,10 +70,19 @@ def run_once(
                 "The same request is in progress; retry shortly.",
                 code="request_in_progress",
             )
+        if existing.status_code >= 400:
+            raise ReplayedError(existing.status_code, existing.response)
         return existing.status_code, existing.response, True
-    status, body = action()
     record = session.get(IdempotencyRecord, (scope, key))
     assert record is not None
+    try:
+        status, body = action()
+    except DomainError as exc:
+        if exc.keep_changes:  # the failure is part of the record (e.g. a failed attempt): replay it as is
+            record.status_code = exc.status_code
+            record.response = exc.to_dict()
+            session.flush()
+        raise
     record.status_code = status
     record.response = body
     session.flush()

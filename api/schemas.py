@@ -130,3 +130,9 @@ class MeOut(BaseModel):
     national_id_masked: str
     pension_status: str
     status_since: date | None
+
+
+class ChallengeIn(BaseModel):
+    """Actions the pensioner cannot perform (accessibility)."""
+
+    without: list[str] = Field(default_factory=list, max_length=4)

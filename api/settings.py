@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     login_rate_per_address: int = 50
     login_rate_window_seconds: int = 900
     face_attempts_per_day: int = 5
+    challenge_ttl_seconds: int = 120
+    require_device_attestation: bool = False
 
     max_upload_bytes: int = 15 * 1024 * 1024
     max_image_pixels: int = 40_000_000

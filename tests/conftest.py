@@ -75,10 +75,18 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
     _wipe(engine)
 
 
+@pytest.fixture(scope="session")
+def reader_engine(database_url: str) -> Iterator[Engine]:
+    """An engine whose SQLite transactions begin deferred, so a test's open read never blocks the app."""
+    eng = make_engine(database_url, sqlite_immediate=False)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
-def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+def session(session_factory: sessionmaker[Session], reader_engine: Engine) -> Iterator[Session]:
     """A session for arranging and checking data (commit to make rows visible to the app)."""
-    with session_factory() as s:
+    with make_session_factory(reader_engine)() as s:
         yield s
 
 

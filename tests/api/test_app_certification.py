@@ -1,0 +1,188 @@
+"""The app's liveness challenge and certification answer, end to end on real recordings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import func, select, update
+
+from api.services import faces as face_service
+from models import Certification, LivenessChallenge, VerificationAttempt
+from scheduler import seasons as season_service
+from tests import factories as f
+from tests.conftest import faces_dir
+from verification.video import decode_video
+
+FACES = faces_dir()
+pytestmark = pytest.mark.skipif(FACES is None, reason="real face recordings not found (../shared/faces)")
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.fixture(scope="module")
+def blink():
+    assert FACES is not None
+    data = (Path(FACES) / "video/blink/blink_detector_video.mp4").read_bytes()
+    return data, decode_video(data)
+
+
+def _window(video, start: int, length: int = 3000) -> tuple[list[bytes], list[int]]:
+    keep = [i for i, t in enumerate(video.timestamps_ms) if start <= t < start + length]
+    return [_jpeg(video.frames[i]) for i in keep], [video.timestamps_ms[i] - video.timestamps_ms[keep[0]] for i in keep]
+
+
+@pytest.fixture
+def ready(client, session, settings, blink, clock):
+    """A pensioner enrolled from a frame of the recording (another moment than the probe), a season open."""
+    _, video = blink
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    season_service.create_season(session=session, settings=settings, year=2026)
+    enrol_frame = _jpeg(video.frames[[i for i, t in enumerate(video.timestamps_ms) if t >= 11000][0]])
+    face_service.enrol(
+        session=session,
+        settings=settings,
+        pensioner_id=p.id,
+        photos=[enrol_frame],
+        source="counter",
+        consent_method="paper_form",
+        staff_id=None,
+        now=clock.now,
+    )
+    session.commit()
+    return p, f.pensioner_token(client, session, p)
+
+
+def _challenge(client, session, hdr, actions: list[str]) -> str:
+    resp = client.post("/api/v1/me/liveness-challenges", headers=hdr)
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert 2 <= len(body["actions"]) <= 3 and body["capture"]["frame_rate"] > 0
+    # The recording answers a known challenge; fix the server's random pick to it.
+    session.execute(
+        update(LivenessChallenge).where(LivenessChallenge.id == body["challenge_id"]).values(actions=actions)
+    )
+    session.commit()
+    return body["challenge_id"]
+
+
+def _submit(client, hdr, challenge_id: str, frames: list[bytes], times: list[int], key: str):
+    files = [("frames", (f"{t}.jpg", b, "image/jpeg")) for b, t in zip(frames, times, strict=True)]
+    return client.post(
+        "/api/v1/me/certifications",
+        data={"challenge_id": challenge_id},
+        files=files,
+        headers=hdr | {"Idempotency-Key": key},
+    )
+
+
+def test_genuine_sequence_certifies_once_and_retry_replays(client, session, ready, blink) -> None:
+    p, hdr = ready
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    resp = _submit(client, hdr, cid, frames, times, "k-1")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["decision"] == "certified", body
+    assert body["certification"]["channel"] == "app" and body["steps"][0]["detected"]
+    again = _submit(client, hdr, cid, frames, times, "k-1")
+    assert again.json()["decision"] == "certified" and again.json()["replayed"] is True
+    assert session.scalar(select(func.count()).select_from(Certification)) == 1
+    assert session.scalar(select(func.count()).select_from(VerificationAttempt)) == 1
+    status = client.get("/api/v1/me/certification", headers=hdr)
+    assert status.status_code == 200 and status.json()["status"] == "certified"
+
+
+def test_video_answer_is_accepted(client, session, ready, blink) -> None:
+    _, hdr = ready
+    cid = _challenge(client, session, hdr, ["blink"])
+    resp = client.post(
+        "/api/v1/me/certifications",
+        data={"challenge_id": cid},
+        files={"video": ("v.mp4", blink[0], "video/mp4")},
+        headers=hdr | {"Idempotency-Key": "video-1"},
+    )
+    assert resp.status_code == 200 and resp.json()["decision"] == "certified", resp.text
+
+
+def test_still_photo_wrong_order_and_person_switch_fail(client, session, ready, blink) -> None:
+    _, hdr = ready
+    assert FACES is not None
+    frames, times = _window(blink[1], 0)
+    # A still: the first frame shown for three seconds.
+    cid = _challenge(client, session, hdr, ["blink"])
+    body = _submit(client, hdr, cid, [frames[0]] * len(frames), times, "still").json()
+    assert body["decision"] == "liveness_failed" and "action_missing:blink" in body["reasons"]
+    # The real recording answering another order.
+    cid = _challenge(client, session, hdr, ["open_mouth", "blink"])
+    body = _submit(client, hdr, cid, frames, times, "order").json()
+    assert body["decision"] == "liveness_failed"
+    assert "wrong_order" in body["reasons"] or "action_missing:open_mouth" in body["reasons"]
+    # Half the recording, then somebody else.
+    other = cv2.imread(str(Path(FACES) / "identities/Colin_Powell/1.jpg"))
+    h, w = cv2.imdecode(np.frombuffer(frames[0], np.uint8), cv2.IMREAD_COLOR).shape[:2]
+    other_jpg = cv2.imencode(".jpg", cv2.resize(other, (w, h)))[1].tobytes()
+    half = len(frames) // 2
+    cid = _challenge(client, session, hdr, ["blink"])
+    body = _submit(client, hdr, cid, frames[:half] + [other_jpg] * (len(frames) - half), times, "switch").json()
+    assert body["decision"] == "liveness_failed" and "person_switch" in body["reasons"]
+    assert session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+def test_replayed_frames_for_a_new_challenge_are_refused(client, session, ready, blink) -> None:
+    _, hdr = ready
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["open_mouth"])  # fails, but its frames are remembered
+    assert _submit(client, hdr, cid, frames, times, "first").json()["decision"] == "liveness_failed"
+    cid = _challenge(client, session, hdr, ["blink"])
+    body = _submit(client, hdr, cid, frames, times, "second").json()
+    assert body["decision"] == "liveness_failed" and "replayed_frames" in body["reasons"]
+
+
+def test_challenge_rules(client, session, ready, blink, clock) -> None:
+    p, hdr = ready
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["blink"])
+    clock.now += timedelta(seconds=121)
+    resp = _submit(client, hdr, cid, frames, times, "late")
+    assert resp.status_code == 409 and resp.json()["code"] == "challenge_expired"
+    # Another pensioner's challenge looks like no challenge at all.
+    other = f.pensioner(session, phone="13700000009")
+    session.commit()
+    other_hdr = f.pensioner_token(client, session, other)
+    cid = _challenge(client, session, hdr, ["blink"])
+    resp = _submit(client, other_hdr, cid, frames, times, "theirs")
+    assert resp.status_code == 404 and resp.json()["code"] == "challenge_not_found"
+    # Accessibility: a challenge without head turns.
+    resp = client.post("/api/v1/me/liveness-challenges", json={"without": ["turn_left", "turn_right"]}, headers=hdr)
+    assert not {"turn_left", "turn_right"} & set(resp.json()["actions"])
+
+
+def test_bad_input_is_refused_and_nothing_certified(client, session, ready, blink) -> None:
+    _, hdr = ready
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["blink"])
+    resp = client.post(
+        "/api/v1/me/certifications", data={"challenge_id": cid}, headers=hdr | {"Idempotency-Key": "none"}
+    )
+    assert resp.status_code == 422 and resp.json()["code"] == "no_frames"
+    resp = _submit(client, hdr, cid, frames[:3] * 200, list(range(0, 600 * 66, 66)), "many")
+    assert resp.status_code == 422 and resp.json()["code"] == "too_many_frames"
+    resp = client.post(
+        "/api/v1/me/certifications",
+        data={"challenge_id": cid},
+        files={"video": ("v.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)},
+        headers=hdr | {"Idempotency-Key": "corrupt"},
+    )
+    assert resp.status_code == 422, resp.text
+    resp = _submit(client, hdr, cid, frames, times, "")
+    assert resp.status_code == 422 and resp.json()["code"] == "idempotency_key_required"
+    assert session.scalar(select(func.count()).select_from(Certification)) == 0
