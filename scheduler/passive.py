@@ -91,10 +91,9 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
             index_elements=["pensioner_id", "evidence_date", "source"]
         )
         values = [{"pensioner_id": p.id, "evidence_date": d, "source": s, "imported_at": now} for p, d, s in parsed]
-        result.stored = sum(
-            int(session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
-            for v in values
-        )
+        for v in values:
+            res: Any = session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True})
+            result.stored += int(res.rowcount or 0)
     # The newest accepted evidence per person decides.
     best: dict[int, tuple[Pensioner, date, str]] = {}
     for p, d, s in parsed:
