@@ -212,7 +212,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
         .where(Pensioner.pension_status != PensionStatus.TERMINATED.value)
         .group_by(Pensioner.region_code)
     )
-    result = session.execute(RiskRollup.__table__.insert().from_select(list(columns), source))
+    session.execute(RiskRollup.__table__.insert().from_select(list(columns), source))
     day = _local_day(session, Certification.certified_at, settings.timezone)
     day_source = (
         select(
@@ -235,7 +235,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
         )
     )
     session.flush()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(session.scalar(select(func.count()).where(RiskRollup.season_year == season_year)) or 0)
 
 
 def ensure_rollup(*, session: Session, settings: Settings, season_year: int, now: datetime) -> datetime:
