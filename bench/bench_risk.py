@@ -20,16 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
-from api.app import create_app  # noqa: E402
-from api.clock import get_now  # noqa: E402
-from api.security import hash_password  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from bench.bench_sweeps import fresh_database, seed  # noqa: E402
-from models import StaffUser  # noqa: E402
-from models.engine import make_engine, make_session_factory, session_scope  # noqa: E402
+from api.app import create_app
+from api.clock import get_now
+from api.security import hash_password
+from api.settings import Settings
+from bench.bench_sweeps import fresh_database, seed
+from models.engine import make_engine, make_session_factory, session_scope
 
 NOW = datetime(2026, 6, 20, 2, 0, tzinfo=UTC)  # 10 days before the city-wide close (one district extended)
 PASSWORD = "bench-pass-2026"

@@ -17,12 +17,12 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    insert,
     literal,
     or_,
     select,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import KeyedColumnElement
 
 from api.errors import NotFound
 from api.services import regions as region_service
@@ -88,14 +88,14 @@ class Windows:
         chain = [code[:9] + "000", code[:6] + "000000", code[:4] + "00000000"]
         return self.for_chain([code, *chain])
 
-    def deadline_key(self, cols: Sequence[KeyedColumnElement[Any]]) -> ColumnElement[str]:
+    def deadline_key(self, cols: Sequence[Any]) -> ColumnElement[str]:
         """SQL: the code of the most specific extended region for rows with (community, town, district, city)."""
         codes = list(self.by_code)
         if not codes:
             return literal("")
         return case(*[(col.in_(codes), col) for col in cols], else_=literal(""))
 
-    def days_left_at_most(self, cols: Sequence[KeyedColumnElement[Any]], today: date, days: int) -> ColumnElement[bool]:
+    def days_left_at_most(self, cols: Sequence[Any], today: date, days: int) -> ColumnElement[bool]:
         """SQL: rows whose deadline is at most `days` days after `today` (negative: already past)."""
         limit = today + timedelta(days=days)
         key = self.deadline_key(cols)
@@ -105,7 +105,7 @@ class Windows:
             conds.append(key == "")
         return or_(*conds) if conds else false()
 
-    def deadline_expr(self, cols: Sequence[KeyedColumnElement[Any]]) -> ColumnElement[date]:
+    def deadline_expr(self, cols: Sequence[Any]) -> ColumnElement[date]:
         """SQL: the close date that applies to each row."""
         if not self.by_code:
             return literal(self.season.close_date, Date)
@@ -128,11 +128,11 @@ def load_windows(*, session: Session, season: Season) -> Windows:
     )
 
 
-def _pensioner_chain() -> list[KeyedColumnElement[Any]]:
+def _pensioner_chain() -> list[Any]:
     return [Pensioner.region_code, Pensioner.town_code, Pensioner.district_code, Pensioner.city_code]
 
 
-def _rollup_chain() -> list[KeyedColumnElement[Any]]:
+def _rollup_chain() -> list[Any]:
     return [RiskRollup.region_code, RiskRollup.town_code, RiskRollup.district_code, RiskRollup.city_code]
 
 
@@ -185,7 +185,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
 
     columns: dict[str, ColumnElement[Any]] = {
         "season_year": literal(season_year),
-        "region_code": Pensioner.region_code,
+        "region_code": Pensioner.region_code.expression,
         "town_code": func.max(Pensioner.town_code),
         "district_code": func.max(Pensioner.district_code),
         "city_code": func.max(Pensioner.city_code),
@@ -212,7 +212,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
         .where(Pensioner.pension_status != PensionStatus.TERMINATED.value)
         .group_by(Pensioner.region_code)
     )
-    session.execute(RiskRollup.__table__.insert().from_select(list(columns), source))
+    session.execute(insert(RiskRollup).from_select(list(columns), source))
     day = _local_day(session, Certification.certified_at, settings.timezone)
     day_source = (
         select(
@@ -230,7 +230,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
         .group_by(Pensioner.region_code, day)
     )
     session.execute(
-        RiskRollupDay.__table__.insert().from_select(
+        insert(RiskRollupDay).from_select(
             ["season_year", "region_code", "day", "town_code", "district_code", "city_code", "certified"], day_source
         )
     )
@@ -367,8 +367,8 @@ def summary(
         _project(fig, windows, session, today)
     if child_level is not None:
         days: dict[date, int] = {}
-        for child in top.children:
-            for d, n in child.trend:
+        for sub in top.children:
+            for d, n in sub.trend:
                 days[d] = days.get(d, 0) + n
         top.trend = sorted(days.items())
         _project(top, windows, session, today)
