@@ -412,7 +412,9 @@ def request_visit(
         except IntegrityError:
             task = _task_for(session, pensioner.id, year)
             assert task is not None
-    elif task.status != OPEN:
+    elif task.status == OPEN:
+        action = "home_visit.request_repeated"
+    else:
         action = "home_visit.reopened"
         task.status, task.reason, task.due_date = OPEN, HomeVisitReason.HELP_REQUEST.value, due
         task.closed_at = task.close_reason = task.escalated_at = None
