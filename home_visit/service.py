@@ -122,8 +122,10 @@ def _insert_tasks(
             ["pensioner_id", "season_year", "reason", "status", "due_date", "created_at", "updated_at"], source
         )
         .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year"])
+        .returning(HomeVisitTask.id)
     )
-    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … SELECT that inserted nothing.
+    return len(session.execute(stmt).all())
 
 
 def _failed_app_attempts(season_year: int, minimum: int) -> Any:
@@ -920,6 +922,9 @@ def record_death(
     tasks = certification_service.cancel_open_home_visits(
         session=session, pensioner_id=pensioner.id, now=now, reason="deceased"
     )
+    templates = face_service.delete_templates(
+        session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="pension_terminated_deceased"
+    )
     detail = {
         "reason": "deceased",
         "death_date": death_date.isoformat(),
@@ -927,6 +932,7 @@ def record_death(
         "overpaid_months": months,
         "reminders_cancelled": reminders,
         "home_visits_cancelled": tasks,
+        "face_templates_deleted": templates,
     }
     audit.record(
         session=session,
