@@ -9,9 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import facepool
+from api import facepool, observability
 from api.errors import DomainError
-from api.routers import admin, auth, dashboard, faces, health, me, risk, seasons
+from api.routers import admin, auth, dashboard, evidence, faces, health, me, risk, seasons
 from api.schemas import ErrorBody
 from api.settings import Settings, get_settings
 from home_visit import router as home_visit_router
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers=getattr(exc, "headers", None),
         )
 
+    app.add_middleware(observability.RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(observability.router)
     app.include_router(dashboard.router)
     facepool.configure(settings.face_workers)
     for router in (
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         seasons.router,
         home_visit_router.router,
         risk.router,
+        evidence.router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

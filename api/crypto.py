@@ -34,6 +34,10 @@ class KeyRing:
             keys.setdefault(kid, base64.b64decode(b64))
         return cls(settings.template_key_id, keys)
 
+    def has(self, key_id: str) -> bool:
+        """Whether this ring can read rows written with `key_id`."""
+        return key_id in self._keys
+
     def encrypt(self, plaintext: bytes, *, aad: bytes) -> tuple[bytes, str]:
         """Nonce + ciphertext with the current key; aad binds it to its owner."""
         nonce = os.urandom(_NONCE)

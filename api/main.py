@@ -1,5 +1,8 @@
 """ASGI entry point for uvicorn: `api.main:app`."""
 
 from api.app import create_app
+from api.observability import configure_logging
+from api.settings import get_settings
 
+configure_logging(get_settings().log_level)
 app = create_app()

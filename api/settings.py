@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     workers: int = 1
     embed_scheduler: bool = False
     face_workers: int = 0
+    log_level: str = "INFO"  # JSON lines on stderr (api.observability)
 
     access_token_minutes: int = 15
     refresh_token_days: int = 7
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
     risk_rollup_max_age_seconds: int = 300  # the risk summary recomputes its roll-up when older
     risk_export_max_rows: int = 100_000
     evidence_retention_days: int = 30
+    ratelimit_retention_days: int = 7  # rate_limit_hit and idempotency_record rows are purged after this
 
     sweep_hour: int = 8  # local hour of the daily sweeps (reminders, suspensions, home visits)
     sweep_minute: int = 30

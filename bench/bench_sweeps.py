@@ -173,7 +173,7 @@ def bench(kind: str, n: int, pg_url: str) -> None:
             ("outbox", reminder_day, "outbox_sent"),
             ("suspensions", datetime(2026, 7, 20, 9, 0, tzinfo=TZ), "suspended"),
             ("suspensions", datetime(2026, 8, 20, 9, 0, tzinfo=TZ), "suspended"),  # the extended district
-            ("retention", reminder_day, "retention_purged"),
+            ("purge_evidence", reminder_day, "evidence_purged"),
         ]
         for name, now, key in runs:
             secs, out = timed_sweep(factory, settings, now, name)

@@ -37,6 +37,9 @@ def run_sweep_job(name: str) -> None:
     engine = make_engine(settings.database_url)
     try:
         sweeps.run_sweeps(session_factory=make_session_factory(engine), settings=settings, now=utcnow(), names=[name])
+    except KeyError:
+        # A stored job of a sweep that was renamed or removed (e.g. the old "retention" placeholder).
+        log.warning("no sweep named %s; stale job %s left in the job store", name, job_id(name))
     finally:
         engine.dispose()
 

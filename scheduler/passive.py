@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import InvalidInput
 from api.services import audit
+from api.services import faces as face_service
 from api.services.csvfile import read_rows
 from api.settings import Settings
 from models import LifeEvidence, Pensioner, Suspension
@@ -200,6 +201,9 @@ def import_deaths(
         p.status_since = day
         reminders = certification.cancel_pending_reminders(session=session, pensioner_id=p.id)
         visits = certification.cancel_open_home_visits(session=session, pensioner_id=p.id, now=now, reason="deceased")
+        templates = face_service.delete_templates(
+            session=session, pensioner_id=p.id, actor_id=actor_id, reason="pension_terminated_deceased"
+        )
         audit.record(
             session=session,
             actor_type="staff" if actor_id else "system",
@@ -213,6 +217,7 @@ def import_deaths(
                 "overpaid_months": months,
                 "reminders_cancelled": reminders,
                 "home_visits_cancelled": visits,
+                "face_templates_deleted": templates,
             },
         )
         result.terminated += 1

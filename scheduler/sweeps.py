@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,9 +24,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.services import metrics
 from api.settings import Settings
 from models.engine import session_scope
-from scheduler import outbox, reminders, suspension
+from scheduler import outbox, reminders, retention, suspension
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +100,15 @@ def run_sweeps(
     for sweep in sweeps:
         if names is not None and sweep.name not in names:
             continue
-        with session_scope(session_factory) as session:
+        start = time.perf_counter()
+        with metrics.timed_sweep(sweep.name), session_scope(session_factory) as session:
             counters = sweep.fn(SweepContext(session=session, settings=settings, now=now))
-        log.info("sweep %s: %s", sweep.name, counters)
+        log.info(
+            "sweep %s: %s",
+            sweep.name,
+            counters,
+            extra={"sweep": sweep.name, "duration_ms": round((time.perf_counter() - start) * 1000, 1)},
+        )
         result.update(counters)
     return result
 
@@ -136,7 +144,7 @@ def _outbox(ctx: SweepContext) -> dict[str, int]:
     return {f"outbox_{k}": v for k, v in counts.items()}
 
 
-@register("retention")
-def _retention_placeholder(ctx: SweepContext) -> dict[str, int]:
-    """Placeholder: the evidence-retention purge registers itself here when it lands."""
-    return {"retention_purged": 0}
+@register("purge_evidence")
+def _purge_evidence(ctx: SweepContext) -> dict[str, int]:
+    """Evidence past purge_after; rate-limit hits, idempotency records and codes past their retention."""
+    return retention.purge(session=ctx.session, settings=ctx.settings, now=ctx.now)

@@ -1,6 +1,6 @@
 """The `pension-cert` command line; each module registers its commands on the shared app."""
 
-from api.cli import faces, registry, seasons  # noqa: F401  (registers commands)
+from api.cli import faces, keys, registry, seasons  # noqa: F401  (registers commands)
 from api.cli.common import app
 
 __all__ = ["app"]

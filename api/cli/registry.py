@@ -50,7 +50,17 @@ def serve(
         if built:
             typer.echo(f"demo city built: {built}")
     n = workers or settings.workers
-    uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port, workers=n, log_level="info")
+    from api.observability import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=n,
+        log_config=None,  # JSON lines from api.observability; one access line per request from the middleware
+        access_log=False,
+    )
 
 
 @app.command("create-staff")

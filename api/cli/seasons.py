@@ -119,7 +119,7 @@ def run_sweeps(
     only: Annotated[list[str] | None, typer.Option(help="Run only these sweeps (repeatable)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Run every sweep (home visits, reminders, suspensions, outbox, retention) once, as of an instant."""
+    """Run every sweep (home visits, reminders, suspensions, outbox, purge_evidence) once, as of an instant."""
     from scheduler import sweeps
 
     settings = get_settings()
@@ -139,8 +139,10 @@ def run_sweeps(
 @app.command("scheduler")
 def run_scheduler() -> None:
     """Run the APScheduler process (daily sweeps, outbox every few minutes) until stopped."""
+    from api.observability import configure_logging
     from scheduler.jobs import build_scheduler
 
+    configure_logging(get_settings().log_level)
     scheduler = build_scheduler(get_settings(), kind="blocking")
     typer.echo("scheduler running; jobs: " + ", ".join(j.id for j in scheduler.get_jobs()))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

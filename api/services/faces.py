@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api import facepool
 from api.crypto import KeyRing, decrypt_encoding, encrypt_encoding
 from api.errors import Conflict, InvalidInput
-from api.services import audit
+from api.services import audit, metrics
 from api.settings import Settings
 from models import BiometricConsent, FaceTemplate, VerificationAttempt
 from models.enums import TemplateKind, TemplateSource
@@ -171,6 +171,7 @@ def enrol(
         target_id=pensioner_id,
         detail={"templates": [t.id for t in created], "source": source, "consent": consent_method},
     )
+    metrics.face_decision("enrol", "enrolled")
     return created
 
 
@@ -289,8 +290,10 @@ def verify_photo(
     except FaceRejected as exc:
         attempt.reasons = [exc.code]
         session.flush()
+        metrics.face_decision("verify_photo", "rejected")
         raise
     if not analysis.quality.ok:
+        metrics.face_decision("verify_photo", "retry")
         attempt.decision = "retry"
         attempt.reasons = list(analysis.quality.reasons)
         session.flush()
@@ -301,6 +304,7 @@ def verify_photo(
     attempt.score = result.score
     attempt.reasons = list(result.reasons)
     session.flush()
+    metrics.face_decision("verify_photo", result.decision)
     added = False
     if result.decision == "match":
         added = add_rolling_template(

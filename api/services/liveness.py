@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api import facepool
 from api.errors import Conflict, InvalidInput, NotFound
-from api.services import audit
+from api.services import audit, metrics
 from api.services import faces as face_service
 from api.settings import Settings
 from models import FrameHash, LivenessChallenge, Pensioner, VerificationAttempt
@@ -170,6 +170,7 @@ def submit(
         face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner.id, now=now)
     except face_service.Locked as exc:
         challenge.result = "locked"
+        metrics.face_decision("app_certification", "locked")
         return {
             "decision": "locked",
             "reasons": ["locked"],
@@ -199,6 +200,7 @@ def submit(
         attempt.decision = "rejected"
         challenge.result = "rejected"
         session.flush()
+        metrics.face_decision("app_certification", "rejected")
         raise InvalidInput(zh, en, code=code, keep_changes=True)
     result = analysed.result
     assert result is not None
@@ -268,6 +270,7 @@ def submit(
     attempt.reasons = reasons
     challenge.result = decision
     session.flush()
+    metrics.face_decision("app_certification", decision)
     audit.record(
         session=session,
         actor_type="pensioner",
