@@ -925,8 +925,12 @@ def record_death(
     templates = face_service.delete_templates(
         session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="pension_terminated_deceased"
     )
+    templates = face_service.delete_templates(
+        session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="deceased"
+    )
     detail = {
         "reason": "deceased",
+        "templates_deleted": templates,
         "death_date": death_date.isoformat(),
         "previous_status": previous,
         "overpaid_months": months,
