@@ -93,6 +93,77 @@ def throughput(path: Path, processes: int, n: int = 24) -> float:
         return n / (time.perf_counter() - start)
 
 
+def http_round_trips(faces: Path, selfie: Path, n: int = REPEATS) -> list[float]:
+    """Enrol through the service, then time POST /face-verifications against a real uvicorn server."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from api import facepool
+    from api.app import create_app
+    from api.demo import build_demo
+    from api.services import faces as face_service
+    from api.settings import Settings
+    from models.base import utcnow
+    from models.engine import make_engine, make_session_factory, session_scope
+    from models.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        upgrade(url)
+        settings = Settings(database_url=url, face_workers=1)
+        factory = make_session_factory(make_engine(url))
+        with session_scope(factory) as s:
+            build_demo(session=s, pensioners=10)
+        facepool.configure(-1)
+        with session_scope(factory) as s:
+            from sqlalchemy import select
+
+            from models import Pensioner
+
+            pid = s.scalar(select(Pensioner.id).limit(1))
+            assert pid is not None
+            face_service.enrol(
+                session=s,
+                settings=settings,
+                pensioner_id=pid,
+                source="counter",
+                consent_method="paper_form",
+                photos=[(faces / "identities/Kit_Harington/3.jpg").read_bytes()],
+                staff_id=None,
+                now=utcnow(),
+            )
+        app = create_app(settings)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=60) as client:
+            token = client.post("/api/v1/auth/staff-token", data={"username": "admin", "password": "demo-pass-2026"})
+            hdr = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            data = selfie.read_bytes()
+            out = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                resp = client.post(
+                    f"/api/v1/pensioners/{pid}/face-verifications", files={"photo": ("s.jpg", data)}, headers=hdr
+                )
+                out.append((time.perf_counter() - t0) * 1000)
+                assert resp.status_code == 200, resp.text
+        server.should_exit = True
+        thread.join(timeout=10)
+        facepool.shutdown()
+        return out
+
+
 def main() -> None:
     faces = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/faces")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -123,6 +194,11 @@ def main() -> None:
                 f"  {name}: ratio ours/raw full-res {mine[0] / raw[0]:.2f}, ours/raw-on-downscale {mine[0] / raw_small[0]:.2f}"
             )
             print(f"  {name}: decision {ours(path, template, cohort)}")
+        for name, path in selfies.items():
+            http = stats(http_round_trips(faces, path))
+            mine = stats(timed(ours, path, template, cohort))
+            print(f"  {name}: HTTP round trip (counter verification, 1 worker, SQLite) {http[0]:7.1f} / {http[1]:7.1f}")
+            print(f"  {name}: ratio HTTP/ours {http[0] / mine[0]:.2f}")
         big = selfies["3024x4032"]
         one = throughput(big, 1)
         two = throughput(big, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 
 import cv2
@@ -46,6 +47,12 @@ def decode_image(data: bytes, *, config: VerificationConfig) -> np.ndarray:
             width, height = image.size  # read from the header, nothing decoded yet
             if width * height > config.max_image_pixels:
                 raise VerificationError("image_too_many_pixels", f"{width}x{height}")
+            long_side = max(width, height)
+            if fmt == "JPEG" and long_side >= 2 * config.encode_max_side:
+                # DCT-domain downscaling while decoding (1/2, 1/4, 1/8): a 12 MP selfie decodes ~3x faster,
+                # and nothing downstream uses more than encode_max_side pixels.
+                scale = config.encode_max_side / long_side
+                image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             # face_recognition sets LOAD_TRUNCATED_IMAGES = True on import; a cut-off upload must fail.
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
