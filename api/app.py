@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +39,20 @@ _HTTP_CODES = {
 }
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the embedded scheduler (single-worker serve only) and stop the face pool on shutdown."""
+    from scheduler.jobs import start_embedded
+
+    scheduler = start_embedded(app.state.settings)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        facepool.shutdown()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app with its own engine and session factory."""
     settings = settings or get_settings()
@@ -45,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="养老金领取资格认证服务 — annual proof-of-life certification for pensioners.",
         responses=_ERRORS,  # type: ignore[arg-type]
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

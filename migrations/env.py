@@ -12,10 +12,20 @@ from models.engine import make_engine
 target_metadata = models.Base.metadata
 
 
+# Tables other libraries own in the same database (APScheduler's job store creates its own).
+FOREIGN_TABLES = {"apscheduler_job"}
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Leave tables owned by other libraries out of autogenerate."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +51,9 @@ def serve(
         if built:
             typer.echo(f"demo city built: {built}")
     n = workers or settings.workers
+    os.environ["PENSION_CERT_WORKERS"] = str(n)  # worker processes read settings from the environment
+    if settings.embed_scheduler and n != 1:
+        err.print("[yellow]embed_scheduler ignored with several workers: run `pension-cert scheduler` once[/yellow]")
     from api.observability import configure_logging
 
     configure_logging(settings.log_level)
