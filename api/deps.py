@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,11 @@ from api.services import regions as region_service
 from api.settings import Settings
 from models import Pensioner, Region, StaffUser
 from models.enums import StaffRole
+
+# Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 instead of a 404/422).
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/staff-token", auto_error=False)
 
@@ -110,7 +115,7 @@ def staff_region(session: SessionDep, staff: CurrentStaff) -> Region:
     return region_service.get_region(session=session, code=staff.region_code)
 
 
-def pensioner_in_scope(pensioner_id: int, session: SessionDep, staff: CurrentStaff) -> Pensioner:
+def pensioner_in_scope(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
     """Load a pensioner the staff member may see: 404 otherwise, so IDs cannot be probed."""
     region = region_service.get_region(session=session, code=staff.region_code)
     pensioner = session.get(Pensioner, pensioner_id)
@@ -131,7 +136,7 @@ def city_of(region_code: str) -> str:
     return region_code[:4] + "00000000"
 
 
-def pensioner_in_city(pensioner_id: int, session: SessionDep, staff: CurrentStaff) -> Pensioner:
+def pensioner_in_city(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
     """Any office or field worker in the city may serve any of its pensioners, whatever their district."""
     pensioner = session.get(Pensioner, pensioner_id)
     if pensioner is None or pensioner.city_code != city_of(staff.region_code):

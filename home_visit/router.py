@@ -14,7 +14,9 @@ from api.deps import (
     CurrentPensioner,
     FieldStaff,
     OfficeStaff,
+    Offset,
     PensionerInScope,
+    RowId,
     SessionDep,
     SettingsDep,
     SupervisorStaff,
@@ -111,7 +113,7 @@ def list_tasks(
     unassigned: bool = False,
     mine: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[TaskOut]:
     """Field workers: my tasks by due date. Supervisors: every task in the jurisdiction (filters: escalated, unassigned)."""
     only_mine = staff.role == StaffRole.FIELD.value if mine is None else mine
@@ -140,7 +142,7 @@ def review_queue(staff: SupervisorStaff, session: SessionDep, region: RegionDep)
 
 
 @router.get("/home-visits/{task_id}/form.pdf", response_class=Response)
-def form(task_id: int, staff: FieldStaff, session: SessionDep, region: RegionDep) -> Response:
+def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionDep) -> Response:
     """The assisted-certification form, prefilled, to print or show on the tablet."""
     task = home_visit_service.get_task(session=session, task_id=task_id, region=region)
     p = session.get(Pensioner, task.pensioner_id)
@@ -183,7 +185,7 @@ def _local(value: datetime | None, tz: str) -> datetime | None:
 
 @router.post("/home-visits/{task_id}/visits", response_model=VisitOut, status_code=201)
 def record_visit(
-    task_id: int,
+    task_id: RowId,
     staff: FieldStaff,
     session: SessionDep,
     settings: SettingsDep,
@@ -238,7 +240,7 @@ def record_visit(
 
 @router.post("/home-visits/{task_id}/assign", response_model=TaskOut)
 def assign(
-    task_id: int,
+    task_id: RowId,
     body: AssignIn,
     staff: SupervisorStaff,
     session: SessionDep,
@@ -257,7 +259,7 @@ def assign(
 
 @router.post("/home-visits/{visit_id}/review", response_model=VisitOut)
 def review(
-    visit_id: int,
+    visit_id: RowId,
     body: ReviewIn,
     staff: SupervisorStaff,
     session: SessionDep,

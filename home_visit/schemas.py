@@ -57,7 +57,7 @@ class HelpRequestOut(BaseModel):
 class AssignIn(BaseModel):
     """A supervisor's reassignment."""
 
-    staff_id: int
+    staff_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class VisitOut(BaseModel):

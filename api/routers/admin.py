@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
-from api.deps import AdminStaff, OfficeStaff, PensionerInScope, SessionDep, SettingsDep, staff_region
+from api.deps import AdminStaff, OfficeStaff, Offset, PensionerInScope, SessionDep, SettingsDep, staff_region
 from api.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
 from api.services import regions as region_service
 from api.services import roster as roster_service
@@ -56,7 +56,7 @@ def list_pensioners(
     status: Annotated[str | None, Query(pattern="^(active|suspended|terminated)$")] = None,
     bedridden: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> PensionerPage:
     """Pensioners living in the caller's jurisdiction."""
     conds = [region_service.pensioner_scope(region)]

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from api.clock import NowDep
-from api.deps import SessionDep, SettingsDep
+from api.deps import Offset, RowId, SessionDep, SettingsDep
 from api.errors import DomainError, NotFound
 from api.security import decode_token
 from api.services import auth as auth_service
@@ -114,8 +114,8 @@ def dashboard(
     settings: SettingsDep,
     now: NowDep,
     region: str | None = None,
-    season: int | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    season: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    offset: Offset = 0,
     sort: Annotated[str, Query(pattern="^(age|-age|days_left|attempts|name)$")] = "age",
 ) -> Response:
     """Region drill-down, funnel, trend, and the at-risk table."""
@@ -161,7 +161,7 @@ def dashboard(
 
 @router.get("/pensioners/{pensioner_id}", response_class=HTMLResponse)
 def pensioner_history(
-    request: Request, pensioner_id: int, staff: DashboardStaff, session: SessionDep, settings: SettingsDep
+    request: Request, pensioner_id: RowId, staff: DashboardStaff, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """One pensioner's certifications, face attempts, home visits and reminders."""
     if staff is None:

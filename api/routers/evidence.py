@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.deps import PensionerInScope, SessionDep, SettingsDep, SupervisorStaff
+from api.deps import PensionerInScope, RowId, SessionDep, SettingsDep, SupervisorStaff
 from api.services import evidence as evidence_service
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["evidence"])
@@ -46,7 +46,7 @@ def list_evidence(_staff: SupervisorStaff, pensioner: PensionerInScope, session:
 
 @router.get("/evidence/{evidence_id}", response_class=Response)
 def download_evidence(
-    evidence_id: int, staff: SupervisorStaff, pensioner: PensionerInScope, session: SessionDep, settings: SettingsDep
+    evidence_id: RowId, staff: SupervisorStaff, pensioner: PensionerInScope, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The decrypted evidence (form scan or visit photo); the read is audited."""
     evidence, data = evidence_service.read_evidence(

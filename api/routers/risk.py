@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from api.clock import NowDep
-from api.deps import SessionDep, SettingsDep, SupervisorStaff, staff_region
+from api.deps import Offset, SessionDep, SettingsDep, SupervisorStaff, staff_region
 from api.schemas_risk import AtRiskOut, AtRiskPageOut, ReasonOut, RegionRiskOut, RiskSummaryOut, TrendPoint
 from api.services import risk as risk_service
 from models import Region
@@ -20,7 +20,7 @@ from models import Region
 router = APIRouter(prefix="/risk", tags=["risk"])
 StaffRegion = Annotated[Region, Depends(staff_region)]
 RegionQuery = Annotated[str | None, Query(description="12-digit region code (default: your jurisdiction)")]
-SeasonQuery = Annotated[int | None, Query(description="Season year (default: the current season)")]
+SeasonQuery = Annotated[int | None, Query(ge=2000, le=2100, description="Season year (default: the current season)")]
 
 
 class RiskQuery:
@@ -146,7 +146,7 @@ def at_risk(
     scope: StaffRegion,
     q: RiskQueryDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AtRiskPageOut:
     """Pending pensioners close to (or past) their deadline, with reasons and what is under way."""
     target = risk_service.scoped_region(session=session, staff_region=scope, code=q.region)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from sqlalchemy import select
 
 from api import idempotency
@@ -48,7 +48,9 @@ def list_seasons(staff: AdminStaff, session: SessionDep) -> Any:
 
 
 @router.put("/admin/seasons/{year}/windows", response_model=WindowOut)
-def set_window(year: int, body: WindowIn, staff: AdminStaff, session: SessionDep) -> Any:
+def set_window(
+    year: Annotated[int, Path(ge=2000, le=2100)], body: WindowIn, staff: AdminStaff, session: SessionDep
+) -> Any:
     """Give a region its own close date (e.g. a district extends its window)."""
     return season_service.extend_window(
         session=session,
