@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,7 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=_ERRORS,  # type: ignore[arg-type]
         lifespan=_lifespan,
     )
-    engine = make_engine(settings.database_url)
+    pool: dict[str, Any] = (
+        {} if settings.is_sqlite else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+    )
+    engine = make_engine(settings.database_url, **pool)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

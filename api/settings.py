@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     embed_scheduler: bool = False
     face_workers: int = 0
     log_level: str = "INFO"  # JSON lines on stderr (api.observability)
+    # PostgreSQL pool per worker: pool + overflow >= the 40 request threads, so a request waits for a thread,
+    # never fails waiting for a connection while slow face checks hold theirs.
+    db_pool_size: int = 10
+    db_max_overflow: int = 30
 
     access_token_minutes: int = 15
     refresh_token_days: int = 7

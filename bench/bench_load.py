@@ -1,0 +1,454 @@
+"""Load test: 50 simulated app users log in and certify with the real blink recording against `pension-cert serve`.
+
+    .venv/bin/python bench/bench_load.py [--users 50] [--duration 60] [--workers 2] [--face-workers 1]
+                                         [--pensioners 400] [--background 10000] [--phases plain,sweeps]
+
+It creates a fresh PostgreSQL database `loadtest_<pid>` next to PENSION_CERT_BENCH_PG_URL (default
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres), migrates and seeds it, starts `pension-cert serve`
+on a free 127.0.0.1 port, and drops the database at the end. Traffic goes only to 127.0.0.1.
+
+Seed: the demo region tree, an open season, `--background` pensioners without faces (so the sweeps have
+work), a cohort of 200 OTHER people enrolled from ../shared/faces (the production cohort is the enrolled
+population; it must not contain the claimed person), then `--pensioners` load pensioners, the first enrolled
+through `faces.enrol`, the rest with the same face encoding encrypted for each of them (all load users
+are the man of the recording).
+
+Each user loops, one fresh pensioner per round (frame hashes make a second round of the same frames a
+replay): POST /auth/otp, read the code from the outbox table, POST /auth/pensioner-token,
+POST /me/liveness-challenges, set the challenge's actions to ["blink"] in the database (the recording
+answers a blink), POST /me/certifications with 3 s of the recording at 15 fps as JPEG frames.
+A round counts as correct when the decision is `certified`. Errors are 5xx, timeouts and transport
+errors; other non-2xx answers are counted apart. The login rate limit per address is raised for the
+run (all users come from 127.0.0.1).
+
+Phase `sweeps` runs `pension-cert run-sweeps` in a loop in another process during the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2
+import httpx
+import numpy as np
+from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy.engine import make_url
+
+from api import facepool
+from api.crypto import KeyRing, encrypt_encoding
+from api.demo import build_demo, demo_regions
+from api.national_id import make_national_id
+from api.services import faces as face_service
+from api.settings import Settings
+from models import BiometricConsent, FaceTemplate, LivenessChallenge, Notification, Pensioner, Region
+from models.engine import make_engine, make_session_factory, session_scope
+from models.migrate import upgrade
+from scheduler import seasons
+from verification.video import decode_video, subsample
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = Path(os.environ.get("PENSION_CERT_TEST_FACES", REPO.parent / "shared" / "faces"))
+VIDEO = FACES / "video/blink/blink_detector_video.mp4"
+COMMUNITY = "371002001001"
+COHORT = 200
+CACHE = REPO / "var" / "bench_load_cohort.npy"
+BIN = REPO / ".venv" / "bin" / "pension-cert"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    """RGB frame → JPEG (quality 90), as the app sends."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return buf.tobytes()
+
+
+def recording() -> tuple[list[bytes], list[int], bytes]:
+    """3 s of the blink recording at 15 fps (JPEG frames, ms from the first) and an enrolment frame."""
+    video = decode_video(VIDEO.read_bytes())
+    keep = [i for i, t in enumerate(video.timestamps_ms) if t < 3000]
+    frames, times = subsample([video.frames[i] for i in keep], [video.timestamps_ms[i] for i in keep], 15)
+    enrol = next(i for i, t in enumerate(video.timestamps_ms) if t >= 11000)
+    return [jpeg(f) for f in frames], [t - times[0] for t in times], jpeg(video.frames[enrol])
+
+
+def cohort_encodings(settings: Settings) -> np.ndarray:
+    """Encodings of 200 photos of other people (cached in var/)."""
+    if CACHE.is_file():
+        return np.load(CACHE)
+    paths = sorted(p for p in (FACES / "identities").rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    paths += sorted((FACES / "impostors_single").glob("*"))
+    out: list[np.ndarray] = []
+    for path in paths:
+        try:
+            analysis = face_service.analyse(settings=settings, photo=path.read_bytes())
+        except face_service.FaceRejected:
+            continue
+        out.append(analysis.encoding)
+        if len(out) == COHORT:
+            break
+    arr = np.stack(out)
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.save(CACHE, arr)
+    return arr
+
+
+def _pensioner_row(i: int, birth: date) -> dict[str, object]:
+    return {
+        "national_id": make_national_id(COMMUNITY[:6], birth, 1 + (i % 2) * 2),
+        "name": f"压测{i}",
+        "birth_date": birth,
+        "sex": "M",
+        "phone": f"139{i:08d}",
+        "region_code": COMMUNITY,
+        "town_code": COMMUNITY[:9] + "000",
+        "district_code": COMMUNITY[:6] + "000000",
+        "city_code": "371000000000",
+        "paying_region_code": "371000000000",
+        "pension_status": "active",
+    }
+
+
+def seed(url: str, *, pensioners: int, background: int, enrol_photo: bytes) -> list[str]:
+    """Regions, a season open today, background pensioners, the cohort, enrolled load pensioners; their IDs."""
+    settings = Settings(database_url=url, face_workers=-1)
+    facepool.configure(-1)
+    ring = KeyRing.from_settings(settings)
+    now = datetime.now(UTC)
+    today = seasons.local_date(now, settings.timezone)
+    factory = make_session_factory(make_engine(url))
+    with session_scope(factory) as session:
+        session.execute(insert(Region), demo_regions())
+        seasons.create_season(
+            session=session,
+            settings=settings,
+            year=today.year,
+            open_date=today - timedelta(days=5),
+            close_date=date(today.year, 12, 31) if today.month < 12 else today + timedelta(days=25),
+        )
+    cohort = cohort_encodings(settings)
+    born = date(1940, 1, 1)
+    with session_scope(factory) as session:
+        rows = [_pensioner_row(i, born + timedelta(days=i)) for i in range(len(cohort) + pensioners)]
+        ids = list(session.scalars(insert(Pensioner).returning(Pensioner.id), rows))
+        cohort_ids, load_ids = ids[: len(cohort)], ids[len(cohort) :]
+        for pid, enc in zip(cohort_ids, cohort, strict=True):
+            blob, kid = encrypt_encoding(ring, enc, pensioner_id=pid)
+            session.add(FaceTemplate(pensioner_id=pid, kind="anchor", source="counter", encoding=blob, key_id=kid))
+        session.flush()
+        first = face_service.enrol(
+            session=session,
+            settings=settings,
+            pensioner_id=load_ids[0],
+            photos=[enrol_photo],
+            source="counter",
+            consent_method="paper_form",
+            staff_id=None,
+            now=now,
+        )[0]
+        encoding = face_service.templates_for(session=session, ring=ring, pensioner_id=load_ids[0])[0][1]
+        for pid in load_ids[1:]:
+            blob, kid = encrypt_encoding(ring, encoding, pensioner_id=pid)
+            session.add(FaceTemplate(pensioner_id=pid, kind="anchor", source="counter", encoding=blob, key_id=kid))
+            session.add(BiometricConsent(pensioner_id=pid, given_at=now, method="paper_form"))
+        assert first.id is not None
+    with session_scope(factory) as session:
+        if background:
+            build_demo(session=session, pensioners=background, today=today)
+        nids = dict(
+            session.execute(select(Pensioner.id, Pensioner.national_id).where(Pensioner.id.in_(load_ids))).all()
+        )
+    return [nids[i] for i in load_ids]
+
+
+@dataclass
+class Stats:
+    """Latencies by step, outcomes and errors (thread-safe appends)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    decisions: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    other_status: Counter[str] = field(default_factory=Counter)
+    rounds: int = 0
+    pool_exhausted: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class User(threading.Thread):
+    """One simulated app user: login by SMS code, challenge, certification, with a fresh pensioner each round."""
+
+    def __init__(
+        self,
+        base: str,
+        engine: Engine,
+        queue: list[str],
+        qlock: threading.Lock,
+        deadline: float,
+        stats: Stats,
+        rec: tuple[list[bytes], list[int]],
+    ) -> None:
+        super().__init__(daemon=True)
+        self.base, self.engine, self.queue, self.qlock = base, engine, queue, qlock
+        self.deadline, self.stats, self.frames, self.times = deadline, stats, rec[0], rec[1]
+        self.client = httpx.Client(base_url=base, timeout=httpx.Timeout(60.0, connect=10.0))
+
+    def _call(self, step: str, method: str, url: str, **kw: object) -> httpx.Response | None:
+        start = time.perf_counter()
+        try:
+            resp = self.client.request(method, url, **kw)  # type: ignore[arg-type]
+        except httpx.TimeoutException:
+            with self.stats.lock:
+                self.stats.errors[f"{step}:timeout"] += 1
+            return None
+        except httpx.TransportError as exc:
+            with self.stats.lock:
+                self.stats.errors[f"{step}:{type(exc).__name__}"] += 1
+            return None
+        elapsed = time.perf_counter() - start
+        with self.stats.lock:
+            self.stats.latencies[step].append(elapsed)
+            self.stats.latencies["all"].append(elapsed)
+            if resp.status_code >= 500:
+                self.stats.errors[f"{step}:{resp.status_code}"] += 1
+            elif resp.status_code >= 400:
+                self.stats.other_status[f"{step}:{resp.status_code}:{resp.json().get('code')}"] += 1
+        return resp if resp.status_code < 400 else None
+
+    def _otp(self, pensioner_national_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(Notification.body_zh)
+                .join(Pensioner, Pensioner.id == Notification.pensioner_id)
+                .where(Pensioner.national_id == pensioner_national_id, Notification.kind == "otp")
+                .order_by(Notification.id.desc())
+                .limit(1)
+            ).scalar()
+        match = re.search(r"验证码是(\d+)", body or "")
+        return match.group(1) if match else None
+
+    def round(self, nid: str) -> None:
+        """One login + challenge + certification."""
+        if self._call("otp", "POST", "/api/v1/auth/otp", json={"national_id": nid}) is None:
+            return
+        code = self._otp(nid)
+        resp = self._call("token", "POST", "/api/v1/auth/pensioner-token", json={"national_id": nid, "code": code})
+        if resp is None:
+            return
+        hdr = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        resp = self._call("challenge", "POST", "/api/v1/me/liveness-challenges", headers=hdr)
+        if resp is None:
+            return
+        cid = resp.json()["challenge_id"]
+        with self.engine.begin() as conn:
+            conn.execute(update(LivenessChallenge).where(LivenessChallenge.id == cid).values(actions=["blink"]))
+        files = [("frames", (f"{t}.jpg", b, "image/jpeg")) for b, t in zip(self.frames, self.times, strict=True)]
+        resp = self._call(
+            "certify",
+            "POST",
+            "/api/v1/me/certifications",
+            data={"challenge_id": cid, "timestamps_ms": ",".join(str(t) for t in self.times)},
+            files=files,
+            headers=hdr | {"Idempotency-Key": str(uuid.uuid4())},
+        )
+        if resp is not None:
+            with self.stats.lock:
+                self.stats.decisions[resp.json().get("decision", "?")] += 1
+
+    def run(self) -> None:
+        """Rounds until the deadline or the pensioner pool runs out."""
+        while time.monotonic() < self.deadline:
+            with self.qlock:
+                if not self.queue:
+                    self.stats.pool_exhausted = True
+                    break
+                nid = self.queue.pop()
+            self.round(nid)
+            with self.stats.lock:
+                self.stats.rounds += 1
+        self.client.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank)."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * len(s)) - 1))]
+
+
+def sweeper(env: dict[str, str], stop: threading.Event, runs: list[tuple[float, int]]) -> None:
+    """`pension-cert run-sweeps` in a loop until stopped (bounded by the phase)."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        proc = subprocess.run([str(BIN), "run-sweeps", "--json"], env=env, capture_output=True, timeout=600)
+        runs.append((time.perf_counter() - start, proc.returncode))
+
+
+def phase(
+    name: str, *, base: str, engine: Engine, queue: list[str], args: argparse.Namespace, env: dict[str, str], rec
+) -> dict[str, object]:
+    """Run the users for args.duration seconds; returns the figures."""
+    stats = Stats()
+    qlock = threading.Lock()
+    stop = threading.Event()
+    sweeps: list[tuple[float, int]] = []
+    sweep_thread = None
+    if name == "sweeps":
+        sweep_thread = threading.Thread(target=sweeper, args=(env, stop, sweeps), daemon=True)
+        sweep_thread.start()
+    start = time.monotonic()
+    deadline = start + args.duration
+    users = [User(base, engine, queue, qlock, deadline, stats, rec) for _ in range(args.users)]
+    for u in users:
+        u.start()
+    for u in users:
+        u.join(timeout=args.duration + 180)
+    wall = time.monotonic() - start
+    stop.set()
+    if sweep_thread is not None:
+        sweep_thread.join(timeout=600)
+    lat = stats.latencies
+    out: dict[str, object] = {
+        "phase": name,
+        "users": args.users,
+        "wall_s": round(wall, 1),
+        "rounds": stats.rounds,
+        "certifications_per_s": round(stats.decisions["certified"] / wall, 2),
+        "requests": len(lat["all"]),
+        "requests_per_s": round(len(lat["all"]) / wall, 2),
+        "decisions": dict(stats.decisions),
+        "errors": dict(stats.errors),
+        "error_count": sum(stats.errors.values()),
+        "pensioner_pool_exhausted": stats.pool_exhausted,
+        "other_non_2xx": dict(stats.other_status),
+        "latency_s": {
+            step: {
+                "n": len(v),
+                "p50": round(pct(v, 50), 3),
+                "p95": round(pct(v, 95), 3),
+                "p99": round(pct(v, 99), 3),
+                "mean": round(statistics.fmean(v), 3) if v else None,
+            }
+            for step, v in sorted(lat.items())
+        },
+    }
+    if name == "sweeps":
+        out["sweep_runs"] = len(sweeps)
+        out["sweep_run_s"] = [round(d, 1) for d, _ in sweeps]
+        out["sweep_failures"] = sum(1 for _, rc in sweeps if rc != 0)
+    return out
+
+
+def main() -> None:
+    """Create the database, seed, serve, load, report, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--face-workers", type=int, default=1, help="face processes per uvicorn worker")
+    parser.add_argument("--pensioners", type=int, default=400, help="load pensioners (one per round)")
+    parser.add_argument("--background", type=int, default=10_000, help="pensioners without faces")
+    parser.add_argument("--phases", default="plain,sweeps")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("PENSION_CERT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    args = parser.parse_args()
+    parsed = make_url(args.pg_url)
+    if parsed.host not in ("127.0.0.1", "localhost"):
+        sys.exit("the load test only runs against a local PostgreSQL (127.0.0.1)")
+    name = f"loadtest_{os.getpid()}"
+    admin = make_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    url = parsed.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server: subprocess.Popen[bytes] | None = None
+    results: list[dict[str, object]] = []
+    log_path = REPO / "var" / f"bench_load_{os.getpid()}.log"
+    try:
+        upgrade(url)
+        frames, times, enrol_photo = recording()
+        t0 = time.perf_counter()
+        nids = seed(url, pensioners=args.pensioners, background=args.background, enrol_photo=enrol_photo)
+        print(
+            f"seeded {len(nids)} load pensioners (+{COHORT} cohort, +{args.background} background) in {time.perf_counter() - t0:.0f} s; {len(frames)} frames per answer",
+            flush=True,
+        )
+        port = free_port()
+        env = os.environ | {
+            "PENSION_CERT_DATABASE_URL": url,
+            "PENSION_CERT_LOGIN_RATE_PER_ADDRESS": "1000000000",
+            "PENSION_CERT_FACE_WORKERS": str(args.face_workers),
+            "PENSION_CERT_LOG_LEVEL": "INFO",
+        }
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("wb")
+        server = subprocess.Popen(
+            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit("server did not become ready")
+        engine = make_engine(url, pool_size=5, max_overflow=args.users)
+        queue = list(reversed(nids))
+        for ph in args.phases.split(","):
+            result = phase(ph, base=base, engine=engine, queue=queue, args=args, env=env, rec=(frames, times))
+            results.append(result)
+            if not args.json:
+                print(json.dumps(result, ensure_ascii=False, indent=1), flush=True)
+        metrics_text = httpx.get(f"{base}/metrics", timeout=10).text
+        decisions = [ln for ln in metrics_text.splitlines() if ln.startswith("pension_cert_face_decisions_total")]
+        if not args.json:
+            print("metrics (this worker's view):", *decisions, sep="\n  ")
+        engine.dispose()
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    if args.json:
+        print(json.dumps({"results": results, "server_log": str(log_path)}, ensure_ascii=False))
+    else:
+        print(f"server log (JSON lines): {log_path}")
+
+
+if __name__ == "__main__":
+    main()
