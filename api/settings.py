@@ -60,7 +60,7 @@ class Settings(BaseSettings):
 
     season_open_month_day: str = "04-01"
     season_close_month_day: str = "06-30"
-    season_grace_days: int = 15
+    season_grace_days: int = 0
     season_policy: Literal["window", "rolling"] = "window"
     rolling_validity_months: int = 12
     reminder_days_before_close: str = "30,14,7,3,1"

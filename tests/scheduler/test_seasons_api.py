@@ -187,3 +187,9 @@ def test_exports(
         assert res.exit_code == 1 and "season_close_before_open" in res.output
     finally:
         get_settings.cache_clear()
+
+
+def test_default_grace_is_zero_and_suspension_starts_the_next_month(session: Session, database_url: str) -> None:
+    factories.seed_regions(session)
+    s = seasons.create_season(session=session, settings=Settings(database_url=database_url), year=2027)
+    assert (s.grace_days, s.close_date, s.suspend_from_date) == (0, date(2027, 6, 30), date(2027, 7, 1))

@@ -1,0 +1,12 @@
+"""Season tests run with a 15-day grace period so the grace rules are exercised (the default is 0)."""
+
+import pytest
+
+from api.settings import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings with a grace period."""
+    settings.season_grace_days = 15
+    return settings
