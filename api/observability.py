@@ -90,10 +90,16 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (/api/v1/pensioners/{pensioner_id}), or `unmatched`."""
-    route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    """The matched route's path template (/api/v1/pensioners/{pensioner_id}), or `unmatched`.
+
+    Built from the request path with each path parameter's segment replaced by its name: routes of
+    included routers do not carry their prefix in this FastAPI version.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    params = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    segments = str(scope.get("path", "")).split("/")
+    return "/".join("{" + params[seg] + "}" if seg in params else seg for seg in segments)
 
 
 class RequestContextMiddleware:

@@ -923,9 +923,6 @@ def record_death(
         session=session, pensioner_id=pensioner.id, now=now, reason="deceased"
     )
     templates = face_service.delete_templates(
-        session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="pension_terminated_deceased"
-    )
-    templates = face_service.delete_templates(
         session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="deceased"
     )
     detail = {
@@ -936,7 +933,6 @@ def record_death(
         "overpaid_months": months,
         "reminders_cancelled": reminders,
         "home_visits_cancelled": tasks,
-        "face_templates_deleted": templates,
     }
     audit.record(
         session=session,

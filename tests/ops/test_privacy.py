@@ -168,11 +168,12 @@ def test_purge_evidence_sweep(session: Session, session_factory: sessionmaker[Se
         ]
     )
     session.commit()
+    old_id, keep_id = old.id, keep.id
     result = sweeps.run_sweeps(session_factory=session_factory, settings=settings, now=now, names=["purge_evidence"])
     assert result["evidence_purged"] == 1
     assert result["rate_limit_hits_purged"] == 1 and result["idempotency_records_purged"] == 1
     session.expire_all()
-    assert set(session.scalars(select(Evidence.id))) == {keep.id} and old.id != keep.id
+    assert set(session.scalars(select(Evidence.id))) == {keep_id} and old_id != keep_id
     assert session.scalar(select(IdempotencyRecord.key)) == "new"
     assert (
         session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "retention.purged"))["evidence_purged"] == 1
@@ -236,7 +237,7 @@ def test_deceased_visit_deletes_templates_and_evidence_reads_are_audited(client,
     listed = client.get(f"/api/v1/pensioners/{p.id}/evidence", headers=hdr)
     assert listed.status_code == 200, listed.text
     (item,) = listed.json()
-    assert item["kind"] == "form_scan" and item["purge_after"] is not None
+    assert item["kind"] == "visit_form_scan" and item["purge_after"] is not None
     session.expire_all()
     assert session.scalar(select(HomeVisit.form_scan_evidence_id)) == item["id"]
     session.commit()
@@ -256,7 +257,7 @@ def test_deceased_visit_deletes_templates_and_evidence_reads_are_audited(client,
         ).status_code
         == 404
     )
-    session.expire_all()
+    session.commit()
     reads = session.execute(
         select(AuditEvent.action, AuditEvent.actor_id).where(
             AuditEvent.action.in_(("evidence.read", "face_verifications.read"))
