@@ -27,7 +27,7 @@ from api.settings import Settings
 from models import Region
 from models.engine import make_engine, make_session_factory, session_scope
 from models.migrate import upgrade
-from scheduler import reminders, seasons, sweeps
+from scheduler import seasons, sweeps
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -133,15 +133,14 @@ def raw_insert(engine: Engine, now: datetime) -> tuple[float, int]:
     """The floor: one reminder to every active pensioner in one INSERT … SELECT … ON CONFLICT DO NOTHING."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     sql = text(
-        "INSERT INTO notification (pensioner_id, phone, channel, kind, season_year, dedupe_key, body_zh, body_en, "
+        "INSERT INTO notification (pensioner_id, phone, channel, kind, season_year, recipient, "
         "status, attempts, next_attempt_at, created_at) "
-        "SELECT id, phone, 'sms', 'raw', 2026, 'raw:' || CAST(id AS VARCHAR), :zh, :en, 'sent', 1, "
+        "SELECT id, phone, 'sms', 'raw', 2026, 'self', 'sent', 1, "
         ":stamp, :stamp FROM pensioner WHERE pension_status = 'active' ON CONFLICT DO NOTHING"
     )
     t = time.perf_counter()
     with engine.begin() as conn:
-        zh, en = reminders.reminder_text(now.date(), family=False)  # the same message size as a real reminder
-        params = {"stamp": stamp if engine.dialect.name == "sqlite" else now, "zh": zh, "en": en}
+        params = {"stamp": stamp if engine.dialect.name == "sqlite" else now}
         rows = conn.execute(sql, params).rowcount
     return time.perf_counter() - t, rows
 

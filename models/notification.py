@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
 
 
 class Notification(CreatedAtMixin, Base):
-    """One message to one phone; dedupe_key makes a reminder impossible to queue twice."""
+    """One message to one phone.
+
+    Reminders are unique per (pensioner, season, kind, recipient), so a sweep can never queue one twice;
+    their text is rendered when sent (body NULL) — a million stored copies of the same sentence would
+    triple the cost of the reminder sweep. Other messages (login codes) carry their body.
+    """
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+        UniqueConstraint("pensioner_id", "season_year", "kind", "recipient"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pensioner_id: Mapped[int | None] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    pensioner_id: Mapped[int | None] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     kind: Mapped[str] = mapped_column(String(32))
     season_year: Mapped[int | None]
-    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
-    body_zh: Mapped[str] = mapped_column(Text)
-    body_en: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str | None] = mapped_column(String(8))  # reminders: "self" or "family"
+    deadline_date: Mapped[date | None]  # reminders: the deadline the text names
+    body_zh: Mapped[str | None] = mapped_column(Text)
+    body_en: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]

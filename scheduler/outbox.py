@@ -10,7 +10,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
@@ -29,7 +29,6 @@ def enqueue(
     body_en: str,
     pensioner_id: int | None = None,
     season_year: int | None = None,
-    dedupe_key: str | None = None,
     now: datetime,
 ) -> Notification:
     """Queue one message; it leaves when the sender next runs."""
@@ -40,7 +39,6 @@ def enqueue(
         body_en=body_en,
         pensioner_id=pensioner_id,
         season_year=season_year,
-        dedupe_key=dedupe_key,
         status=NotificationStatus.PENDING.value,
         next_attempt_at=now,
         created_at=now,
@@ -98,6 +96,17 @@ class HttpGateway:
         raise GatewayError(str(last))
 
 
+def message_text(note: Notification) -> tuple[str, str]:
+    """The message's Chinese and English text; reminders are rendered from kind, recipient and deadline."""
+    if note.body_zh is not None and note.body_en is not None:
+        return note.body_zh, note.body_en
+    from scheduler.reminders import reminder_text
+
+    if note.deadline_date is None:
+        return note.body_zh or "", note.body_en or ""
+    return reminder_text(note.deadline_date, family=note.recipient == "family")
+
+
 def in_quiet_hours(now: datetime, *, tz: str, start_hour: int, end_hour: int) -> bool:
     """Whether local time is in the no-SMS night (e.g. 21:00–08:00)."""
     hour = now.astimezone(ZoneInfo(tz)).hour
@@ -122,16 +131,16 @@ def send_pending(
         select(Notification)
         .where(
             Notification.status == NotificationStatus.PENDING.value,
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            Notification.next_attempt_at <= now,  # every row is queued with one; this walks the index
         )
-        .order_by(Notification.id)
+        .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     sent = failed = 0
     for note in due:
         try:
-            gateway.send(phone=note.phone, body=note.body_zh, message_id=note.id)
+            gateway.send(phone=note.phone, body=message_text(note)[0], message_id=note.id)
         except Exception as exc:  # a gateway may fail in any way; the row records it
             note.attempts += 1
             note.last_error = str(exc)[:500]

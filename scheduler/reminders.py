@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, String, and_, cast, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,17 +88,15 @@ def queue_reminders(
         ("self", Pensioner.phone, []),
         ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
     ):
-        zh, en = reminder_text(deadline, family=recipient == "family")
-        key = literal(f"rem:{season_year}:") + cast(Pensioner.id, String) + literal(f":{kind}:{recipient}")
+        # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
         source = select(
             Pensioner.id,
             phone_col,
             literal("sms"),
             literal(f"{REMINDER_KIND_PREFIX}_{kind}"),
             literal(season_year),
-            key,
-            literal(zh),
-            literal(en),
+            literal(recipient),
+            literal(deadline, Notification.__table__.c.deadline_date.type),
             literal(NotificationStatus.PENDING.value),
             literal(0),
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
@@ -113,9 +111,8 @@ def queue_reminders(
                     "channel",
                     "kind",
                     "season_year",
-                    "dedupe_key",
-                    "body_zh",
-                    "body_en",
+                    "recipient",
+                    "deadline_date",
                     "status",
                     "attempts",
                     "next_attempt_at",
@@ -123,7 +120,7 @@ def queue_reminders(
                 ],
                 source,
             )
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])
         )
         total += int(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
     return total

@@ -150,6 +150,7 @@ def show_outbox(
     from sqlalchemy import select
 
     from models import Notification
+    from scheduler.outbox import message_text
 
     with session_scope(_factory(get_settings())) as session:
         stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
@@ -162,8 +163,8 @@ def show_outbox(
                 "kind": n.kind,
                 "status": n.status,
                 "created_at": n.created_at.isoformat(),
-                "body_zh": n.body_zh,
-                "body_en": n.body_en,
+                "body_zh": message_text(n)[0],
+                "body_en": message_text(n)[1],
             }
             for n in session.scalars(stmt)
         ]

@@ -51,7 +51,9 @@ def test_sweep_twice_and_concurrently_queues_once(
     run(session_factory, settings, now, "reminders")
     assert count_notifications(session, kind="reminder_d14") == 30
     dupes = session.execute(
-        select(Notification.dedupe_key).group_by(Notification.dedupe_key).having(func.count() > 1)
+        select(Notification.pensioner_id, Notification.kind, Notification.recipient)
+        .group_by(Notification.pensioner_id, Notification.season_year, Notification.kind, Notification.recipient)
+        .having(func.count() > 1)
     ).all()
     session.commit()
     assert dupes == []

@@ -191,9 +191,9 @@ def test_sigkill_during_sweeps_leaves_whole_sweeps_and_rerun_completes(
     assert again.returncode == 0 and b'"suspended": 0' in again.stdout
     assert count_rows(session, Suspension) == n
     dupes = session.execute(
-        select(Notification.dedupe_key)
-        .where(Notification.dedupe_key.is_not(None))
-        .group_by(Notification.dedupe_key)
+        select(Notification.pensioner_id, Notification.kind, Notification.recipient)
+        .where(Notification.recipient.is_not(None))
+        .group_by(Notification.pensioner_id, Notification.season_year, Notification.kind, Notification.recipient)
         .having(func.count() > 1)
     ).all()
     per_person = session.execute(
