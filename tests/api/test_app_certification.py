@@ -46,7 +46,7 @@ def ready(client, session, settings, blink, clock):
     f.seed_regions(session)
     p = f.pensioner(session)
     season_service.create_season(session=session, settings=settings, year=2026)
-    enrol_frame = _jpeg(video.frames[[i for i, t in enumerate(video.timestamps_ms) if t >= 11000][0]])
+    enrol_frame = _jpeg(video.frames[next(i for i, t in enumerate(video.timestamps_ms) if t >= 11000)])
     face_service.enrol(
         session=session,
         settings=settings,
@@ -85,7 +85,7 @@ def _submit(client, hdr, challenge_id: str, frames: list[bytes], times: list[int
 
 
 def test_genuine_sequence_certifies_once_and_retry_replays(client, session, ready, blink) -> None:
-    p, hdr = ready
+    _p, hdr = ready
     frames, times = _window(blink[1], 0)
     cid = _challenge(client, session, hdr, ["blink", "blink"])
     resp = _submit(client, hdr, cid, frames, times, "k-1")
@@ -148,7 +148,7 @@ def test_replayed_frames_for_a_new_challenge_are_refused(client, session, ready,
 
 
 def test_challenge_rules(client, session, ready, blink, clock) -> None:
-    p, hdr = ready
+    _p, hdr = ready
     frames, times = _window(blink[1], 0)
     cid = _challenge(client, session, hdr, ["blink"])
     clock.now += timedelta(seconds=121)
