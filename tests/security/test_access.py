@@ -180,7 +180,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/api/v1/home-visits/{task_id}/assign"): Route(
         "staff",
-        lambda t: ("POST", f"/api/v1/home-visits/{t.task_id}/assign", {"json": {"staff_id": 0}}),
+        lambda t: ("POST", f"/api/v1/home-visits/{t.task_id}/assign", {"json": {"staff_id": 1}}),
         roles=("admin", "supervisor"),
         scope="jurisdiction",
     ),
