@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # Default: Weihai (36°41′–37°35′N, 121°11′–122°42′E) with a margin.
     home_visit_city_bbox: str = "36.6,121.1,37.7,122.8"
     risk_days_left: int = 14
-    risk_rollup_max_age_seconds: int = 300  # the risk summary recomputes its roll-up when older
+    risk_rollup_max_age_seconds: int = 1800  # the risk summary recomputes its roll-up when older
     risk_export_max_rows: int = 100_000
     evidence_retention_days: int = 30
     ratelimit_retention_days: int = 7  # rate_limit_hit and idempotency_record rows are purged after this

@@ -148,3 +148,16 @@ def _outbox(ctx: SweepContext) -> dict[str, int]:
 def _purge_evidence(ctx: SweepContext) -> dict[str, int]:
     """Evidence past purge_after; rate-limit hits, idempotency records and codes past their retention."""
     return retention.purge(session=ctx.session, settings=ctx.settings, now=ctx.now)
+
+
+@register("risk_rollup", every_minutes=10)
+def _risk_rollup(ctx: SweepContext) -> dict[str, int]:
+    """Rebuild the supervisors' per-community roll-up of the latest opened season, off the request path."""
+    from api.services import risk
+    from scheduler import seasons
+
+    season = seasons.current_season(session=ctx.session, today=seasons.local_date(ctx.now, ctx.settings.timezone))
+    if season is None:
+        return {"risk_rollup_communities": 0}
+    count = risk.refresh_rollup(session=ctx.session, settings=ctx.settings, season_year=season.year, now=ctx.now)
+    return {"risk_rollup_communities": count}

@@ -103,7 +103,9 @@ def test_scheduler_jobs_have_fixed_ids(tmp_path, settings: Settings) -> None:
         job = sched.get_job("sweep:reminders")
         assert job is not None and job.coalesce and job.misfire_grace_time == settings.scheduler_misfire_grace_seconds
         sched.shutdown(wait=False)
-    assert ids == sorted(f"sweep:{n}" for n in ("home_visits", "reminders", "suspensions", "outbox", "purge_evidence"))
+    assert ids == sorted(
+        f"sweep:{n}" for n in ("home_visits", "reminders", "suspensions", "outbox", "purge_evidence", "risk_rollup")
+    )
 
 
 def test_http_gateway_retries_then_succeeds() -> None:
