@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import facepool, observability
@@ -83,6 +84,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for e in exc.errors()
         ]
         body = {"code": "invalid_input", "message": "输入数据无效。", "message_en": "Invalid input.", "detail": errors}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DataError)
+    def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value the validators let through (e.g. a NUL byte in text on PostgreSQL).
+        body = {
+            "code": "invalid_input",
+            "message": "输入包含无法保存的字符或数值。",
+            "message_en": "The input has characters or values that cannot be stored.",
+        }
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -181,7 +181,7 @@ def _local_day_start(now: datetime, tz: str) -> datetime:
 
 
 def ensure_not_locked(*, session: Session, settings: Settings, pensioner_id: int, now: datetime) -> None:
-    """Refuse with `locked` after too many failed attempts today (local day)."""
+    """Refuse app self-service with `locked` after too many failed app attempts today (local day)."""
     since = _local_day_start(now, settings.timezone)
     failures = (
         session.scalar(
@@ -192,6 +192,7 @@ def ensure_not_locked(*, session: Session, settings: Settings, pensioner_id: int
                 VerificationAttempt.at >= since,
                 VerificationAttempt.at < since + timedelta(days=1),
                 VerificationAttempt.decision.in_(FAILED_DECISIONS),
+                VerificationAttempt.channel == "app",  # the counter and home visits are the way out of a lock
             )
         )
         or 0

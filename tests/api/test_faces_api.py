@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import AuditEvent, BiometricConsent, FaceTemplate, VerificationAttempt
 from tests import factories as f
@@ -79,7 +79,7 @@ def test_bad_photos_are_refused_with_codes_and_recorded(client, session) -> None
     assert attempts == ["rejected", "rejected"]
 
 
-def test_too_many_failures_lock_the_day(client, session, settings) -> None:
+def test_only_app_failures_lock_the_day(client, session, settings) -> None:
     p, _, hdr = _enrolled(client, session)
     settings.face_attempts_per_day = 2
     from api.services import faces as face_service
@@ -87,8 +87,13 @@ def test_too_many_failures_lock_the_day(client, session, settings) -> None:
     url = f"/api/v1/pensioners/{p.id}/face-verifications"
     for _ in range(2):
         client.post(url, files={"photo": ("c.jpg", photo("identities/Jennifer_Aniston/1.jpg"))}, headers=hdr)
-    with pytest.raises(face_service.Locked), f.no_lock_session(session) as s:
+    # Counter failures do not lock the app: the counter is the way out of a lock, not a path into one.
+    with f.no_lock_session(session) as s:
         face_service.ensure_not_locked(session=s, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
+    with f.no_lock_session(session) as s:
+        s.execute(update(VerificationAttempt).values(channel="app"))
+        with pytest.raises(face_service.Locked):
+            face_service.ensure_not_locked(session=s, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
 
 
 def test_enrolment_needs_consent_and_a_role(client, session) -> None:
