@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.national_id import make_national_id
 from api.security import hash_password
-from models import Pensioner, Region, StaffUser
+from api.settings import Settings
+from models import Certification, Pensioner, Region, Season, StaffUser
 from models.base import utcnow
+from models.engine import session_scope
 
 CITY = ("371000000000", "威海市")
 # Real county-level codes of Weihai; town names are real streets/towns of each district.
@@ -150,3 +153,72 @@ def build_demo_if_empty(*, session: Session) -> dict[str, Any] | None:
     if session.scalar(select(func.count()).select_from(Pensioner)):
         return None
     return build_demo(session=session)
+
+
+CHANNEL_MIX = [
+    ("app", 0.55),
+    ("counter", 0.2),
+    ("data_comparison", 0.15),
+    ("home_visit", 0.05),
+    ("self_service_terminal", 0.05),
+]
+
+
+def walk_season(
+    *, session_factory: sessionmaker[Session], settings: Settings, year: int, as_of: date, seed: int = 7
+) -> dict[str, Any]:
+    """Run a season of the demo city up to `as_of`: certifications at a realistic pace, every sweep on its days."""
+    from scheduler import seasons
+    from scheduler.sweeps import run_sweeps
+
+    rng = random.Random(seed)
+    tz = ZoneInfo(settings.timezone)
+    with session_scope(session_factory) as session:
+        season = session.scalar(select(Season).where(Season.year == year))
+        if season is None:
+            season = seasons.create_season(session=session, settings=settings, year=year)
+        open_date, close_date = season.open_date, season.close_date
+        ids = list(session.scalars(select(Pensioner.id).where(Pensioner.pension_status == "active")))
+    last = min(as_of, close_date)
+    days = [open_date + timedelta(days=i) for i in range((last - open_date).days + 1)] if last >= open_date else []
+    # Most people certify early, a long tail waits for the reminders; about 80% by the close.
+    plan: dict[date, list[int]] = {}
+    for pid in ids:
+        if rng.random() < 0.8:
+            day = open_date + timedelta(days=min(int(rng.expovariate(1 / 20)), (close_date - open_date).days))
+            if day <= last:
+                plan.setdefault(day, []).append(pid)
+    totals: dict[str, int] = {"certified": 0}
+    check_days = {open_date, *(close_date - timedelta(days=d) for d in settings.reminder_offsets)}
+    for day in days:
+        instant = datetime(day.year, day.month, day.day, 9, 0, tzinfo=tz)
+        todays = plan.get(day, [])
+        if todays:
+            with session_scope(session_factory) as session:
+                rows = []
+                for pid in todays:
+                    channel = rng.choices([c for c, _ in CHANNEL_MIX], [w for _, w in CHANNEL_MIX])[0]
+                    at = instant + timedelta(minutes=rng.randint(0, 600))
+                    rows.append(
+                        {
+                            "pensioner_id": pid,
+                            "season_year": year,
+                            "certified_at": at,
+                            "channel": channel,
+                            "source": "medical_insurance" if channel == "data_comparison" else None,
+                        }
+                    )
+                session.execute(insert(Certification), rows)
+            totals["certified"] += len(todays)
+        if day in check_days or day == last:
+            result = run_sweeps(session_factory=session_factory, settings=settings, now=instant)
+            for key, value in result.items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+    if as_of > close_date:
+        instant = datetime(as_of.year, as_of.month, as_of.day, 9, 0, tzinfo=tz)
+        result = run_sweeps(session_factory=session_factory, settings=settings, now=instant)
+        for key, value in result.items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+    return {"season": year, "as_of": as_of.isoformat(), **totals}

@@ -44,12 +44,17 @@ def serve(
     settings = get_settings()
     upgrade(settings.database_url)
     if demo:
-        from api.demo import build_demo_if_empty
+        from datetime import date
 
-        with session_scope(_factory(settings)) as session:
+        from api.demo import build_demo_if_empty, walk_season
+
+        factory = _factory(settings)
+        with session_scope(factory) as session:
             built = build_demo_if_empty(session=session)
         if built:
-            typer.echo(f"demo city built: {built}")
+            today = date.today()
+            built["season_walk"] = walk_season(session_factory=factory, settings=settings, year=today.year, as_of=today)
+            typer.echo(f"demo city built: {json.dumps(built, ensure_ascii=False)}")
     n = workers or settings.workers
     os.environ["PENSION_CERT_WORKERS"] = str(n)  # worker processes read settings from the environment
     if settings.embed_scheduler and n != 1:
@@ -179,13 +184,25 @@ def show_outbox(
 def demo(
     pensioners: Annotated[int, typer.Option(help="How many synthetic pensioners")] = 10_000,
     seed: int = 7,
+    season: Annotated[int | None, typer.Option(help="Also walk this season (year) of the demo city")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Walk the season up to this date (YYYY-MM-DD; default today)")
+    ] = None,
 ) -> None:
-    """Build a Weihai-like demo city (regions, staff, pensioners) in the configured database."""
-    from api.demo import build_demo
+    """Build a Weihai-like demo city; with --season, run its certification season day by day."""
+    from datetime import date
+
+    from api.demo import build_demo, walk_season
     from models.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
-    with session_scope(_factory(settings)) as session:
+    factory = _factory(settings)
+    with session_scope(factory) as session:
         summary = build_demo(session=session, pensioners=pensioners, seed=seed)
+    if season is not None:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+        summary["season_walk"] = walk_season(
+            session_factory=factory, settings=settings, year=season, as_of=day, seed=seed
+        )
     typer.echo(json.dumps(summary, ensure_ascii=False))

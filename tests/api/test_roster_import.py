@@ -158,3 +158,25 @@ def test_admin_api_import_and_limits(client, session, settings) -> None:
 
 def test_payload_too_large_is_domain_error() -> None:
     assert PayloadTooLarge.status_code == 413
+
+
+def test_demo_city_walks_a_season(session_factory, settings) -> None:
+    from datetime import date
+
+    from api.demo import build_demo, walk_season
+    from models import Certification, HomeVisitTask, Notification, Suspension
+    from models.engine import session_scope
+
+    with session_scope(session_factory) as s:
+        summary = build_demo(session=s, pensioners=600, seed=3, today=date(2026, 3, 1))
+    assert summary["pensioners_added"] == 600
+    walk = walk_season(session_factory=session_factory, settings=settings, year=2026, as_of=date(2026, 7, 2))
+    with session_factory() as s:
+        certified = s.scalar(select(func.count()).select_from(Certification))
+        suspended = s.scalar(select(func.count()).select_from(Suspension))
+        assert certified == walk["certified"] and 0.6 * 600 < certified < 0.95 * 600
+        assert suspended == walk["suspended"] == 600 - certified  # everyone else is suspended after the close
+        assert s.scalar(select(func.count()).select_from(Notification)) == walk["reminders_queued"] > 0
+        assert s.scalar(select(func.count()).select_from(HomeVisitTask)) == walk["home_visit_tasks_created"] > 0
+        ages = [(date(2026, 3, 1) - b).days // 365 for b in s.scalars(select(Pensioner.birth_date))]
+        assert min(ages) >= 60 and max(ages) <= 100 and sorted(ages)[len(ages) // 2] < 75
