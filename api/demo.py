@@ -33,25 +33,37 @@ GIVEN = (
 DEMO_PASSWORD = "demo-pass-2026"
 
 
+# Approximate centres of the districts (WGS-84); towns and communities are placed around them.
+DISTRICT_CENTRES = {
+    "371002": (37.51, 122.12),
+    "371003": (37.20, 122.06),
+    "371082": (37.17, 122.42),
+    "371083": (36.92, 121.54),
+}
+
+
 def demo_regions() -> list[dict[str, Any]]:
-    """City, 4 districts, their towns and communities."""
-    rows = [{"code": CITY[0], "name": CITY[1], "level": "city", "parent_code": None}]
+    """City, 4 districts, their towns and communities (communities with approximate coordinates)."""
+    rows: list[dict[str, Any]] = [{"code": CITY[0], "name": CITY[1], "level": "city", "parent_code": None}]
     for d6, (dname, towns) in DISTRICTS.items():
         dcode = d6 + "000000"
         rows.append({"code": dcode, "name": dname, "level": "district", "parent_code": CITY[0]})
+        lat0, lon0 = DISTRICT_CENTRES[d6]
         for ti, tname in enumerate(towns, start=1):
             tcode = f"{d6}{ti:03d}000"
             rows.append({"code": tcode, "name": tname, "level": "town", "parent_code": dcode})
             for ci, cname in enumerate(COMMUNITY_NAMES[: 3 + (ti % 4)], start=1):
+                coords = {"latitude": round(lat0 + 0.03 * (ti - 4), 5), "longitude": round(lon0 + 0.01 * (ci - 3), 5)}
                 rows.append(
-                    {
+                    coords
+                    | {
                         "code": f"{d6}{ti:03d}{ci:03d}",
                         "name": tname.rstrip("街道镇") + cname,
                         "level": "community",
                         "parent_code": tcode,
                     }
                 )
-    return rows
+    return [{"latitude": None, "longitude": None} | r for r in rows]
 
 
 def _age(rng: random.Random) -> int:

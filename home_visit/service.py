@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -617,13 +618,44 @@ def read_evidence(*, settings: Settings, evidence: Evidence) -> bytes:
     )
 
 
-def gps_flags(*, settings: Settings, latitude: float | None, longitude: float | None) -> list[str]:
-    """Review reasons from the GPS fix: none, or outside the city's bounding box (no address coordinates exist)."""
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def address_point(*, session: Session, region_code: str) -> tuple[float, float] | None:
+    """Coordinates of the pensioner's community, or of its nearest ancestor that has them."""
+    code: str | None = region_code
+    for _ in range(6):
+        if code is None:
+            return None
+        region = session.get(Region, code)
+        if region is None:
+            return None
+        if region.latitude is not None and region.longitude is not None:
+            return region.latitude, region.longitude
+        code = region.parent_code
+    return None
+
+
+def gps_flags(
+    *,
+    settings: Settings,
+    latitude: float | None,
+    longitude: float | None,
+    address: tuple[float, float] | None = None,
+) -> list[str]:
+    """Review reasons from the GPS fix: missing, outside the city, or farther than allowed from the address."""
     if latitude is None or longitude is None:
         return ["gps_missing"]
     box = settings.home_visit_bbox
     if box and not (box[0] <= latitude <= box[2] and box[1] <= longitude <= box[3]):
         return ["gps_outside_city"]
+    if address is not None and distance_km(latitude, longitude, *address) > settings.home_visit_gps_max_km:
+        return ["gps_far_from_address"]
     return []
 
 
@@ -699,7 +731,12 @@ def record_visit(
         raise TaskClosed()
     pensioner = session.get(Pensioner, task.pensioner_id, with_for_update=True)
     assert pensioner is not None
-    review: list[str] = gps_flags(settings=settings, latitude=data.latitude, longitude=data.longitude)
+    review: list[str] = gps_flags(
+        settings=settings,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        address=address_point(session=session, region_code=pensioner.region_code),
+    )
     visit = HomeVisit(
         task_id=task.id,
         staff_id=staff.id,

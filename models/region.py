@@ -19,3 +19,6 @@ class Region(CreatedAtMixin, Base):
     parent_code: Mapped[str | None] = mapped_column(
         String(12), ForeignKey("region.code", deferrable=True, initially="DEFERRED"), index=True
     )
+    # Centre of the community (WGS-84), where known: home-visit GPS fixes are checked against it.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]

@@ -18,7 +18,29 @@ from models.enums import RegionLevel
 
 _CODE = re.compile(r"^\d{12}$")
 _LEVEL_ORDER = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWN, RegionLevel.COMMUNITY]
-_ALIASES = {"代码": "code", "区划代码": "code", "名称": "name", "上级代码": "parent_code", "级别": "level"}
+_ALIASES = {
+    "代码": "code",
+    "区划代码": "code",
+    "名称": "name",
+    "上级代码": "parent_code",
+    "级别": "level",
+    "纬度": "latitude",
+    "经度": "longitude",
+}
+
+
+def _coordinates(row: dict[str, str]) -> tuple[float | None, float | None] | None:
+    """Optional latitude/longitude columns; None when present but invalid."""
+    lat_raw, lon_raw = row.get("latitude", "").strip(), row.get("longitude", "").strip()
+    if not lat_raw and not lon_raw:
+        return (None, None)
+    try:
+        lat, lon = float(lat_raw), float(lon_raw)
+    except ValueError:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return (lat, lon)
 
 
 def normalise_code(raw: str) -> str:
@@ -45,7 +67,7 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     if not rows:
         raise InvalidInput("文件没有数据行。", "The file has no data rows.", code="empty_file")
     errors: list[dict[str, object]] = []
-    parsed: dict[str, dict[str, str | None]] = {}
+    parsed: dict[str, dict[str, str | float | None]] = {}
     for line, row in rows:
         code = normalise_code(row["code"])
         parent = normalise_code(row["parent_code"]) or None
@@ -56,15 +78,27 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
             errors.append({"line": line, "reason": "bad_level"})
         elif not row["name"]:
             errors.append({"line": line, "reason": "missing_field"})
+        elif len(row["name"]) > 100:  # the column's length: PostgreSQL would refuse it, SQLite would keep it
+            errors.append({"line": line, "reason": "bad_name"})
         elif code in parsed:
             errors.append({"line": line, "reason": "duplicate_in_file"})
+        elif (coords := _coordinates(row)) is None:
+            errors.append({"line": line, "reason": "bad_coordinates"})
         else:
-            parsed[code] = {"code": code, "name": row["name"], "parent_code": parent, "level": level}
+            parsed[code] = {
+                "code": code,
+                "name": row["name"],
+                "parent_code": parent,
+                "level": level,
+                "latitude": coords[0],
+                "longitude": coords[1],
+            }
     existing = {r.code: r.level for r in session.execute(select(Region.code, Region.level))}
     levels = {**existing, **{c: str(v["level"]) for c, v in parsed.items()}}
     line_of = {normalise_code(r["code"]): ln for ln, r in rows}
     for code, reg in parsed.items():
-        parent = reg["parent_code"]
+        parent_code = reg["parent_code"]
+        parent = None if parent_code is None else str(parent_code)
         if reg["level"] == RegionLevel.CITY:
             continue
         if parent is None or parent not in levels:
@@ -84,7 +118,13 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     ins = pg_insert(Region) if dialect == "postgresql" else sqlite_insert(Region)
     stmt = ins.on_conflict_do_update(
         index_elements=["code"],
-        set_={"name": ins.excluded.name, "parent_code": ins.excluded.parent_code, "level": ins.excluded.level},
+        set_={
+            "name": ins.excluded.name,
+            "parent_code": ins.excluded.parent_code,
+            "level": ins.excluded.level,
+            "latitude": ins.excluded.latitude,
+            "longitude": ins.excluded.longitude,
+        },
     )
     for i in range(0, len(values), 500):
         session.execute(stmt, values[i : i + 500])

@@ -40,3 +40,18 @@ def test_any_bad_row_refuses_the_whole_file(session, extra: str, reason: str) ->
     assert exc.value.detail["rejected"][0]["reason"] == reason
     assert exc.value.detail["rejected"][0]["line"] == 6
     assert session.scalar(select(func.count()).select_from(Region)) == 0
+
+
+def test_optional_coordinates_are_imported_and_validated(session) -> None:
+    with_coords = GOOD.replace("code,name,parent_code,level", "code,name,parent_code,level,latitude,longitude")
+    lines = with_coords.splitlines()
+    lines[1] += ",37.5,122.1"
+    lines[2:] = [ln + ",," for ln in lines[2:]]
+    import_regions(session=session, data=("\n".join(lines) + "\n").encode())
+    community = session.get(Region, "371002001001")
+    assert (community.latitude, community.longitude) == (37.5, 122.1)
+    assert session.get(Region, "371002001000").latitude is None
+    bad = "\n".join([*lines[:1], lines[1].replace("37.5", "97.5"), *lines[2:]]) + "\n"
+    with pytest.raises(InvalidInput) as exc:
+        import_regions(session=session, data=bad.encode())
+    assert exc.value.detail["rejected"] == [{"line": 2, "reason": "bad_coordinates"}]

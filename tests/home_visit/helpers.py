@@ -16,7 +16,7 @@ from scheduler import seasons
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-IN_CITY = {"latitude": "37.51", "longitude": "122.12"}  # Huancui, Weihai
+IN_CITY = {"latitude": "37.421", "longitude": "122.101"}  # at the test community in Huancui, Weihai
 
 
 def at(year: int, month: int, day: int, hour: int = 9) -> datetime:

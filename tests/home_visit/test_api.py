@@ -8,7 +8,16 @@ from datetime import date
 import pypdf
 from sqlalchemy import select
 
-from models import AuditEvent, Certification, HomeVisit, HomeVisitTask, IdempotencyRecord, Notification, Pensioner
+from models import (
+    AuditEvent,
+    Certification,
+    HomeVisit,
+    HomeVisitTask,
+    IdempotencyRecord,
+    Notification,
+    Pensioner,
+    Region,
+)
 from tests import factories as f
 from tests.home_visit.helpers import IN_CITY, PDF, at, count, open_task, season
 
@@ -190,3 +199,22 @@ def test_supervisor_reassigns(client, session, settings, clock) -> None:
     ok = client.post(f"/api/v1/home-visits/{task_id}/assign", json={"staff_id": other.id}, headers=sup)
     assert ok.status_code == 200 and ok.json()["assigned_staff_id"] == other.id
     assert count(session, Certification) == 0
+
+
+def test_gps_is_checked_against_the_community_centre(client, session, settings, clock) -> None:
+    _p, task_id, worker, _, _ = _world(session, settings, clock)
+    community = session.get(Region, f.HUANCUI_COMMUNITY)
+    lat, lon = community.latitude, community.longitude
+    session.commit()
+    assert lat is not None and lon is not None
+    hdr = f.staff_token(client, worker)
+    # 0.05° of latitude is about 5.6 km: inside the city, but far from the pensioner's community.
+    far = _post(
+        client, task_id, hdr, "far-1", {"outcome": "not_at_home", "latitude": str(lat + 0.05), "longitude": str(lon)}
+    )
+    assert far.status_code == 201, far.text
+    assert far.json()["review_reasons"] == ["gps_far_from_address"]
+    near = _post(
+        client, task_id, hdr, "near-1", {"outcome": "not_at_home", "latitude": str(lat + 0.005), "longitude": str(lon)}
+    )
+    assert near.status_code == 201 and near.json()["needs_review"] is False
