@@ -48,7 +48,9 @@ def suspend_cohort(
         Suspension.season_year == season_year,
         Suspension.reinstated_at.is_(None),
     )
-    to_flip = and_(*active, open_suspension)
+    # An open suspension implies no certification (certifying reinstates), so the flip needs no second
+    # certification probe per pensioner.
+    to_flip = and_(where, Pensioner.pension_status == PensionStatus.ACTIVE.value, open_suspension)
     audit = dialect_insert(session, AuditEvent).from_select(
         ["at", "actor_type", "action", "target_type", "target_id", "detail"],
         select(
