@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -208,8 +209,11 @@ class User(threading.Thread):
         deadline: float,
         stats: Stats,
         rec: tuple[list[bytes], list[int]],
+        record_s: float = 0.0,
+        think_s: float = 0.0,
     ) -> None:
         super().__init__(daemon=True)
+        self.record_s, self.think_s = record_s, think_s
         self.base, self.engine, self.queue, self.qlock = base, engine, queue, qlock
         self.deadline, self.stats, self.frames, self.times = deadline, stats, rec[0], rec[1]
         self.client = httpx.Client(base_url=base, timeout=httpx.Timeout(60.0, connect=10.0))
@@ -261,6 +265,7 @@ class User(threading.Thread):
         if resp is None:
             return
         cid = resp.json()["challenge_id"]
+        time.sleep(self.record_s)  # the person performs the actions on camera
         with self.engine.begin() as conn:
             conn.execute(update(LivenessChallenge).where(LivenessChallenge.id == cid).values(actions=["blink"]))
         files = [("frames", (f"{t}.jpg", b, "image/jpeg")) for b, t in zip(self.frames, self.times, strict=True)]
@@ -287,6 +292,8 @@ class User(threading.Thread):
             self.round(nid)
             with self.stats.lock:
                 self.stats.rounds += 1
+            if self.think_s:  # the next person opens the app a while later (exponential gaps)
+                time.sleep(min(random.expovariate(1 / self.think_s), self.deadline - time.monotonic() + 0.1))
         self.client.close()
 
 
@@ -320,7 +327,10 @@ def phase(
         sweep_thread.start()
     start = time.monotonic()
     deadline = start + args.duration
-    users = [User(base, engine, queue, qlock, deadline, stats, rec) for _ in range(args.users)]
+    users = [
+        User(base, engine, queue, qlock, deadline, stats, rec, record_s=args.record_seconds, think_s=args.think)
+        for _ in range(args.users)
+    ]
     for u in users:
         u.start()
     for u in users:
@@ -333,6 +343,8 @@ def phase(
     out: dict[str, object] = {
         "phase": name,
         "users": args.users,
+        "record_seconds": args.record_seconds,
+        "think_seconds": args.think,
         "wall_s": round(wall, 1),
         "rounds": stats.rounds,
         "certifications_per_s": round(stats.decisions["certified"] / wall, 2),
@@ -371,6 +383,8 @@ def main() -> None:
     parser.add_argument("--pensioners", type=int, default=400, help="load pensioners (one per round)")
     parser.add_argument("--background", type=int, default=10_000, help="pensioners without faces")
     parser.add_argument("--phases", default="plain,sweeps")
+    parser.add_argument("--record-seconds", type=float, default=0.0, help="pause between challenge and answer")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause between a user's rounds (0: closed loop)")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("PENSION_CERT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),

@@ -39,7 +39,7 @@ class LivenessConfig:
     max_multi_face_frames: int = 0  # any second face (a helper holding a photo) fails
     max_jump_fraction: float = 0.6  # face centre may move at most this much of the face width per frame
     max_scale_change: float = 1.5  # face width may change at most by this factor between frames
-    encode_every_ms: int = 500  # encode one frame per half second, plus key frames
+    encode_every_ms: int = 1000  # one frame a second plus first, last, best and action-peak frames (load: docs/load.md)
     same_person_distance: float = (
         0.5  # blink video: max same-person distance in a 3 s window 0.20-0.24; strangers > 0.6
     )
