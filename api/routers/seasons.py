@@ -20,6 +20,7 @@ from api.schemas_seasons import (
     WindowIn,
     WindowOut,
 )
+from api.services import regions as region_service
 from models import Pensioner
 from scheduler import certification as certification_service
 from scheduler import seasons as season_service
@@ -51,7 +52,12 @@ def list_seasons(staff: AdminStaff, session: SessionDep) -> Any:
 def set_window(
     year: Annotated[int, Path(ge=2000, le=2100)], body: WindowIn, staff: AdminStaff, session: SessionDep
 ) -> Any:
-    """Give a region its own close date (e.g. a district extends its window)."""
+    """Give a region its own close date (e.g. a district extends its window); only inside the admin's jurisdiction."""
+    jurisdiction = region_service.get_region(session=session, code=staff.region_code)
+    if not region_service.region_within(
+        session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
+    ):
+        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
     return season_service.extend_window(
         session=session,
         year=year,

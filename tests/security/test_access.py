@@ -126,7 +126,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/admin/seasons"): Route(
         "staff", lambda t: ("POST", "/api/v1/admin/seasons", {"json": {"year": 2027}}), roles=("admin",)
     ),
-    # Seasons are city-wide: the admin role is not scoped by region (see the report on issue 8).
+    # Seasons are city-wide; a region's own window may only be set inside the admin's jurisdiction.
     ("PUT", "/api/v1/admin/seasons/{year}/windows"): Route(
         "staff",
         lambda t: (
@@ -135,6 +135,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             {"json": {"region_code": t.region, "close_date": "2026-07-10"}},
         ),
         roles=("admin",),
+        scope="jurisdiction",
     ),
     ("POST", "/api/v1/certifications/counter"): Route(
         "staff",
