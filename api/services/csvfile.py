@@ -12,7 +12,9 @@ def decode_csv_bytes(data: bytes) -> tuple[str, str]:
     """Return (text, encoding name); UTF-8 (with or without BOM) first, then GB18030 (a GBK superset)."""
     if not data.strip():
         raise InvalidInput("文件为空。", "The file is empty.", code="empty_file")
-    if b"\x00" in data[:4096]:
+    # Anywhere in the file, not just its start: a NUL in a later row would be stored on SQLite and make
+    # PostgreSQL refuse the whole import with a generic error.
+    if b"\x00" in data:
         raise InvalidInput("文件不是文本CSV。", "The file is not a text CSV.", code="not_csv")
     if data.startswith(b"\xef\xbb\xbf"):
         try:
