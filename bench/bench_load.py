@@ -283,6 +283,8 @@ class User(threading.Thread):
 
     def run(self) -> None:
         """Rounds until the deadline or the pensioner pool runs out."""
+        if self.think_s:  # users arrive spread out, not all in the same second
+            time.sleep(random.uniform(0.0, self.think_s))
         while time.monotonic() < self.deadline:
             with self.qlock:
                 if not self.queue:
@@ -293,7 +295,7 @@ class User(threading.Thread):
             with self.stats.lock:
                 self.stats.rounds += 1
             if self.think_s:  # the next person opens the app a while later (exponential gaps)
-                time.sleep(min(random.expovariate(1 / self.think_s), self.deadline - time.monotonic() + 0.1))
+                time.sleep(max(0.0, min(random.expovariate(1 / self.think_s), self.deadline - time.monotonic())))
         self.client.close()
 
 
