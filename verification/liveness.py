@@ -394,18 +394,27 @@ def analyse_sequence(
     if not best_positions:
         reasons.append("no_good_frame")
 
-    # Identity track: encode one frame per encode_every_ms, key frames and frames around box jumps.
+    # Identity track: key frames (first, last, best, action peaks, both sides of box jumps), then more frames
+    # only where two encoded frames are further apart than encode_every_ms.
     to_encode = {0, len(valid) - 1, *best_positions}
-    last_ms: int | None = None
-    for k, i in enumerate(valid):
-        if last_ms is None or timestamps_ms[i] - last_ms >= config.encode_every_ms:
-            to_encode.add(k)
-            last_ms = int(timestamps_ms[i])
-        if k > 0 and _jump(boxes[valid[k - 1]], boxes[i], config):  # type: ignore[arg-type]
+    for k in range(1, len(valid)):
+        if _jump(boxes[valid[k - 1]], boxes[valid[k]], config):  # type: ignore[arg-type]
             to_encode.update((k - 1, k))
     for step in steps:
         if step.peak_index is not None:
             to_encode.add(valid.index(step.peak_index))
+    times_v = [int(timestamps_ms[i]) for i in valid]
+    filled: set[int] = set()
+    for a, b in itertools.pairwise(sorted(to_encode)):
+        last = a
+        for k in range(a + 1, b):
+            if (
+                times_v[k] - times_v[last] >= config.encode_every_ms
+                and times_v[b] - times_v[k] >= config.encode_every_ms // 2
+            ):
+                filled.add(k)
+                last = k
+    to_encode |= filled
     order = sorted(to_encode)
     encodings = {k: face_mod.encode(frames[valid[k]], boxes[valid[k]]) for k in order}  # type: ignore[arg-type]
     first = encodings[order[0]]
