@@ -8,6 +8,10 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from verification.config import VerificationConfig
+
+_FACE = VerificationConfig()  # defaults and their sources: verification/config.py, docs/accuracy.md
+
 DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
 DEV_TEMPLATE_KEY = "ZGV2LWluc2VjdXJlLXRlbXBsYXRlLWtleS0zMmJ5dGU="  # base64 of a 32-byte dev key
 
@@ -44,6 +48,20 @@ class Settings(BaseSettings):
     login_rate_per_address: int = 50
     login_rate_window_seconds: int = 900
     face_attempts_per_day: int = 5
+    # Face decision and quality gates (defaults measured on ../shared/faces: docs/accuracy.md).
+    face_match_threshold: float = _FACE.match_threshold
+    face_retry_threshold: float = _FACE.retry_threshold
+    face_raw_match_threshold: float = _FACE.raw_match_threshold
+    face_raw_retry_threshold: float = _FACE.raw_retry_threshold
+    face_max_raw_distance: float = _FACE.max_raw_distance
+    face_min_inter_eye_px: float = _FACE.min_inter_eye_px
+    face_min_laplacian_var: float = _FACE.min_laplacian_var
+    face_min_luminance: float = _FACE.min_face_luminance
+    face_max_luminance: float = _FACE.max_face_luminance
+    face_max_clipped_fraction: float = _FACE.max_clipped_fraction
+    face_max_yaw_deg: float = _FACE.max_yaw_deg
+    face_max_pitch_deg: float = _FACE.max_pitch_deg
+    face_max_rolling_templates: int = _FACE.max_rolling_templates
     challenge_ttl_seconds: int = 120
     require_device_attestation: bool = False
 

@@ -54,7 +54,23 @@ class Locked(Conflict):
 
 def verification_config(settings: Settings) -> VerificationConfig:
     """The verification thresholds, with the service's upload limits."""
-    return VerificationConfig(max_image_bytes=settings.max_upload_bytes, max_image_pixels=settings.max_image_pixels)
+    return VerificationConfig(
+        max_image_bytes=settings.max_upload_bytes,
+        max_image_pixels=settings.max_image_pixels,
+        match_threshold=settings.face_match_threshold,
+        retry_threshold=settings.face_retry_threshold,
+        raw_match_threshold=settings.face_raw_match_threshold,
+        raw_retry_threshold=settings.face_raw_retry_threshold,
+        max_raw_distance=settings.face_max_raw_distance,
+        min_inter_eye_px=settings.face_min_inter_eye_px,
+        min_laplacian_var=settings.face_min_laplacian_var,
+        min_face_luminance=settings.face_min_luminance,
+        max_face_luminance=settings.face_max_luminance,
+        max_clipped_fraction=settings.face_max_clipped_fraction,
+        max_yaw_deg=settings.face_max_yaw_deg,
+        max_pitch_deg=settings.face_max_pitch_deg,
+        max_rolling_templates=settings.face_max_rolling_templates,
+    )
 
 
 def advice_for(reasons: list[str]) -> list[dict[str, str]]:

@@ -183,3 +183,21 @@ def test_cli_enroll_and_verify_json(session, database_url, monkeypatch, tmp_path
         assert json.loads(res.stdout)["decision"] == "no_match"
     finally:
         get_settings.cache_clear()
+
+
+def test_thresholds_come_from_settings(client, session, settings) -> None:
+    p, _, hdr = _enrolled(client, session)
+    settings.face_raw_match_threshold = 0.2  # stricter than the genuine pair's distance (about 0.37)
+    resp = client.post(
+        f"/api/v1/pensioners/{p.id}/face-verifications",
+        files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))},
+        headers=hdr,
+    )
+    assert resp.json()["decision"] == "retry"
+    settings.face_min_inter_eye_px = 10_000
+    resp = client.post(
+        f"/api/v1/pensioners/{p.id}/face-verifications",
+        files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))},
+        headers=hdr,
+    )
+    assert resp.json()["decision"] == "retry" and "face_too_small" in resp.json()["reasons"]
