@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import NotAuthenticated
 from api.services import metrics
 from models import Notification
 
@@ -158,6 +160,9 @@ router = APIRouter(tags=["health"])
 @router.get("/metrics", response_class=Response, include_in_schema=False)
 def metrics_endpoint(request: Request) -> Response:
     """Prometheus exposition: HTTP, face decisions, sweeps, outbox backlog (read at scrape)."""
+    token = request.app.state.settings.metrics_token
+    if token and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+        raise NotAuthenticated("需要监控令牌。", "A metrics token is required.", code="metrics_token_required")
     factory = request.app.state.session_factory
 
     def outbox() -> dict[str, float]:

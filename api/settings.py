@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     workers: int = 1
     embed_scheduler: bool = False
     face_workers: int = 0
+    metrics_token: str = ""  # when set, /metrics needs "Authorization: Bearer <token>"
     log_level: str = "INFO"  # JSON lines on stderr (api.observability)
     # PostgreSQL pool per worker: pool + overflow >= the 40 request threads, so a request waits for a thread,
     # never fails waiting for a connection while slow face checks hold theirs.

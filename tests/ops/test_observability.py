@@ -70,3 +70,10 @@ def test_metrics_endpoint(client, session, settings) -> None:  # type: ignore[no
         )
         or 0
     ) >= 1
+
+
+def test_metrics_can_require_a_token(client, settings) -> None:
+    settings.metrics_token = "scrape-secret"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
