@@ -139,7 +139,8 @@ def import_roster(
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         typer.echo(
-            f"inserted {result.inserted}, updated {result.updated}, rejected {len(result.rejected)} (encoding {result.encoding})"
+            f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}, "
+            f"rejected {len(result.rejected)} (encoding {result.encoding})"
         )
         for r in result.rejected[:50]:
             typer.echo(f"  line {r['line']}: {r['reason']}")

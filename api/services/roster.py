@@ -35,6 +35,18 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"", "0", "false", "no", "n", "否", "f"}
 _CHUNK = 900
+# Columns an import may change; a row whose values all match is left untouched.
+_COMPARED = (
+    "name",
+    "phone",
+    "family_phone",
+    "region_code",
+    "town_code",
+    "district_code",
+    "city_code",
+    "paying_region_code",
+    "bedridden",
+)
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -54,6 +66,7 @@ class RosterImportResult:
 
     inserted: int = 0
     updated: int = 0
+    unchanged: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     encoding: str = "utf-8"
 
@@ -92,17 +105,15 @@ def import_roster(
     now = utcnow()
     for start in range(0, total, _CHUNK * 10):
         batch = ids[start : start + _CHUNK * 10]
-        existing: dict[str, int] = {}
+        existing: dict[str, tuple[Any, ...]] = {}
         for i in range(0, len(batch), _CHUNK):
             part = batch[i : i + _CHUNK]
-            existing.update(
-                {
-                    nid: pid
-                    for nid, pid in session.execute(
-                        select(Pensioner.national_id, Pensioner.id).where(Pensioner.national_id.in_(part))
-                    )
-                }
+            found = session.execute(
+                select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED)).where(
+                    Pensioner.national_id.in_(part)
+                )
             )
+            existing.update({str(row[0]): tuple(row[1:]) for row in found})
         new_rows = [
             {
                 **good[n],
@@ -114,7 +125,13 @@ def import_roster(
             for n in batch
             if n not in existing
         ]
-        upd_rows = [{**good[n], "id": existing[n], "updated_at": now} for n in batch if n in existing]
+        # Only rows whose data changed are written: a monthly re-import of the same roster is mostly reads.
+        upd_rows = [
+            {**good[n], "id": existing[n][0], "updated_at": now}
+            for n in batch
+            if n in existing and tuple(good[n][c] for c in _COMPARED) != existing[n][1:]
+        ]
+        result.unchanged += sum(1 for n in batch if n in existing) - len(upd_rows)
         if new_rows:
             session.execute(insert(Pensioner), new_rows)
         if upd_rows:
@@ -131,7 +148,12 @@ def import_roster(
         action="roster_imported",
         target_type="pensioner",
         target_id=None,
-        detail={"inserted": result.inserted, "updated": result.updated, "rejected": len(result.rejected)},
+        detail={
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": len(result.rejected),
+        },
     )
     session.flush()
     return result

@@ -180,3 +180,17 @@ def test_demo_city_walks_a_season(session_factory, settings) -> None:
         assert s.scalar(select(func.count()).select_from(HomeVisitTask)) == walk["home_visit_tasks_created"] > 0
         ages = [(date(2026, 3, 1) - b).days // 365 for b in s.scalars(select(Pensioner.birth_date))]
         assert min(ages) >= 60 and max(ages) <= 100 and sorted(ages)[len(ages) // 2] < 75
+
+
+def test_reimporting_the_same_roster_writes_nothing(session) -> None:
+    f.seed_regions(session)
+    data = (
+        HEADER + f"{_nid(31)},冯三一,13800000031,371002001001,0,,\n{_nid(32)},冯三二,13800000032,371002001001,1,,\n"
+    ).encode()
+    import_roster(session=session, data=data)
+    before = session.scalar(select(Pensioner.updated_at).where(Pensioner.national_id == _nid(31)))
+    again = import_roster(session=session, data=data)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert session.scalar(select(Pensioner.updated_at).where(Pensioner.national_id == _nid(31))) == before
+    changed = import_roster(session=session, data=data.replace(b"13800000032", b"13800000099"))
+    assert (changed.updated, changed.unchanged) == (1, 1)
