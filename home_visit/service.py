@@ -492,13 +492,15 @@ def list_tasks(
             HomeVisitTask.escalated_at.is_not(None) if escalated else HomeVisitTask.escalated_at.is_(None)
         )
     stmt = stmt.order_by(HomeVisitTask.due_date, HomeVisitTask.id).limit(limit).offset(offset)
-    return [(t, p) for t, p in session.execute(stmt).tuples()]
+    return [(t, p) for t, p in session.execute(stmt).all()]
 
 
 def address_names(*, session: Session, pensioners: list[Pensioner]) -> dict[int, str]:
     """Each pensioner's address as the chain of region names, city first (one query)."""
     codes = {c for p in pensioners for c in _chain(p)}
-    names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).tuples().all())
+    names = {
+        code: name for code, name in session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
+    }
     return {p.id: "".join(names[c] for c in reversed(_chain(p)) if c in names) for p in pensioners}
 
 
@@ -998,7 +1000,7 @@ def review_queue(
         .order_by(HomeVisit.recorded_at, HomeVisit.id)
         .limit(limit)
     )
-    return [(v, t, p) for v, t, p in session.execute(stmt).tuples()]
+    return [(v, t, p) for v, t, p in session.execute(stmt).all()]
 
 
 def review_visit(

@@ -261,6 +261,7 @@ def at_risk_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    rows = list(_rows(session, settings, scope, q, now))  # bad filters fail here, before the workbook exists
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("风险名单")
     ws.column_dimensions["C"].width = 22
@@ -273,7 +274,7 @@ def at_risk_xlsx(
         cell.font = Font(bold=True)
         header.append(cell)
     ws.append(header)
-    for i, row in enumerate(_rows(session, settings, scope, q, now), start=1):
+    for i, row in enumerate(rows, start=1):
         ws.append(export_cells(row, i))
     out = io.BytesIO()
     wb.save(out)

@@ -622,11 +622,12 @@ def describe(
             .group_by(Notification.pensioner_id)
         )
     }
-    names = dict(
-        session.execute(select(Region.code, Region.name).where(Region.code.in_({p.region_code for p in people})))
-        .tuples()
-        .all()
-    )
+    names = {
+        code: name
+        for code, name in session.execute(
+            select(Region.code, Region.name).where(Region.code.in_({p.region_code for p in people}))
+        )
+    }
     out = []
     for p in people:
         window = windows.for_chain([p.region_code, p.town_code, p.district_code, p.city_code])
