@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     face_max_yaw_deg: float = _FACE.max_yaw_deg
     face_max_pitch_deg: float = _FACE.max_pitch_deg
     face_max_rolling_templates: int = _FACE.max_rolling_templates
+    # App self-service certifies only on cohort-normalised scores (>= 20 other pensioners enrolled).
+    face_app_requires_cohort: bool = True
     challenge_ttl_seconds: int = 120
     require_device_attestation: bool = False
 

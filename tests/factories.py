@@ -120,3 +120,39 @@ def no_lock_session(session: Session):  # type: ignore[no-untyped-def]
             session.rollback()
 
     return _cm()
+
+
+def cohort_encodings(faces: Any, count: int = 22) -> list[Any]:
+    """Real encodings of `count` different people from the shared face folder (first usable photo each)."""
+    from pathlib import Path
+
+    from verification.config import VerificationConfig
+    from verification.errors import VerificationError
+    from verification.face import analyse_face
+    from verification.image import decode_image
+
+    config = VerificationConfig()
+    out = []
+    for person in sorted((Path(faces) / "identities").iterdir()):
+        for photo in sorted(person.iterdir()):
+            try:
+                out.append(analyse_face(decode_image(photo.read_bytes(), config=config), config=config).encoding)
+                break
+            except VerificationError:
+                continue
+        if len(out) == count:
+            break
+    return out
+
+
+def enrol_cohort(session: Session, settings: Any, encodings: list[Any]) -> None:
+    """Other enrolled pensioners (one anchor each), so scores are cohort-normalised as in production."""
+    from api.crypto import KeyRing, encrypt_encoding
+    from models import FaceTemplate
+
+    ring = KeyRing.from_settings(settings)
+    for i, encoding in enumerate(encodings):
+        other = pensioner(session, phone=f"1370000{i:04d}", name=f"队列{i}")
+        blob, key_id = encrypt_encoding(ring, encoding, pensioner_id=other.id)
+        session.add(FaceTemplate(pensioner_id=other.id, kind="anchor", source="counter", encoding=blob, key_id=key_id))
+    session.flush()

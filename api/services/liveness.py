@@ -119,8 +119,16 @@ def analyse_submission(
     return AnalysedSubmission(result=analyse_sequence(rgb, times, actions, config=config), hashes=hashes)
 
 
+_COHORT_ADVICE = (
+    "系统正在建立人脸比对基准，暂时无法在手机上完成认证，请到任一社保窗口办理或申请上门认证。",
+    "Face matching is not yet calibrated for self-service; please certify at any counter or ask for a home visit.",
+)
+
+
 def _advice(reasons: list[str]) -> list[dict[str, str]]:
     out = face_service.advice_for(reasons)
+    if "cohort_too_small" in reasons:
+        out.append({"reason": "cohort_too_small", "zh": _COHORT_ADVICE[0], "en": _COHORT_ADVICE[1]})
     for r in reasons:
         if r in LIVENESS_ADVICE and not any(a["reason"] == r for a in out):
             out.append({"reason": r, "zh": LIVENESS_ADVICE[r][0], "en": LIVENESS_ADVICE[r][1]})
@@ -239,6 +247,11 @@ def submit(
         attempt.distance, attempt.score = match.distance, match.score
         reasons += match.reasons
         decision = {"match": "certified", "retry": "retry", "no_match": "no_match"}[match.decision]
+        if decision == "certified" and not match.normalised and settings.face_app_requires_cohort:
+            # Raw thresholds let ~19 % of East-Asian stranger pairs through (docs/accuracy.md): until enough
+            # pensioners are enrolled to normalise scores, self-service cannot certify; staff channels can.
+            decision = "retry"
+            reasons.append("cohort_too_small")
         if decision == "certified":
             attempt.decision = "match"
             session.flush()

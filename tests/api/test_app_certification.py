@@ -39,12 +39,19 @@ def _window(video, start: int, length: int = 3000) -> tuple[list[bytes], list[in
     return [_jpeg(video.frames[i]) for i in keep], [video.timestamps_ms[i] - video.timestamps_ms[keep[0]] for i in keep]
 
 
+@pytest.fixture(scope="module")
+def cohort():
+    """Encodings of 22 other real people: the enrolled population scores are normalised against."""
+    return f.cohort_encodings(FACES)
+
+
 @pytest.fixture
-def ready(client, session, settings, blink, clock):
+def ready(client, session, settings, blink, clock, cohort):
     """A pensioner enrolled from a frame of the recording (another moment than the probe), a season open."""
     _, video = blink
     f.seed_regions(session)
     p = f.pensioner(session)
+    f.enrol_cohort(session, settings, cohort)
     season_service.create_season(session=session, settings=settings, year=2026)
     enrol_frame = _jpeg(video.frames[next(i for i, t in enumerate(video.timestamps_ms) if t >= 11000)])
     face_service.enrol(
@@ -185,4 +192,31 @@ def test_bad_input_is_refused_and_nothing_certified(client, session, ready, blin
     assert resp.status_code == 422, resp.text
     resp = _submit(client, hdr, cid, frames, times, "")
     assert resp.status_code == 422 and resp.json()["code"] == "idempotency_key_required"
+    assert session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+def test_without_a_cohort_the_app_does_not_certify(client, session, settings, blink, clock) -> None:
+    """Raw thresholds let East-Asian strangers through too often: self-service waits for a cohort."""
+    _, video = blink
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    season_service.create_season(session=session, settings=settings, year=2026)
+    enrol_frame = _jpeg(video.frames[next(i for i, t in enumerate(video.timestamps_ms) if t >= 11000)])
+    face_service.enrol(
+        session=session,
+        settings=settings,
+        pensioner_id=p.id,
+        photos=[enrol_frame],
+        source="counter",
+        consent_method="paper_form",
+        staff_id=None,
+        now=clock.now,
+    )
+    session.commit()
+    hdr = f.pensioner_token(client, session, p)
+    frames, times = _window(video, 0)
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    body = _submit(client, hdr, cid, frames, times, "no-cohort").json()
+    assert body["decision"] == "retry" and "cohort_too_small" in body["reasons"]
+    assert any(a["reason"] == "cohort_too_small" and "窗口" in a["zh"] for a in body["advice"])
     assert session.scalar(select(func.count()).select_from(Certification)) == 0
