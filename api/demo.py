@@ -152,10 +152,17 @@ def _demo_staff(session: Session) -> list[str]:
         ]
     have = set(session.scalars(select(StaffUser.username)))
     pw = hash_password(DEMO_PASSWORD)
-    for username, role, region in accounts:
+    for n, (username, role, region) in enumerate(accounts, start=1):
         if username not in have:
             session.add(
-                StaffUser(username=username, password_hash=pw, role=role, region_code=region, display_name=username)
+                StaffUser(
+                    username=username,
+                    password_hash=pw,
+                    role=role,
+                    region_code=region,
+                    display_name=username,
+                    phone=f"1360000{n:04d}",
+                )
             )
     return [a[0] for a in accounts]
 

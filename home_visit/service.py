@@ -41,7 +41,7 @@ from models.enums import (
     VisitOutcome,
 )
 from scheduler import certification as certification_service
-from scheduler import passive, seasons
+from scheduler import outbox, passive, seasons
 from scheduler.reminders import dialect_insert
 from verification.image import sniff_format
 
@@ -322,7 +322,55 @@ def escalate_overdue(*, session: Session, settings: Settings, now: datetime) -> 
         update(HomeVisitTask).where(overdue).values(escalated_at=now, updated_at=now),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        notify_escalations(session=session, now=now)
+    return count
+
+
+def notify_escalations(*, session: Session, now: datetime) -> int:
+    """One SMS per assigned field worker and per supervisor covering the tasks escalated at `now`."""
+    rows = session.execute(
+        select(
+            HomeVisitTask.assigned_staff_id,
+            Pensioner.region_code,
+            Pensioner.town_code,
+            Pensioner.district_code,
+            Pensioner.city_code,
+        )
+        .join(Pensioner, Pensioner.id == HomeVisitTask.pensioner_id)
+        .where(HomeVisitTask.escalated_at == now)
+    ).all()
+    per_staff: Counter[int] = Counter(r[0] for r in rows if r[0] is not None)
+    supervisors = session.execute(
+        select(StaffUser.id, StaffUser.region_code).where(
+            StaffUser.role == StaffRole.SUPERVISOR.value, StaffUser.active.is_(True), StaffUser.phone.is_not(None)
+        )
+    ).all()
+    for sup_id, region in supervisors:
+        covered = sum(1 for r in rows if region in r[1:])
+        if covered:
+            per_staff[sup_id] += covered
+    phones = dict(
+        session.execute(
+            select(StaffUser.id, StaffUser.phone).where(StaffUser.id.in_(per_staff), StaffUser.phone.is_not(None))
+        ).all()
+    )
+    sent = 0
+    for staff_id, n in per_staff.items():
+        phone = phones.get(staff_id)
+        if not phone:
+            continue
+        outbox.enqueue(
+            session=session,
+            phone=phone,
+            kind="home_visit_escalation",
+            now=now,
+            body_zh=f"【养老金认证】有{n}个上门认证任务已逾期，请尽快安排走访。",
+            body_en=f"[Pension certification] {n} home-visit task(s) are overdue; please arrange the visits.",
+        )
+        sent += 1
+    return sent
 
 
 def sweep(*, session: Session, settings: Settings, now: datetime) -> SweepResult:

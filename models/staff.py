@@ -16,6 +16,7 @@ class StaffUser(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))  # work mobile: escalations and alerts
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"), index=True)

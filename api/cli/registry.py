@@ -78,6 +78,7 @@ def create_staff(
     role: Annotated[str, typer.Option(help="admin, counter, field or supervisor")],
     region: Annotated[str, typer.Option(help="Jurisdiction division code")],
     display_name: Annotated[str | None, typer.Option(help="Name shown")] = None,
+    phone: Annotated[str | None, typer.Option(help="Work mobile (escalations are texted to it)")] = None,
 ) -> None:
     """Create a staff account; the password is read from standard input."""
     from api.services import staff as staff_service
@@ -96,6 +97,7 @@ def create_staff(
                 role=role,
                 region_code=region,
                 display_name=display_name,
+                phone=phone,
             )
             typer.echo(f"created staff {user.username} (id {user.id}, role {user.role}, region {user.region_code})")
     except DomainError as exc:

@@ -11,6 +11,7 @@ from api.errors import Conflict, InvalidInput
 from api.security import hash_password
 from api.services import audit
 from api.services.regions import get_region, normalise_code
+from api.services.roster import normalise_phone
 from models import StaffUser
 from models.enums import StaffRole
 
@@ -23,6 +24,7 @@ def create_staff(
     role: str,
     region_code: str,
     display_name: str | None = None,
+    phone: str | None = None,
     actor_id: int | None = None,
 ) -> StaffUser:
     """Create an account; passwords need 8+ characters."""
@@ -34,6 +36,9 @@ def create_staff(
         raise InvalidInput("角色无效。", "Unknown role.", code="bad_role")
     if len(password) < 8:
         raise InvalidInput("密码至少8个字符。", "Password needs at least 8 characters.", code="weak_password")
+    if phone is not None and normalise_phone(phone) is None:
+        raise InvalidInput("手机号无效。", "Invalid phone number.", code="bad_phone")
+    phone = normalise_phone(phone) if phone else None
     region = get_region(session=session, code=normalise_code(region_code))
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise Conflict("用户名已存在。", "Username already exists.", code="username_taken")
@@ -43,6 +48,7 @@ def create_staff(
         role=role,
         region_code=region.code,
         display_name=display_name,
+        phone=phone,
     )
     session.add(user)
     session.flush()

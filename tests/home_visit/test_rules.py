@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from home_visit import service as home_visit_service
-from models import AuditEvent, HomeVisitTask, VerificationAttempt
+from models import AuditEvent, HomeVisitTask, Notification, VerificationAttempt
 from scheduler import certification, sweeps
 from tests import factories as f
 from tests.home_visit.helpers import at, birth_years_ago, count, season
@@ -144,6 +144,34 @@ def test_overdue_tasks_are_escalated_once(session, session_factory, settings) ->
     )
     assert again["home_visit_tasks_escalated"] == 0
     assert count(session, AuditEvent, AuditEvent.action == "home_visit.task_escalated") == 4
+
+
+def test_escalation_texts_the_field_workers_and_the_supervisors(session, session_factory, settings) -> None:
+    _, workers = _people(session, settings)
+    workers["community"].phone = "13600000001"
+    workers["town"].phone = "13600000002"
+    f.staff(session, role="supervisor", region=f.HUANCUI).phone = "13600000003"
+    f.staff(session, role="supervisor", region=f.WENDENG).phone = "13600000004"
+    f.staff(session, role="supervisor", region=f.CITY)  # no phone: nothing to send
+    session.commit()
+    sweeps.run_sweeps(session_factory=session_factory, settings=settings, now=at(2026, 6, 10), names=["home_visits"])
+    sweeps.run_sweeps(session_factory=session_factory, settings=settings, now=at(2026, 6, 18), names=["home_visits"])
+    texts = dict(
+        session.execute(
+            select(Notification.phone, Notification.body_zh).where(Notification.kind == "home_visit_escalation")
+        ).all()
+    )
+    session.commit()
+    # Huancui's 3 overdue tasks are split 2/1 between its workers and all reach its district supervisor;
+    # Wendeng's supervisor hears of its one unassigned task.
+    assert texts == {
+        "13600000001": "【养老金认证】有2个上门认证任务已逾期，请尽快安排走访。",
+        "13600000002": "【养老金认证】有1个上门认证任务已逾期，请尽快安排走访。",
+        "13600000003": "【养老金认证】有3个上门认证任务已逾期，请尽快安排走访。",
+        "13600000004": "【养老金认证】有1个上门认证任务已逾期，请尽快安排走访。",
+    }
+    sweeps.run_sweeps(session_factory=session_factory, settings=settings, now=at(2026, 6, 19), names=["home_visits"])
+    assert count(session, Notification, Notification.kind == "home_visit_escalation") == 4
 
 
 def test_certifying_elsewhere_or_dying_cancels_the_task(session, session_factory, settings) -> None:
