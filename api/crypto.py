@@ -53,6 +53,11 @@ def template_aad(pensioner_id: int) -> bytes:
     return f"face_template:{pensioner_id}".encode()
 
 
+def evidence_aad(pensioner_id: int, kind: str) -> bytes:
+    """Binds evidence to its pensioner and kind."""
+    return f"evidence:{pensioner_id}:{kind}".encode()
+
+
 def encrypt_encoding(ring: KeyRing, encoding: np.ndarray, *, pensioner_id: int) -> tuple[bytes, str]:
     """Encrypt a 128-d encoding (float64)."""
     raw = np.asarray(encoding, dtype="<f8").reshape(128).tobytes()

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
-import numpy as np
-
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.face import FaceAnalysis, analyse_face
@@ -54,8 +52,3 @@ def analyse_photo(data: bytes, config: VerificationConfig, num_jitters: int | No
         return analyse_face(rgb, config=config, num_jitters=num_jitters)
     except VerificationError as exc:
         return (exc.code, exc.detail)
-
-
-def as_encoding(values: list[float]) -> np.ndarray:
-    """A 128-d float64 array."""
-    return np.asarray(values, dtype=np.float64).reshape(128)

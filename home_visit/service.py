@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.crypto import KeyRing
+from api.crypto import KeyRing, evidence_aad
 from api.errors import Conflict, DomainError, InvalidInput, NotFound
 from api.services import audit
 from api.services import faces as face_service
@@ -30,6 +30,7 @@ from models import (
     StaffUser,
     VerificationAttempt,
 )
+from models.engine import dialect_insert
 from models.enums import (
     CertificationChannel,
     HomeVisitReason,
@@ -42,7 +43,6 @@ from models.enums import (
 )
 from scheduler import certification as certification_service
 from scheduler import outbox, passive, seasons
-from scheduler.reminders import dialect_insert
 from verification.image import sniff_format
 
 OPEN = HomeVisitTaskStatus.OPEN.value
@@ -645,7 +645,7 @@ def _store_evidence(
 ) -> Evidence:
     """Encrypt and keep a piece of evidence until the retention period ends."""
     ring = KeyRing.from_settings(settings)
-    blob, key_id = ring.encrypt(data, aad=f"evidence:{pensioner_id}:{kind}".encode())
+    blob, key_id = ring.encrypt(data, aad=evidence_aad(pensioner_id, kind))
     evidence = Evidence(
         pensioner_id=pensioner_id,
         kind=kind,
@@ -663,9 +663,7 @@ def _store_evidence(
 def read_evidence(*, settings: Settings, evidence: Evidence) -> bytes:
     """Decrypt a piece of evidence."""
     ring = KeyRing.from_settings(settings)
-    return ring.decrypt(
-        evidence.data, key_id=evidence.key_id, aad=f"evidence:{evidence.pensioner_id}:{evidence.kind}".encode()
-    )
+    return ring.decrypt(evidence.data, key_id=evidence.key_id, aad=evidence_aad(evidence.pensioner_id, evidence.kind))
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -15,9 +15,9 @@ from api.services import faces as face_service
 from api.services.csvfile import read_rows
 from api.settings import Settings
 from models import LifeEvidence, Pensioner, Suspension
+from models.engine import dialect_insert
 from models.enums import CertificationChannel, PensionStatus
 from scheduler import certification, seasons
-from scheduler.reminders import dialect_insert
 
 EVIDENCE_ALIASES = {"身份证号": "national_id", "证据日期": "evidence_date", "来源": "source"}
 DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from models import Certification, Notification, Pensioner
+from models.engine import dialect_insert
 from models.enums import NotificationStatus, PensionStatus
 from scheduler import seasons
 from scheduler.certification import REMINDER_KIND_PREFIX
@@ -55,12 +54,6 @@ def first_send_time(now: datetime, settings: Settings) -> datetime:
         return now
     day = local.date() if local.hour < settings.sms_quiet_end_hour else local.date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day, settings.sms_quiet_end_hour, tzinfo=tz).astimezone(now.tzinfo)
-
-
-def dialect_insert(session: Session, table: Any) -> Any:
-    """INSERT with ON CONFLICT support for the session's dialect (SQLite or PostgreSQL)."""
-    name = session.get_bind().dialect.name
-    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
 def queue_reminders(

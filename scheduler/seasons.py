@@ -291,4 +291,6 @@ def rolling_cohorts(*, session: Session, settings: Settings, due_from: date, due
         )
         .distinct()
     ).all()
-    return [Cohort(rolling_window(settings, d), Pensioner.certification_due_date == d) for d in sorted(d for d in dues if d)]
+    return [
+        Cohort(rolling_window(settings, d), Pensioner.certification_due_date == d) for d in sorted(d for d in dues if d)
+    ]

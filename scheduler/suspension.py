@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from models import AuditEvent, Certification, Pensioner, Suspension
+from models.engine import dialect_insert
 from models.enums import PensionStatus
 from scheduler import seasons
-from scheduler.reminders import dialect_insert
 
 
 def suspend_cohort(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api import idempotency
 from api.clock import NowDep
-from api.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
+from api.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep, city_of
 from api.errors import NotFound
 from api.schemas_seasons import (
     CertificationOut,
@@ -84,7 +84,7 @@ def certify_at_counter(
 
     def action() -> tuple[int, dict[str, Any]]:
         pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == national_id))
-        if pensioner is None or (pensioner.city_code or "")[:4] != staff.region_code[:4]:
+        if pensioner is None or pensioner.city_code != city_of(staff.region_code):
             raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
         cert = certification_service.record_certification(
             session=session,

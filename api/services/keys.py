@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crypto import KeyRing, template_aad
+from api.crypto import KeyRing, evidence_aad, template_aad
 from api.services import audit
 from api.settings import Settings
 from models import Evidence, FaceTemplate
@@ -49,10 +49,6 @@ class RotationResult:
         return asdict(self) | {"complete": self.complete}
 
 
-def _evidence_aad(row: Evidence) -> bytes:
-    return f"evidence:{row.pensioner_id}:{row.kind}".encode()
-
-
 def _reencrypt(ring: KeyRing, blob: bytes, key_id: str, aad: bytes) -> bytes:
     if key_id == PLAIN and not ring.has(PLAIN):
         if len(blob) != _PLAIN_BYTES:
@@ -91,7 +87,11 @@ def _rotate_table(
             batches += 1
             for row in rows:
                 last_id = row.id
-                aad = template_aad(row.pensioner_id) if isinstance(row, FaceTemplate) else _evidence_aad(row)
+                aad = (
+                    template_aad(row.pensioner_id)
+                    if isinstance(row, FaceTemplate)
+                    else evidence_aad(row.pensioner_id, row.kind)
+                )
                 old_key = row.key_id
                 if old_key != PLAIN and not ring.has(old_key):
                     counts.missing_key += 1

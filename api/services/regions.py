@@ -6,14 +6,13 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from api.errors import InvalidInput, NotFound
 from api.services import audit
 from api.services.csvfile import read_rows
 from models import Pensioner, Region
+from models.engine import dialect_insert
 from models.enums import RegionLevel
 
 _CODE = re.compile(r"^\d{12}$")
@@ -114,8 +113,7 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
         )
     values = list(parsed.values())
     inserted = sum(1 for c in parsed if c not in existing)
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(Region) if dialect == "postgresql" else sqlite_insert(Region)
+    ins = dialect_insert(session, Region)
     stmt = ins.on_conflict_do_update(
         index_elements=["code"],
         set_={
