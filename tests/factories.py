@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
@@ -105,7 +105,7 @@ def pensioner_token(client: TestClient, session: Session, p: Pensioner) -> dict[
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
-FIXED_NOW = __import__("datetime").datetime(2026, 5, 1, 2, 0, tzinfo=__import__("datetime").UTC)
+FIXED_NOW = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)  # the conftest clock's start
 
 
 def no_lock_session(session: Session):  # type: ignore[no-untyped-def]
