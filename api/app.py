@@ -31,6 +31,7 @@ _ERRORS = {
     413: {"model": ErrorBody, "description": "Upload too large"},
     422: {"model": ErrorBody, "description": "Invalid input"},
     429: {"model": ErrorBody, "description": "Too many attempts"},
+    503: {"model": ErrorBody, "description": "Face service busy: retry after the Retry-After seconds"},
 }
 _HTTP_CODES = {
     401: ("not_authenticated", "请先登录。", "Authentication required."),
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(observability.router)
     app.include_router(dashboard.router)
-    facepool.configure(settings.face_workers)
+    facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
     for router in (
         auth.router,
         admin.router,

@@ -14,6 +14,7 @@ class DomainError(Exception):
     message_en = "Bad request."
     # When set, the request's transaction commits before the error is answered (failed-attempt records).
     keep_changes = False
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -103,3 +104,16 @@ class RateLimited(DomainError):
     message_zh = "尝试次数过多，请稍后再试。"
     message_en = "Too many attempts; try again later."
     keep_changes = True
+
+
+class ServiceBusy(DomainError):
+    """The face service has more work queued than it answers in a few seconds; nothing was changed."""
+
+    status_code = 503
+    code = "busy"
+    message_zh = "当前认证人数较多，请稍后几秒再提交，无需重新录制。"
+    message_en = "Many people are certifying right now; submit again in a few seconds, no need to record again."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(detail={"retry_after_seconds": retry_after_seconds})
+        self.headers = {"Retry-After": str(retry_after_seconds)}

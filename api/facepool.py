@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from api.errors import ServiceBusy
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.face import FaceAnalysis, analyse_face
@@ -15,16 +18,24 @@ from verification.image import decode_image
 T = TypeVar("T")
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_max_in_flight = 0  # 0: no admission limit
+_in_flight = 0
+_lock = threading.Lock()
+JOB_SECONDS = 0.7  # one liveness answer on one core (bench/bench_load.py); sets Retry-After
 
 
-def configure(workers: int) -> None:
-    """workers < 0: run inline (tests, CLI); 0: one process per core; n: n processes."""
-    global _pool, _pool_size
+def configure(workers: int, *, queue_per_worker: int = 0) -> None:
+    """workers < 0: run inline (tests, CLI); 0: one process per core; n: n processes.
+
+    queue_per_worker > 0 admits at most that many jobs per process at once; more raise ServiceBusy.
+    """
+    global _pool, _pool_size, _max_in_flight
     size = (os.cpu_count() or 1) if workers == 0 else workers
     if _pool is not None and size != _pool_size:
         _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
     _pool_size = size
+    _max_in_flight = size * queue_per_worker if size > 0 and queue_per_worker > 0 else 0
 
 
 def shutdown() -> None:
@@ -35,14 +46,28 @@ def shutdown() -> None:
         _pool = None
 
 
+def in_flight() -> int:
+    """Jobs admitted and not yet finished in this process's pool."""
+    return _in_flight
+
+
 def run(fn: Callable[..., T], *args: Any) -> T:
-    """Run fn(*args) in the pool (or inline when the pool is disabled)."""
-    global _pool
+    """Run fn(*args) in the pool (or inline when the pool is disabled); ServiceBusy when the queue is full."""
+    global _pool, _in_flight
     if _pool_size < 0:
         return fn(*args)
-    if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=_pool_size)
-    return _pool.submit(fn, *args).result()
+    with _lock:
+        if _max_in_flight and _in_flight >= _max_in_flight:
+            raise ServiceBusy(retry_after_seconds=max(1, math.ceil(_in_flight * JOB_SECONDS / _pool_size)))
+        _in_flight += 1
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=_pool_size)
+        pool = _pool
+    try:
+        return pool.submit(fn, *args).result()
+    finally:
+        with _lock:
+            _in_flight -= 1
 
 
 def analyse_photo(data: bytes, config: VerificationConfig, num_jitters: int | None) -> FaceAnalysis | tuple[str, str]:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     workers: int = 1
     embed_scheduler: bool = False
     face_workers: int = 0
+    # Admission control: face jobs in flight per face process before new ones get 503 + Retry-After (0: none).
+    face_queue_per_worker: int = 4
     metrics_token: str = ""  # when set, /metrics needs "Authorization: Bearer <token>"
     log_level: str = "INFO"  # JSON lines on stderr (api.observability)
     # PostgreSQL pool per worker: pool + overflow >= the 40 request threads, so a request waits for a thread,

@@ -299,6 +299,43 @@ class User(threading.Thread):
         self.client.close()
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far, by group: the server tree, PostgreSQL, this script (+ reaped children), the rest."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        own = (int(fields[11]) + int(fields[12])) / tick
+        children = (int(fields[13]) + int(fields[14])) / tick
+        procs[int(entry)] = (int(fields[1]), comm, own, children)
+    tree = {server_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _, _, _) in procs.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    out = {"server": 0.0, "postgres": 0.0, "bench": 0.0, "other": 0.0}
+    for pid, (_, comm, own, children) in procs.items():
+        if pid in tree:
+            out["server"] += own + children
+        elif comm == "postgres":
+            out["postgres"] += own
+        elif pid == os.getpid():
+            out["bench"] += own + children
+        else:
+            out["other"] += own
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank)."""
     if not values:
@@ -316,7 +353,15 @@ def sweeper(env: dict[str, str], stop: threading.Event, runs: list[tuple[float, 
 
 
 def phase(
-    name: str, *, base: str, engine: Engine, queue: list[str], args: argparse.Namespace, env: dict[str, str], rec
+    name: str,
+    *,
+    base: str,
+    engine: Engine,
+    queue: list[str],
+    args: argparse.Namespace,
+    env: dict[str, str],
+    rec,
+    server_pid: int,
 ) -> dict[str, object]:
     """Run the users for args.duration seconds; returns the figures."""
     stats = Stats()
@@ -327,6 +372,7 @@ def phase(
     if name == "sweeps":
         sweep_thread = threading.Thread(target=sweeper, args=(env, stop, sweeps), daemon=True)
         sweep_thread.start()
+    cpu_before = cpu_seconds(server_pid)
     start = time.monotonic()
     deadline = start + args.duration
     users = [
@@ -341,6 +387,8 @@ def phase(
     stop.set()
     if sweep_thread is not None:
         sweep_thread.join(timeout=600)
+    cpu_after = cpu_seconds(server_pid)
+    cpu = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_before}
     lat = stats.latencies
     out: dict[str, object] = {
         "phase": name,
@@ -356,6 +404,9 @@ def phase(
         "errors": dict(stats.errors),
         "error_count": sum(stats.errors.values()),
         "pensioner_pool_exhausted": stats.pool_exhausted,
+        "cpu_s": cpu,
+        "cpu_s_per_certification": {k: round(v / max(1, stats.decisions["certified"]), 2) for k, v in cpu.items()},
+        "cpu_busy_fraction": round(sum(cpu.values()) / (wall * (os.cpu_count() or 1)), 2),
         "other_non_2xx": dict(stats.other_status),
         "latency_s": {
             step: {
@@ -441,7 +492,16 @@ def main() -> None:
         engine = make_engine(url, pool_size=5, max_overflow=args.users)
         queue = list(reversed(nids))
         for ph in args.phases.split(","):
-            result = phase(ph, base=base, engine=engine, queue=queue, args=args, env=env, rec=(frames, times))
+            result = phase(
+                ph,
+                base=base,
+                engine=engine,
+                queue=queue,
+                args=args,
+                env=env,
+                rec=(frames, times),
+                server_pid=server.pid,
+            )
             results.append(result)
             if not args.json:
                 print(json.dumps(result, ensure_ascii=False, indent=1), flush=True)

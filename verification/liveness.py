@@ -39,7 +39,10 @@ class LivenessConfig:
     max_multi_face_frames: int = 0  # any second face (a helper holding a photo) fails
     max_jump_fraction: float = 0.6  # face centre may move at most this much of the face width per frame
     max_scale_change: float = 1.5  # face width may change at most by this factor between frames
-    encode_every_ms: int = 1000  # one frame a second plus first, last, best and action-peak frames (load: docs/load.md)
+    detect_every: int = 2  # HOG on every other frame; a frame between two one-face frames gets their mean box
+    max_track_gap_ms: int = 250  # valid frames further apart than this break the track (15 fps: 3 lost frames)
+    min_crop_correlation: float = 0.5  # consecutive face crops less alike than this are a cut (docs/liveness.md)
+    encode_every_ms: int = 1500  # within an unbroken track, at most this long without an encoded frame
     same_person_distance: float = (
         0.5  # blink video: max same-person distance in a 3 s window 0.20-0.24; strangers > 0.6
     )
@@ -302,6 +305,77 @@ def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
+def _track_boxes(
+    frames: list[np.ndarray], config: LivenessConfig, face_config: VerificationConfig
+) -> tuple[list[int], list[face_mod.Box | None]]:
+    """Faces per frame and the one face's box; HOG runs on every detect_every-th frame and where needed."""
+    n = len(frames)
+    found: list[list[face_mod.Box] | None] = [None] * n
+    step = max(1, config.detect_every)
+    for i in sorted({*range(0, n, step), n - 1}):
+        found[i] = face_mod.detect_faces(frames[i], config=face_config)
+    for i in range(n):
+        if found[i] is not None:
+            continue
+        before, after = found[max(0, i - step + 1) : i], found[i + 1 : i + step]
+        lo = next((f for f in reversed(before) if f is not None), None) if before else None
+        hi = next((f for f in after if f is not None), None) if after else None
+        if lo is not None and hi is not None and len(lo) == 1 and len(hi) == 1 and not _jump(lo[0], hi[0], config):
+            found[i] = [tuple(round((a + b) / 2) for a, b in zip(lo[0], hi[0], strict=True))]  # type: ignore[list-item]
+        else:
+            found[i] = face_mod.detect_faces(frames[i], config=face_config)
+    counts = [len(f or []) for f in found]
+    return counts, [f[0] if f is not None and len(f) == 1 else None for f in found]
+
+
+def _crop_signature(rgb: np.ndarray, box: face_mod.Box) -> np.ndarray:
+    """The face crop as a 24x24 grey vector of zero mean and unit norm (dot product = correlation)."""
+    top, right, bottom, left = box
+    crop = rgb[max(0, top) : bottom, max(0, left) : right]
+    if crop.size == 0:
+        return np.zeros(24 * 24, dtype=np.float32)
+    grey = cv2.cvtColor(cv2.resize(crop, (24, 24), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    vec = grey.astype(np.float32).ravel()
+    vec -= vec.mean()
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
+
+
+def _spread_best(candidates: list[tuple[int, float]], times: list[int], count: int) -> list[int]:
+    """Up to count candidate positions, sharpest first, one per equal slice of the recording where possible."""
+    if not candidates or count <= 0:
+        return []
+    start, span = times[0], max(1, times[-1] - times[0] + 1)
+    chosen: list[int] = []
+    for part in range(count):
+        lo, hi = start + span * part // count, start + span * (part + 1) // count
+        inside = [c for c in candidates if lo <= times[c[0]] < hi]
+        if inside:
+            chosen.append(max(inside, key=lambda c: c[1])[0])
+    rest = sorted((c for c in candidates if c[0] not in chosen), key=lambda c: c[1], reverse=True)
+    chosen += [k for k, _ in rest[: count - len(chosen)]]
+    # Sharpest first: the first is the best frame (kept as a rolling template).
+    sharp = dict(candidates)
+    return sorted(chosen, key=lambda k: sharp[k], reverse=True)
+
+
+def _fill(chosen: set[int], times: list[int], every_ms: int) -> set[int]:
+    """Add positions so that no stretch of the track (ends included) goes longer than every_ms unencoded."""
+    out = set(chosen) or {0}
+    anchors = sorted(out)
+    if times[anchors[0]] - times[0] > every_ms:
+        out.add(0)
+    if times[-1] - times[anchors[-1]] > every_ms:
+        out.add(len(times) - 1)
+    for a, b in itertools.pairwise(sorted(out)):
+        last = a
+        for k in range(a + 1, b):
+            if times[k] - times[last] >= every_ms and times[b] - times[k] >= every_ms // 2:
+                out.add(k)
+                last = k
+    return out
+
+
 def analyse_sequence(
     frames: list[np.ndarray],
     timestamps_ms: list[int],
@@ -317,15 +391,10 @@ def analyse_sequence(
     face_config = config.face_config()
 
     n = len(frames)
-    faces_per_frame: list[int] = []
-    boxes: list[face_mod.Box | None] = [None] * n
-    points: list[np.ndarray | None] = [None] * n
-    for i, frame in enumerate(frames):
-        found = face_mod.detect_faces(frame, config=face_config)
-        faces_per_frame.append(len(found))
-        if len(found) == 1:
-            boxes[i] = found[0]
-            points[i] = face_mod.landmarks(frame, found[0])
+    faces_per_frame, boxes = _track_boxes(frames, config, face_config)
+    points: list[np.ndarray | None] = [
+        None if box is None else face_mod.landmarks(frame, box) for frame, box in zip(frames, boxes, strict=True)
+    ]
 
     reasons: list[str] = []
     valid = [i for i in range(n) if points[i] is not None]
@@ -389,32 +458,23 @@ def analyse_sequence(
             for k in range(len(valid))
             if abs(yaw_v[k]) <= config.best_max_yaw_deg and abs(pitch_v[k]) <= config.best_max_pitch_deg
         ]
-    candidates.sort(key=lambda c: c[1], reverse=True)
-    best_positions = [k for k, _ in candidates[: config.fusion_frames]]
+    times_v = [int(timestamps_ms[i]) for i in valid]
+    best_positions = _spread_best(candidates, times_v, config.fusion_frames)
     if not best_positions:
         reasons.append("no_good_frame")
 
-    # Identity track: key frames (first, last, best, action peaks, both sides of box jumps), then more frames
-    # only where two encoded frames are further apart than encode_every_ms.
-    to_encode = {0, len(valid) - 1, *best_positions}
+    # Identity: an unbroken track is one person (boxes move like a head, crops change like a face), so only
+    # the best frames, both sides of every break and a frame every encode_every_ms are encoded (docs/load.md).
+    crops = [_crop_signature(frames[i], boxes[i]) for i in valid]  # type: ignore[arg-type]
+    to_encode = set(best_positions)
     for k in range(1, len(valid)):
-        if _jump(boxes[valid[k - 1]], boxes[valid[k]], config):  # type: ignore[arg-type]
+        if (
+            times_v[k] - times_v[k - 1] > config.max_track_gap_ms
+            or _jump(boxes[valid[k - 1]], boxes[valid[k]], config)  # type: ignore[arg-type]
+            or float(np.dot(crops[k - 1], crops[k])) < config.min_crop_correlation
+        ):
             to_encode.update((k - 1, k))
-    for step in steps:
-        if step.peak_index is not None:
-            to_encode.add(valid.index(step.peak_index))
-    times_v = [int(timestamps_ms[i]) for i in valid]
-    filled: set[int] = set()
-    for a, b in itertools.pairwise(sorted(to_encode)):
-        last = a
-        for k in range(a + 1, b):
-            if (
-                times_v[k] - times_v[last] >= config.encode_every_ms
-                and times_v[b] - times_v[k] >= config.encode_every_ms // 2
-            ):
-                filled.add(k)
-                last = k
-    to_encode |= filled
+    to_encode = _fill(to_encode, times_v, config.encode_every_ms)
     order = sorted(to_encode)
     encodings = {k: face_mod.encode(frames[valid[k]], boxes[valid[k]]) for k in order}  # type: ignore[arg-type]
     first = encodings[order[0]]

@@ -108,6 +108,31 @@ def test_genuine_sequence_certifies_once_and_retry_replays(client, session, read
     assert status.status_code == 200 and status.json()["status"] == "certified"
 
 
+def test_busy_face_service_answers_503_and_the_same_request_later_certifies(
+    client, session, ready, blink, monkeypatch
+) -> None:
+    from api import facepool
+
+    _, hdr = ready
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["blink"])
+    # One face process with its one admitted job still running: the next job is refused before any work.
+    monkeypatch.setattr(facepool, "_pool_size", 1)
+    monkeypatch.setattr(facepool, "_max_in_flight", 1)
+    monkeypatch.setattr(facepool, "_in_flight", 1)
+    busy = _submit(client, hdr, cid, frames, times, "busy-1")
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["code"] == "busy" and int(busy.headers["Retry-After"]) >= 1
+    assert "无需重新录制" in busy.json()["message"]
+    assert session.scalar(select(func.count()).select_from(VerificationAttempt)) == 0
+    session.expire_all()
+    assert session.get(LivenessChallenge, cid).used_at is None  # the challenge is still open
+    monkeypatch.setattr(facepool, "_pool_size", -1)
+    later = _submit(client, hdr, cid, frames, times, "busy-1")  # same recording, same key
+    assert later.status_code == 200 and later.json()["decision"] == "certified", later.text
+    assert later.json()["replayed"] is False
+
+
 def test_video_answer_is_accepted(client, session, ready, blink) -> None:
     _, hdr = ready
     cid = _challenge(client, session, hdr, ["blink"])

@@ -1,0 +1,38 @@
+"""Admission control of the face process pool: a full queue refuses at once instead of queueing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from api import facepool
+from api.errors import ServiceBusy
+
+
+def test_full_queue_raises_busy_and_frees_its_slot_afterwards() -> None:
+    facepool.configure(1, queue_per_worker=1)
+    try:
+        started = threading.Event()
+
+        def slow() -> None:
+            started.set()
+            facepool.run(time.sleep, 1.5)
+
+        worker = threading.Thread(target=slow)
+        worker.start()
+        started.wait(5)
+        deadline = time.monotonic() + 5
+        while facepool.in_flight() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert facepool.in_flight() == 1
+        with pytest.raises(ServiceBusy) as info:
+            facepool.run(abs, -3)
+        assert info.value.status_code == 503 and info.value.headers == {"Retry-After": "1"}
+        worker.join(10)
+        assert facepool.in_flight() == 0
+        assert facepool.run(abs, -3) == 3  # admitted again once the slot is free
+    finally:
+        facepool.shutdown()
+        facepool.configure(-1)
