@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,9 +45,10 @@ _HTTP_CODES = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the embedded scheduler (single-worker serve only) and stop the face pool on shutdown."""
+    """Warm the face pool, start the embedded scheduler (single-worker serve only); stop both on shutdown."""
     from scheduler.jobs import start_embedded
 
+    await asyncio.to_thread(facepool.warm)
     scheduler = start_embedded(app.state.settings)
     try:
         yield

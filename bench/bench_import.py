@@ -88,7 +88,9 @@ def main() -> None:
     print(
         f"import-roster (validate + insert) : {ours:.2f} s  (inserted {result.inserted}, rejected {len(result.rejected)})"
     )
-    print(f"import-roster again (same file)   : {ours_update:.2f} s  (updated {result2.updated}, unchanged {result2.unchanged})")
+    print(
+        f"import-roster again (same file)   : {ours_update:.2f} s  (updated {result2.updated}, unchanged {result2.unchanged})"
+    )
     print(f"raw executemany insert, same rows : {raw:.2f} s")
     print(f"ratio ours/raw (insert)           : {ours / raw:.2f}")
     print(f"target < 10 s for 100,000 rows    : {'met' if ours < 10 else 'NOT met'}")

@@ -1,6 +1,6 @@
 """Time the liveness analysis of a 15-frame 640x480 sequence plus the 1:1 match, on one core.
 
-    .venv/bin/python bench/bench_liveness.py [--repeat 20] [--faces ../shared/faces]
+.venv/bin/python bench/bench_liveness.py [--repeat 20] [--faces ../shared/faces]
 """
 
 from __future__ import annotations

@@ -194,6 +194,7 @@ class Stats:
     other_status: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
     pool_exhausted: bool = False
+    busy: int = 0  # 503 busy answers retried after Retry-After
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -218,7 +219,7 @@ class User(threading.Thread):
         self.deadline, self.stats, self.frames, self.times = deadline, stats, rec[0], rec[1]
         self.client = httpx.Client(base_url=base, timeout=httpx.Timeout(60.0, connect=10.0))
 
-    def _call(self, step: str, method: str, url: str, **kw: object) -> httpx.Response | None:
+    def _call(self, step: str, method: str, url: str, *, busy_ok: bool = False, **kw: object) -> httpx.Response | None:
         start = time.perf_counter()
         try:
             resp = self.client.request(method, url, **kw)  # type: ignore[arg-type]
@@ -234,6 +235,8 @@ class User(threading.Thread):
         with self.stats.lock:
             self.stats.latencies[step].append(elapsed)
             self.stats.latencies["all"].append(elapsed)
+            if resp.status_code == 503 and busy_ok:
+                return resp
             if resp.status_code >= 500:
                 self.stats.errors[f"{step}:{resp.status_code}"] += 1
             elif resp.status_code >= 400:
@@ -269,15 +272,29 @@ class User(threading.Thread):
         with self.engine.begin() as conn:
             conn.execute(update(LivenessChallenge).where(LivenessChallenge.id == cid).values(actions=["blink"]))
         files = [("frames", (f"{t}.jpg", b, "image/jpeg")) for b, t in zip(self.frames, self.times, strict=True)]
-        resp = self._call(
-            "certify",
-            "POST",
-            "/api/v1/me/certifications",
-            data={"challenge_id": cid, "timestamps_ms": ",".join(str(t) for t in self.times)},
-            files=files,
-            headers=hdr | {"Idempotency-Key": str(uuid.uuid4())},
-        )
-        if resp is not None:
+        key = str(uuid.uuid4())
+        start = time.perf_counter()
+        for _attempt in range(5):  # as the app does: a 503 busy answer is sent again after Retry-After
+            resp = self._call(
+                "certify_attempt",
+                "POST",
+                "/api/v1/me/certifications",
+                data={"challenge_id": cid, "timestamps_ms": ",".join(str(t) for t in self.times)},
+                files=files,
+                headers=hdr | {"Idempotency-Key": key},
+                busy_ok=True,
+            )
+            if resp is None or resp.status_code != 503:
+                break
+            with self.stats.lock:
+                self.stats.busy += 1
+            time.sleep(float(resp.headers.get("Retry-After", "1")))
+        with self.stats.lock:
+            if resp is not None and resp.status_code == 503:
+                self.stats.errors["certify:503 after 5 tries"] += 1
+            elif resp is not None:
+                self.stats.latencies["certify"].append(time.perf_counter() - start)
+        if resp is not None and resp.status_code == 200:
             with self.stats.lock:
                 self.stats.decisions[resp.json().get("decision", "?")] += 1
 
@@ -403,6 +420,7 @@ def phase(
         "decisions": dict(stats.decisions),
         "errors": dict(stats.errors),
         "error_count": sum(stats.errors.values()),
+        "busy_retries": stats.busy,
         "pensioner_pool_exhausted": stats.pool_exhausted,
         "cpu_s": cpu,
         "cpu_s_per_certification": {k: round(v / max(1, stats.decisions["certified"]), 2) for k, v in cpu.items()},
@@ -432,7 +450,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--face-workers", type=int, default=1, help="face processes per uvicorn worker")
+    parser.add_argument("--face-workers", type=int, default=0, help="face processes per uvicorn worker (0: one per core)")
     parser.add_argument("--pensioners", type=int, default=400, help="load pensioners (one per round)")
     parser.add_argument("--background", type=int, default=10_000, help="pensioners without faces")
     parser.add_argument("--phases", default="plain,sweeps")

@@ -66,9 +66,7 @@ def write_case(
     if as_video:
         fps = 1000.0 * (len(times) - 1) / max(1, times[-1] - times[0])
         height, width = frames[0].shape[:2]
-        writer = cv2.VideoWriter(
-            str(case_dir / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height)
-        )
+        writer = cv2.VideoWriter(str(case_dir / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         for frame in frames:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         writer.release()
@@ -86,9 +84,7 @@ def write_case(
         cv2.imwrite(str(case_dir / "enrol.jpg"), cv2.cvtColor(enrol, cv2.COLOR_RGB2BGR))
 
 
-def window(
-    frames: list[np.ndarray], times: list[int], start: int, length: int
-) -> tuple[list[np.ndarray], list[int]]:
+def window(frames: list[np.ndarray], times: list[int], start: int, length: int) -> tuple[list[np.ndarray], list[int]]:
     """Frames with start <= t < start + length."""
     keep = [i for i, t in enumerate(times) if start <= t < start + length]
     return [frames[i] for i in keep], [times[i] for i in keep]
@@ -151,9 +147,7 @@ def build(out: Path, faces: Path) -> dict[str, int]:
     for n, start in enumerate(genuine_windows):
         f, t = window(frames, times, start, WINDOW_MS)
         enrol = enrol_late if start < 6000 else enrol_early
-        write_case(
-            out / "genuine" / f"blink_{start:05d}", f, t, {"actions": ["blink"]}, enrol, as_video=n % 4 == 0
-        )
+        write_case(out / "genuine" / f"blink_{start:05d}", f, t, {"actions": ["blink"]}, enrol, as_video=n % 4 == 0)
         count("genuine")
 
     # still_photo: real photos held in front of the camera, for each kind of challenge.
@@ -172,9 +166,7 @@ def build(out: Path, faces: Path) -> dict[str, int]:
         photo = load_rgb(source)
         sequence = hand_held(photo, 45, seed=n)
         person = source.parent
-        others = (
-            sorted(p for p in person.iterdir() if p != source) if person.parent.name == "identities" else []
-        )
+        others = sorted(p for p in person.iterdir() if p != source) if person.parent.name == "identities" else []
         enrol = load_rgb(others[0]) if others else photo
         name = f"{person.name}_{source.stem}"[:48]
         write_case(
@@ -250,8 +242,7 @@ def build(out: Path, faces: Path) -> dict[str, int]:
     for n, start in enumerate(genuine_windows[1::4]):
         f, t = window(frames, times, start, WINDOW_MS)
         recompressed = [
-            cv2.imdecode(cv2.imencode(".jpg", x, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED)
-            for x in f
+            cv2.imdecode(cv2.imencode(".jpg", x, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED) for x in f
         ]
         write_case(
             out / "attack/replay" / f"blink_{start:05d}",

@@ -10,7 +10,6 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import facepool
 from api.cli.common import app, err, factory, fail, read_file
 from api.errors import DomainError, NotFound
 from api.national_id import InvalidNationalId, parse_national_id
@@ -44,6 +43,8 @@ def enroll(
     from api.services import faces as face_service
 
     settings = get_settings()
+    from api import facepool
+
     facepool.configure(-1)
     data = [read_file(p, settings.max_upload_bytes) for p in photos]
     try:
@@ -74,6 +75,8 @@ def verify_cmd(
     from api.services import faces as face_service
 
     settings = get_settings()
+    from api import facepool
+
     facepool.configure(-1)
     data = read_file(photo, settings.max_upload_bytes)
     try:
