@@ -361,12 +361,18 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q / 100 * len(s)) - 1))]
 
 
-def sweeper(env: dict[str, str], stop: threading.Event, runs: list[tuple[float, int]]) -> None:
-    """`pension-cert run-sweeps` in a loop until stopped (bounded by the phase)."""
-    while not stop.is_set():
-        start = time.perf_counter()
-        proc = subprocess.run([str(BIN), "run-sweeps", "--json"], env=env, capture_output=True, timeout=600)
-        runs.append((time.perf_counter() - start, proc.returncode))
+def sweeper(env: dict[str, str], seconds: float, out: dict[str, object]) -> None:
+    """All sweeps back to back in one long-lived process (bench/sweep_loop.py) for the phase's duration."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "sweep_loop.py"), "--seconds", str(seconds)],
+        env=env,
+        capture_output=True,
+        timeout=seconds + 600,
+    )
+    try:
+        out.update(json.loads(proc.stdout.decode().strip().splitlines()[-1]))
+    except (IndexError, ValueError):
+        out.update({"runs": [], "failures": [f"exit {proc.returncode}: {proc.stderr.decode()[-300:]}"]})
 
 
 def phase(
@@ -383,11 +389,10 @@ def phase(
     """Run the users for args.duration seconds; returns the figures."""
     stats = Stats()
     qlock = threading.Lock()
-    stop = threading.Event()
-    sweeps: list[tuple[float, int]] = []
+    sweeps: dict[str, object] = {}
     sweep_thread = None
     if name == "sweeps":
-        sweep_thread = threading.Thread(target=sweeper, args=(env, stop, sweeps), daemon=True)
+        sweep_thread = threading.Thread(target=sweeper, args=(env, args.duration, sweeps), daemon=True)
         sweep_thread.start()
     cpu_before = cpu_seconds(server_pid)
     start = time.monotonic()
@@ -401,7 +406,6 @@ def phase(
     for u in users:
         u.join(timeout=args.duration + 180)
     wall = time.monotonic() - start
-    stop.set()
     if sweep_thread is not None:
         sweep_thread.join(timeout=600)
     cpu_after = cpu_seconds(server_pid)
@@ -438,9 +442,13 @@ def phase(
         },
     }
     if name == "sweeps":
-        out["sweep_runs"] = len(sweeps)
-        out["sweep_run_s"] = [round(d, 1) for d, _ in sweeps]
-        out["sweep_failures"] = sum(1 for _, rc in sweeps if rc != 0)
+        runs = sweeps.get("runs", [])
+        out["sweep_runs"] = len(runs)  # type: ignore[arg-type]
+        timings = sorted(runs)  # type: ignore[type-var]
+        out["sweep_run_s"] = (
+            {"first": runs[0], "median": timings[len(timings) // 2], "max": timings[-1]} if runs else {}  # type: ignore[index]
+        )
+        out["sweep_failures"] = sweeps.get("failures", [])
     return out
 
 
@@ -450,7 +458,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--face-workers", type=int, default=0, help="face processes per uvicorn worker (0: one per core)")
+    parser.add_argument(
+        "--face-workers", type=int, default=0, help="face processes per uvicorn worker (0: one per core)"
+    )
     parser.add_argument("--pensioners", type=int, default=400, help="load pensioners (one per round)")
     parser.add_argument("--background", type=int, default=10_000, help="pensioners without faces")
     parser.add_argument("--phases", default="plain,sweeps")

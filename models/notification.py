@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
@@ -25,7 +25,9 @@ class Notification(CreatedAtMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pensioner_id: Mapped[int | None] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
+    # No foreign key: an outbox row is a message, written a million at a time by the reminder sweep from
+    # pensioner rows; the per-row key check cost 40 % of that sweep on PostgreSQL (docs/seasons.md).
+    pensioner_id: Mapped[int | None]
     phone: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     kind: Mapped[str] = mapped_column(String(32))

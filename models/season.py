@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin, utcnow
@@ -64,14 +64,26 @@ class Suspension(Base):
     """A pension suspended for a missed season, and its reinstatement."""
 
     __tablename__ = "suspension"
-    __table_args__ = (UniqueConstraint("pensioner_id", "season_year"),)
+    __table_args__ = (
+        UniqueConstraint("pensioner_id", "season_year"),
+        # Only reinstated rows are indexed: the sweep inserts up to a million open ones at once.
+        Index(
+            "ix_suspension_reinstated_at",
+            "reinstated_at",
+            postgresql_where=text("reinstated_at IS NOT NULL"),
+            sqlite_where=text("reinstated_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
-    season_year: Mapped[int] = mapped_column(index=True)
+    # No foreign key: only the suspension sweep writes these rows, selected from pensioner in the same
+    # statement, up to a million at once; the per-row key check and row lock doubled that INSERT on
+    # PostgreSQL (docs/seasons.md). Pensioner rows are never deleted (death is a status).
+    pensioner_id: Mapped[int]
+    season_year: Mapped[int]
     effective_date: Mapped[date]
     suspended_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reinstated_at: Mapped[datetime | None] = mapped_column(index=True)
+    reinstated_at: Mapped[datetime | None]
     reinstated_effective_date: Mapped[date | None]
     back_pay_months: Mapped[int | None]
 

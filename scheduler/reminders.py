@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
@@ -76,13 +76,10 @@ def queue_reminders(
         base.append(
             ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
         )
-    total = 0
-    for recipient, phone_col, extra in (
-        ("self", Pensioner.phone, []),
-        ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
-    ):
-        # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
-        source = select(
+    # Self and family copies in one statement: one scan of the cohort instead of two.
+    # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
+    sources = [
+        select(
             Pensioner.id,
             phone_col,
             literal("sms"),
@@ -95,28 +92,32 @@ def queue_reminders(
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
             literal(now, Notification.__table__.c.created_at.type),
         ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
-        stmt: Insert = (
-            dialect_insert(session, Notification)
-            .from_select(
-                [
-                    "pensioner_id",
-                    "phone",
-                    "channel",
-                    "kind",
-                    "season_year",
-                    "recipient",
-                    "deadline_date",
-                    "status",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                source,
-            )
-            .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])
+        for recipient, phone_col, extra in (
+            ("self", Pensioner.phone, []),
+            ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
         )
-        total += int(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
-    return total
+    ]
+    stmt: Insert = (
+        dialect_insert(session, Notification)
+        .from_select(
+            [
+                "pensioner_id",
+                "phone",
+                "channel",
+                "kind",
+                "season_year",
+                "recipient",
+                "deadline_date",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            union_all(*sources),
+        )
+        .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])
+    )
+    return int(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def sweep_reminders(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:

@@ -1,14 +1,15 @@
-"""The suspension sweep: pending past close + grace → suspended, in three set-based statements per cohort."""
+"""The suspension sweep: pending past close + grace → suspended, two set-based statements and one audit event per cohort."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, literal, select, update
+from sqlalchemy import ColumnElement, and_, exists, literal, select, update
 from sqlalchemy.orm import Session
 
+from api.services import audit
 from api.settings import Settings
-from models import AuditEvent, Certification, Pensioner, Suspension
+from models import Certification, Pensioner, Suspension
 from models.engine import dialect_insert
 from models.enums import PensionStatus
 from scheduler import seasons
@@ -22,6 +23,7 @@ def suspend_cohort(
     effective_date: date,
     now: datetime,
     require_uncertified: bool = True,
+    region_code: str | None = None,
 ) -> int:
     """Suspend every active, uncertified pensioner of a cohort; returns how many pensions were suspended."""
     active = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
@@ -51,28 +53,32 @@ def suspend_cohort(
     # An open suspension implies no certification (certifying reinstates), so the flip needs no second
     # certification probe per pensioner.
     to_flip = and_(where, Pensioner.pension_status == PensionStatus.ACTIVE.value, open_suspension)
-    audit = dialect_insert(session, AuditEvent).from_select(
-        ["at", "actor_type", "action", "target_type", "target_id", "detail"],
-        select(
-            literal(now, AuditEvent.__table__.c.at.type),
-            literal("system"),
-            literal("pension.suspended"),
-            literal("pensioner"),
-            cast(Pensioner.id, String),
-            literal(
-                {"season_year": season_year, "effective_date": effective_date.isoformat()},
-                AuditEvent.__table__.c.detail.type,
-            ),
-        ).where(to_flip),
-    )
-    session.execute(audit)
     result = session.execute(
         update(Pensioner)
         .where(to_flip)
         .values(pension_status=PensionStatus.SUSPENDED.value, status_since=effective_date, updated_at=now),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        # Who was suspended is the suspension rows (suspended_at = this event's time); one event per cohort
+        # keeps a million identical audit rows out of the log (docs/seasons.md).
+        audit.record(
+            session=session,
+            actor_type="system",
+            actor_id="sweep:suspensions",
+            action="pension.suspended",
+            target_type="suspension_batch",
+            target_id=f"{season_year}:{region_code or 'city'}",
+            detail={
+                "season_year": season_year,
+                "effective_date": effective_date.isoformat(),
+                "region_code": region_code,
+                "suspended": count,
+                "suspended_at": now.astimezone(UTC).isoformat(),
+            },
+        )
+    return count
 
 
 def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
@@ -101,6 +107,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
             effective_date=cohort.window.suspend_from_date,
             now=now,
             require_uncertified=require_uncertified,
+            region_code=cohort.window.region_code,
         )
     session.flush()
     return {"suspended": suspended}

@@ -12,7 +12,8 @@ from models.migrate import downgrade, upgrade
 def test_migrated_schema_equals_models(engine) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_name": lambda n, t, _p: not (t == "table" and n == "apscheduler_job")}
+            conn,
+            opts={"compare_type": True, "include_name": lambda n, t, _p: not (t == "table" and n == "apscheduler_job")},
         )
         diff = compare_metadata(ctx, models.Base.metadata)
     assert diff == []

@@ -9,7 +9,9 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
-    missing = [f"PENSION_CERT_{n.upper()}" for n in Settings.model_fields if f"`PENSION_CERT_{n.upper()}`" not in README]
+    missing = [
+        f"PENSION_CERT_{n.upper()}" for n in Settings.model_fields if f"`PENSION_CERT_{n.upper()}`" not in README
+    ]
     assert missing == []
 
 

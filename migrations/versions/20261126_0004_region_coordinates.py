@@ -23,10 +23,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("longitude", sa.Double(), nullable=True))
 
 
-
 def downgrade() -> None:
     """Revert."""
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.drop_column("longitude")
         batch_op.drop_column("latitude")
-

@@ -85,7 +85,12 @@ def test_whole_season(session: Session, session_factory: sessionmaker[Session], 
     assert sus is not None and sus.effective_date == date(2026, 8, 1)
     assert sus.reinstated_effective_date == date(2026, 10, 1) and sus.back_pay_months == 2
     actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == str(old))))
-    assert {"pension.suspended", "pension.reinstated", "certification.recorded"} <= actions
+    assert {"pension.reinstated", "certification.recorded"} <= actions
+    # The suspension itself is audited once per cohort; the suspension row names the person and the time.
+    batch = session.scalars(select(AuditEvent).where(AuditEvent.action == "pension.suspended")).all()
+    assert [(e.actor_type, e.target_type) for e in batch] == [("system", "suspension_batch")]
+    assert batch[0].detail["season_year"] == 2026 and batch[0].detail["suspended"] >= 1
+    assert batch[0].detail["suspended_at"] == sus.suspended_at.isoformat()
     session.commit()
     assert run(session_factory, settings, at(2026, 10, 12))["suspended"] == 0
 

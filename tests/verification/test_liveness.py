@@ -16,9 +16,7 @@ from verification.liveness import ADVICE, LivenessConfig, analyse_sequence, fram
 from verification.pose import head_pose
 from verification.video import DecodedVideo, VideoLimits, decode_video, subsample
 
-FACES = Path(
-    os.environ.get("PENSION_CERT_TEST_FACES", Path(__file__).resolve().parents[2].parent / "shared/faces")
-)
+FACES = Path(os.environ.get("PENSION_CERT_TEST_FACES", Path(__file__).resolve().parents[2].parent / "shared/faces"))
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face data not found at {FACES}")
 BLINK = FACES / "video/blink/blink_detector_video.mp4"
 CONFIG = LivenessConfig()
@@ -117,8 +115,7 @@ def test_person_switch_fails(blink_video: DecodedVideo) -> None:
 def test_replayed_frames_are_recognised(blink_video: DecodedVideo) -> None:
     frames, _ = _window(blink_video, 0, 1000)
     recompressed = [
-        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED)
-        for f in frames
+        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED) for f in frames
     ]
     old = [frame_phash(f) for f in frames]
     assert is_replay([frame_phash(f) for f in recompressed], old)
@@ -146,9 +143,9 @@ def test_input_errors_have_codes() -> None:
     frame = np.zeros((120, 160, 3), np.uint8)
     assert analyse_sequence([], [], ["blink"], config=CONFIG).reasons == ["no_frames"]
     frames = [frame] * 10
-    assert analyse_sequence(
-        frames, [0, 100, 100, *range(300, 1000, 100)], ["blink"], config=CONFIG
-    ).reasons == ["bad_timestamps"]
+    assert analyse_sequence(frames, [0, 100, 100, *range(300, 1000, 100)], ["blink"], config=CONFIG).reasons == [
+        "bad_timestamps"
+    ]
     assert analyse_sequence(frames, list(range(0, 1000, 100))[:9], ["blink"], config=CONFIG).reasons == [
         "bad_timestamps"
     ]
@@ -156,13 +153,11 @@ def test_input_errors_have_codes() -> None:
     assert analyse_sequence(other, list(range(0, 1000, 100)), ["blink"], config=CONFIG).reasons == [
         "frame_size_mismatch"
     ]
-    assert analyse_sequence(
-        frames, list(range(0, 500, 50)), ["blink", "open_mouth"], config=CONFIG
-    ).reasons == ["too_short"]
-    many = [frame] * (CONFIG.max_frames + 1)
-    assert analyse_sequence(many, list(range(len(many))), ["blink"], config=CONFIG).reasons == [
-        "too_many_frames"
+    assert analyse_sequence(frames, list(range(0, 500, 50)), ["blink", "open_mouth"], config=CONFIG).reasons == [
+        "too_short"
     ]
+    many = [frame] * (CONFIG.max_frames + 1)
+    assert analyse_sequence(many, list(range(len(many))), ["blink"], config=CONFIG).reasons == ["too_many_frames"]
     blank = analyse_sequence(frames, list(range(0, 1000, 100)), ["blink"], config=CONFIG)
     assert not blank.passed and "no_face" in blank.reasons
     with pytest.raises(ValueError):
@@ -232,9 +227,7 @@ def test_pose_of_synthetic_turn() -> None:
     for yaw in (-30.0, 0.0, 25.0):
         # A head rotated by -yaw about the camera's downward y axis turns to the person's left for yaw > 0.
         rvec = np.array([0.0, np.radians(-yaw), 0.0])
-        projected, _ = cv2.projectPoints(
-            MODEL_POINTS, rvec, np.array([0.0, 0.0, 1000.0]), camera_matrix(shape), None
-        )
+        projected, _ = cv2.projectPoints(MODEL_POINTS, rvec, np.array([0.0, 0.0, 1000.0]), camera_matrix(shape), None)
         points = np.full((68, 2), 320.0)
         points[list(POSE_LANDMARKS)] = projected.reshape(-1, 2)
         assert head_pose(points, shape).yaw == pytest.approx(yaw, abs=1.0)
