@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -368,11 +369,13 @@ def _fill(chosen: set[int], times: list[int], every_ms: int) -> set[int]:
     if times[-1] - times[anchors[-1]] > every_ms:
         out.add(len(times) - 1)
     for a, b in itertools.pairwise(sorted(out)):
-        last = a
-        for k in range(a + 1, b):
-            if times[k] - times[last] >= every_ms and times[b] - times[k] >= every_ms // 2:
-                out.add(k)
-                last = k
+        gap = times[b] - times[a]
+        if gap <= every_ms or b - a < 2:
+            continue
+        parts = math.ceil(gap / every_ms)
+        for i in range(1, parts):
+            target = times[a] + gap * i / parts
+            out.add(min(range(a + 1, b), key=lambda k: abs(times[k] - target)))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -231,3 +232,64 @@ def test_pose_of_synthetic_turn() -> None:
         points = np.full((68, 2), 320.0)
         points[list(POSE_LANDMARKS)] = projected.reshape(-1, 2)
         assert head_pose(points, shape).yaw == pytest.approx(yaw, abs=1.0)
+
+
+@needs_faces
+def test_genuine_answer_is_encoded_on_few_frames_spread_over_it(blink_video: DecodedVideo) -> None:
+    frames, times = _window(blink_video, 0)
+    result = analyse_sequence(frames, times, ["blink"], config=CONFIG)
+    assert result.passed, result.reasons
+    encoded = result.encoded_frame_indices
+    assert 3 <= len(encoded) <= 4  # the 3 fused frames; the unbroken track needs no more
+    span = times[-1] - times[0]
+    assert times[encoded[0]] - times[0] < span / 3 and times[-1] - times[encoded[-1]] < span / 3
+
+
+@needs_faces
+def test_cut_to_another_face_in_the_same_place_is_a_person_switch(blink_video: DecodedVideo) -> None:
+    from verification import face
+    from verification.config import VerificationConfig
+
+    frames, times = _window(blink_video, 0)
+    cfg = VerificationConfig(detect_max_side=320)
+    top, right, bottom, left = face.detect_faces(frames[0], config=cfg)[0]
+    other = _load(FACES / "impostors_single/Jiang_Zemin.jpg")
+    o_top, o_right, o_bottom, o_left = face.detect_faces(other, config=cfg)[0]
+    # The other face, scaled into the same box: no gap and no jump of the box at the splice.
+    patch = cv2.resize(other[o_top:o_bottom, o_left:o_right], (right - left, bottom - top))
+    half = len(frames) // 2
+    spliced = [f.copy() for f in frames]
+    for f in spliced[half:]:
+        f[top:bottom, left:right] = patch
+    result = analyse_sequence(spliced, times, ["blink"], config=CONFIG)
+    assert "person_switch" in result.reasons, (result.reasons, result.encoded_frame_indices)
+    # The crop correlation alone finds the cut: without periodic encodings it still encodes both sides ...
+    only_cuts = LivenessConfig(encode_every_ms=60_000, fusion_frames=1)
+    result = analyse_sequence(spliced, times, ["blink"], config=only_cuts)
+    assert "person_switch" in result.reasons and {half - 1, half} <= set(result.encoded_frame_indices)
+    # ... and with the crop rule switched off as well, the cut goes unseen.
+    blind = LivenessConfig(encode_every_ms=60_000, fusion_frames=1, min_crop_correlation=-2.0)
+    assert "person_switch" not in analyse_sequence(spliced, times, ["blink"], config=blind).reasons
+
+
+def test_fill_keeps_every_stretch_of_the_track_under_the_interval() -> None:
+    from verification.liveness import _fill
+
+    times = list(range(0, 4000, 100))  # 40 frames, 10 fps
+    out = sorted(_fill({20}, times, 1500))
+    assert out[0] == 0 and out[-1] == len(times) - 1
+    stretches = [times[b] - times[a] for a, b in itertools.pairwise(out)]
+    assert max(stretches) <= 1500
+    assert sorted(_fill({5, 20, 35}, times, 1500)) == [5, 20, 35]  # already dense enough
+
+
+def test_best_frames_come_from_each_third_when_they_can() -> None:
+    from verification.liveness import _spread_best
+
+    times = [i * 100 for i in range(30)]
+    sharp = [(k, 100.0 - k) for k in range(30)]  # the earliest frames are the sharpest
+    chosen = _spread_best(sharp, times, 3)
+    assert chosen[0] == 0 and len(chosen) == 3
+    assert {times[k] // 1000 for k in chosen} == {0, 1, 2}
+    only_early = [(k, 1.0) for k in range(5)]
+    assert sorted(_spread_best(only_early, times, 3)) == [0, 1, 2]
