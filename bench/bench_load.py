@@ -1,7 +1,8 @@
 """Load test: 50 simulated app users log in and certify with the real blink recording against `pension-cert serve`.
 
-    .venv/bin/python bench/bench_load.py [--users 50] [--duration 60] [--workers 2] [--face-workers 1]
+    .venv/bin/python bench/bench_load.py [--users 50] [--duration 60] [--workers 2] [--face-workers 0]
                                          [--pensioners 400] [--background 10000] [--phases plain,sweeps]
+                                         [--record-seconds 3] [--think 45] [--json]
 
 It creates a fresh PostgreSQL database `loadtest_<pid>` next to PENSION_CERT_BENCH_PG_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres), migrates and seeds it, starts `pension-cert serve`
@@ -17,11 +18,15 @@ Each user loops, one fresh pensioner per round (frame hashes make a second round
 replay): POST /auth/otp, read the code from the outbox table, POST /auth/pensioner-token,
 POST /me/liveness-challenges, set the challenge's actions to ["blink"] in the database (the recording
 answers a blink), POST /me/certifications with 3 s of the recording at 15 fps as JPEG frames.
-A round counts as correct when the decision is `certified`. Errors are 5xx, timeouts and transport
-errors; other non-2xx answers are counted apart. The login rate limit per address is raised for the
-run (all users come from 127.0.0.1).
+A round counts as correct when the decision is `certified`. A `503 busy` answer is sent again after its
+Retry-After (same key and frames, at most 5 tries), as the app does; `certify` latency runs from the first
+POST to the final answer. Errors are other 5xx, timeouts, transport errors and a 503 after 5 tries; other
+non-2xx answers are counted apart. The login rate limit per address is raised for the run (all users come
+from 127.0.0.1). `--record-seconds` pauses between challenge and answer, `--think` is the mean pause before
+a user's next round (0: closed loop). CPU seconds by process group are read from /proc.
 
-Phase `sweeps` runs `pension-cert run-sweeps` in a loop in another process during the load.
+Phase `sweeps` runs every sweep back to back in one long-lived process (bench/sweep_loop.py) during the load.
+Results and their reading: docs/load.md.
 """
 
 from __future__ import annotations

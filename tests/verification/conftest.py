@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -10,19 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import faces_dir as shared_faces
 from verification.config import VerificationConfig
 from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
-
-_DEFAULT_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     """The real face photo folder (PENSION_CERT_TEST_FACES or <repo>/../shared/faces)."""
-    path = Path(os.environ.get("PENSION_CERT_TEST_FACES", _DEFAULT_FACES))
-    if not (path / "identities").is_dir():
-        pytest.skip(f"real face photos not found at {path} (set PENSION_CERT_TEST_FACES)")
+    path = shared_faces()
+    if path is None or not (path / "identities").is_dir():
+        pytest.skip("real face photos not found at ../shared/faces (set PENSION_CERT_TEST_FACES)")
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import cv2
@@ -11,14 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from tests.conftest import faces_dir
 from verification.errors import VerificationError
 from verification.landmarks import eye_aspect_ratio, mouth_aspect_ratio
 from verification.liveness import ADVICE, LivenessConfig, analyse_sequence, frame_phash, hamming, is_replay
 from verification.pose import head_pose
 from verification.video import DecodedVideo, VideoLimits, decode_video, subsample
 
-FACES = Path(os.environ.get("PENSION_CERT_TEST_FACES", Path(__file__).resolve().parents[2].parent / "shared/faces"))
-needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face data not found at {FACES}")
+FACES = faces_dir() or Path("/nonexistent/shared/faces")
+needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="real face data not found at ../shared/faces")
 BLINK = FACES / "video/blink/blink_detector_video.mp4"
 CONFIG = LivenessConfig()
 
