@@ -1,8 +1,8 @@
 """Load test: 50 simulated app users log in and certify with the real blink recording against `pension-cert serve`.
 
-    .venv/bin/python bench/bench_load.py [--users 50] [--duration 60] [--workers 2] [--face-workers 0]
+    .venv/bin/python bench/bench_load.py [--users 50] [--duration 120] [--workers 2] [--face-workers 0]
                                          [--pensioners 400] [--background 10000] [--phases plain,sweeps]
-                                         [--record-seconds 3] [--think 45] [--json]
+                                         [--record-seconds 3] [--think 45 | 0 for a closed loop] [--json]
 
 It creates a fresh PostgreSQL database `loadtest_<pid>` next to PENSION_CERT_BENCH_PG_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres), migrates and seeds it, starts `pension-cert serve`
@@ -461,7 +461,7 @@ def main() -> None:
     """Create the database, seed, serve, load, report, clean up."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--face-workers", type=int, default=0, help="face processes per uvicorn worker (0: one per core)"
@@ -469,8 +469,8 @@ def main() -> None:
     parser.add_argument("--pensioners", type=int, default=400, help="load pensioners (one per round)")
     parser.add_argument("--background", type=int, default=10_000, help="pensioners without faces")
     parser.add_argument("--phases", default="plain,sweeps")
-    parser.add_argument("--record-seconds", type=float, default=0.0, help="pause between challenge and answer")
-    parser.add_argument("--think", type=float, default=0.0, help="mean pause between a user's rounds (0: closed loop)")
+    parser.add_argument("--record-seconds", type=float, default=3.0, help="pause between challenge and answer")
+    parser.add_argument("--think", type=float, default=45.0, help="mean pause between a user's rounds (0: closed loop)")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("PENSION_CERT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
