@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from api.errors import ServiceBusy
@@ -16,6 +18,7 @@ from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _max_in_flight = 0  # 0: no admission limit
@@ -92,6 +95,15 @@ def run(fn: Callable[..., T], *args: Any) -> T:
         pool = _pool
     try:
         return pool.submit(fn, *args).result()
+    except BrokenProcessPool:
+        # A face process died (killed, out of memory, a crash in native code): this pool refuses all work
+        # from now on, so drop it; the next job starts a fresh one. This request may be sent again.
+        log.error("face process pool broken; starting a new one for the next job")
+        with _lock:
+            if _pool is pool:
+                _pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise ServiceBusy(retry_after_seconds=2)
     finally:
         with _lock:
             _in_flight -= 1

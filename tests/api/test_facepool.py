@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -33,6 +34,18 @@ def test_full_queue_raises_busy_and_frees_its_slot_afterwards() -> None:
         worker.join(10)
         assert facepool.in_flight() == 0
         assert facepool.run(abs, -3) == 3  # admitted again once the slot is free
+    finally:
+        facepool.shutdown()
+        facepool.configure(-1)
+
+
+def test_a_dead_face_process_answers_busy_and_the_next_job_gets_a_fresh_pool() -> None:
+    facepool.configure(1, queue_per_worker=4)
+    try:
+        with pytest.raises(ServiceBusy):
+            facepool.run(os._exit, 3)  # the face process dies mid-job, as on a native crash or the OOM killer
+        assert facepool.in_flight() == 0
+        assert facepool.run(abs, -5) == 5
     finally:
         facepool.shutdown()
         facepool.configure(-1)
