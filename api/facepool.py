@@ -63,15 +63,20 @@ def _warm_process() -> int:
     return os.getpid()
 
 
+def _current_pool() -> ProcessPoolExecutor:
+    """The pool, started on first use (the caller holds _lock)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=_pool_size)
+    return _pool
+
+
 def warm() -> int:
     """Start every pool process and warm it; returns how many distinct processes answered (0 inline)."""
-    global _pool
     if _pool_size < 0:
         return 0
     with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=_pool_size)
-        pool = _pool
+        pool = _current_pool()
     futures = [pool.submit(_warm_process) for _ in range(_pool_size)]
     return len({f.result() for f in futures})
 
@@ -90,9 +95,7 @@ def run(fn: Callable[..., T], *args: Any) -> T:
         if _max_in_flight and _in_flight >= _max_in_flight:
             raise ServiceBusy(retry_after_seconds=max(1, math.ceil(_in_flight * JOB_SECONDS / _pool_size)))
         _in_flight += 1
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=_pool_size)
-        pool = _pool
+        pool = _current_pool()
     try:
         return pool.submit(fn, *args).result()
     except BrokenProcessPool:

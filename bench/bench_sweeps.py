@@ -82,33 +82,26 @@ def seed(engine: Engine, n: int, settings: Settings) -> None:
             else "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < :n) SELECT x FROM s"
         )
         now = "now()" if pg else "'2026-03-01 00:00:00.000000'"
+        nid, phone = (
+            ("lpad(x::text, 17, '0')", "lpad(x::text, 8, '0')")
+            if pg
+            else (
+                "substr('00000000000000000' || x, -17, 17)",
+                "substr('00000000' || x, -8, 8)",
+            )
+        )
         conn.execute(
             text(
                 f"""
                 INSERT INTO pensioner (national_id, name, birth_date, sex, phone, family_phone, region_code,
                     town_code, district_code, city_code, paying_region_code, bedridden, limited_mobility,
                     pension_status, created_at, updated_at)
-                SELECT 'B' || substr('00000000000000000' || x, -17, 17), 'P' || x, {birth},
+                SELECT 'B' || {nid}, 'P' || x, {birth},
                     CASE WHEN x % 2 = 0 THEN 'F' ELSE 'M' END,
-                    '138' || substr('00000000' || x, -8, 8), '139' || substr('00000000' || x, -8, 8),
+                    '138' || {phone}, '139' || {phone},
                     c.code, substr(c.code, 1, 9) || '000', substr(c.code, 1, 6) || '000000',
                     substr(c.code, 1, 4) || '00000000', substr(c.code, 1, 4) || '00000000',
-                    x % 50 = 0, false, 'active', {now}, {now}
-                FROM ({series}) AS seq JOIN bench_comm c ON c.i = x % {k}
-                """.replace("substr('00000000000000000' || x, -17, 17)", "lpad(x::text, 17, '0')").replace(
-                    "substr('00000000' || x, -8, 8)", "lpad(x::text, 8, '0')"
-                )
-                if pg
-                else f"""
-                INSERT INTO pensioner (national_id, name, birth_date, sex, phone, family_phone, region_code,
-                    town_code, district_code, city_code, paying_region_code, bedridden, limited_mobility,
-                    pension_status, created_at, updated_at)
-                SELECT 'B' || substr('00000000000000000' || x, -17, 17), 'P' || x, {birth},
-                    CASE WHEN x % 2 = 0 THEN 'F' ELSE 'M' END,
-                    '138' || substr('00000000' || x, -8, 8), '139' || substr('00000000' || x, -8, 8),
-                    c.code, substr(c.code, 1, 9) || '000', substr(c.code, 1, 6) || '000000',
-                    substr(c.code, 1, 4) || '00000000', substr(c.code, 1, 4) || '00000000',
-                    x % 50 = 0, 0, 'active', {now}, {now}
+                    x % 50 = 0, {"false" if pg else "0"}, 'active', {now}, {now}
                 FROM ({series}) AS seq JOIN bench_comm c ON c.i = x % {k}
                 """
             ),

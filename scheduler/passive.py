@@ -24,6 +24,17 @@ DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}
 MAX_ERRORS = 200
 
 
+def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> str | None:
+    """The reason a row's person or date is refused (unknown, unreadable, in the future), or None."""
+    if nid not in people:
+        return "unknown_national_id"
+    if day is None:
+        return "invalid_date"
+    if day > today:
+        return "future_date"
+    return None
+
+
 def _date(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw.replace("/", "-"))
@@ -74,15 +85,12 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
     parsed: list[tuple[Pensioner, date, str]] = []
     for line, r in rows:
         nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
-        if nid not in people:
-            errors.append({"line": line, "national_id": nid, "reason": "unknown_national_id"})
-        elif day is None:
-            errors.append({"line": line, "national_id": nid, "reason": "invalid_date"})
-        elif day > today:
-            errors.append({"line": line, "national_id": nid, "reason": "future_date"})
-        elif not source or len(source) > 32:
-            errors.append({"line": line, "national_id": nid, "reason": "invalid_source"})
-        else:
+        reason = _person_date_error(people, nid, day, today)
+        if reason is None and (not source or len(source) > 32):
+            reason = "invalid_source"
+        if reason is not None:
+            errors.append({"line": line, "national_id": nid, "reason": reason})
+        elif day is not None:  # always, once there is no reason
             parsed.append((people[nid], day, source))
     if errors:
         raise _reject(errors)
@@ -175,18 +183,16 @@ def import_deaths(
     parsed: dict[str, tuple[Pensioner, date]] = {}
     for line, r in rows:
         nid, day = r["national_id"].upper(), _date(r["death_date"])
-        if nid not in people:
-            errors.append({"line": line, "national_id": nid, "reason": "unknown_national_id"})
-        elif day is None:
-            errors.append({"line": line, "national_id": nid, "reason": "invalid_date"})
-        elif day > today:
-            errors.append({"line": line, "national_id": nid, "reason": "future_date"})
-        elif day < people[nid].birth_date:
-            errors.append({"line": line, "national_id": nid, "reason": "death_before_birth"})
-        elif nid in parsed and parsed[nid][1] != day:
-            errors.append({"line": line, "national_id": nid, "reason": "conflicting_duplicate"})
-        else:
-            parsed[nid] = (people[nid], day)
+        reason = _person_date_error(people, nid, day, today)
+        if reason is None and day is not None:  # day is set whenever there is no reason
+            if day < people[nid].birth_date:
+                reason = "death_before_birth"
+            elif nid in parsed and parsed[nid][1] != day:
+                reason = "conflicting_duplicate"
+            else:
+                parsed[nid] = (people[nid], day)
+        if reason is not None:
+            errors.append({"line": line, "national_id": nid, "reason": reason})
     if errors:
         raise _reject(errors)
     result = DeathImportResult()

@@ -297,13 +297,18 @@ def _nonrigid_motion(points: list[np.ndarray]) -> float:
     return worst
 
 
-def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
+def _grey_face(rgb: np.ndarray, box: face_mod.Box, side: int) -> np.ndarray | None:
+    """The face box (clipped to the frame) as a side x side grey image; None when the box is empty."""
     top, right, bottom, left = box
     crop = rgb[max(0, top) : bottom, max(0, left) : right]
     if crop.size == 0:
-        return 0.0
-    grey = cv2.cvtColor(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+        return None
+    return cv2.cvtColor(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+
+
+def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
+    grey = _grey_face(rgb, box, 128)
+    return 0.0 if grey is None else float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def _track_boxes(
@@ -331,11 +336,9 @@ def _track_boxes(
 
 def _crop_signature(rgb: np.ndarray, box: face_mod.Box) -> np.ndarray:
     """The face crop as a 24x24 grey vector of zero mean and unit norm (dot product = correlation)."""
-    top, right, bottom, left = box
-    crop = rgb[max(0, top) : bottom, max(0, left) : right]
-    if crop.size == 0:
+    grey = _grey_face(rgb, box, 24)
+    if grey is None:
         return np.zeros(24 * 24, dtype=np.float32)
-    grey = cv2.cvtColor(cv2.resize(crop, (24, 24), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
     vec = grey.astype(np.float32).ravel()
     vec -= vec.mean()
     norm = float(np.linalg.norm(vec))

@@ -528,6 +528,25 @@ def _order(query: Any, sort: SortKey, windows: Windows, season_year: int) -> Any
     return query.order_by(Pensioner.birth_date, Pensioner.id)
 
 
+def _ordered_at_risk(
+    *,
+    session: Session,
+    settings: Settings,
+    region: Region,
+    season: Season,
+    now: datetime,
+    filters: RiskFilter,
+    sort: SortKey,
+) -> tuple[date, Windows, Any]:
+    """Today, the season's windows and the sorted at-risk query (for a page or an export)."""
+    today = seasons.local_date(now, settings.timezone)
+    windows = load_windows(session=session, season=season)
+    query = at_risk_query(
+        region=region, season=season, windows=windows, settings=settings, today=today, filters=filters
+    )
+    return today, windows, _order(query, sort, windows, season.year)
+
+
 def at_risk_page(
     *,
     session: Session,
@@ -541,12 +560,10 @@ def at_risk_page(
     offset: int = 0,
 ) -> RiskPage:
     """One page of the at-risk list, oldest first by default."""
-    today = seasons.local_date(now, settings.timezone)
-    windows = load_windows(session=session, season=season)
-    query = at_risk_query(
-        region=region, season=season, windows=windows, settings=settings, today=today, filters=filters
+    today, windows, ordered = _ordered_at_risk(
+        session=session, settings=settings, region=region, season=season, now=now, filters=filters, sort=sort
     )
-    people = list(session.scalars(_order(query, sort, windows, season.year).limit(limit + 1).offset(offset)))
+    people = list(session.scalars(ordered.limit(limit + 1).offset(offset)))
     rows = describe(
         session=session, settings=settings, season=season, windows=windows, today=today, people=people[:limit]
     )
@@ -565,12 +582,10 @@ def iter_at_risk(
     max_rows: int,
 ) -> Iterator[RiskRow]:
     """Every at-risk row (up to max_rows) for exports, described in batches of 1,000."""
-    today = seasons.local_date(now, settings.timezone)
-    windows = load_windows(session=session, season=season)
-    query = at_risk_query(
-        region=region, season=season, windows=windows, settings=settings, today=today, filters=filters
+    today, windows, ordered = _ordered_at_risk(
+        session=session, settings=settings, region=region, season=season, now=now, filters=filters, sort=sort
     )
-    people = session.scalars(_order(query, sort, windows, season.year).limit(max_rows)).all()
+    people = session.scalars(ordered.limit(max_rows)).all()
     for i in range(0, len(people), 1000):
         yield from describe(
             session=session, settings=settings, season=season, windows=windows, today=today, people=people[i : i + 1000]
