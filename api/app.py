@@ -14,13 +14,21 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import facepool, observability
-from api.errors import DomainError
-from api.routers import admin, auth, dashboard, evidence, faces, health, me, risk, seasons
-from api.schemas import ErrorBody
-from api.settings import Settings, get_settings
+from api import observability
+from api.routers import dashboard, health
+from auth import router as auth
+from certification import app_router as me
+from certification import router as seasons
+from core.errors import DomainError
+from core.schemas import ErrorBody
+from core.settings import Settings, get_settings
+from faces import evidence_router as evidence
+from faces import pool as facepool
+from faces import router as faces
 from home_visit import router as home_visit_router
 from models.engine import make_engine, make_session_factory
+from registry import router as admin
+from risk import router as risk
 
 log = logging.getLogger(__name__)
 _ERRORS = {

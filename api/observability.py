@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import NotAuthenticated
-from api.services import metrics
+from core import metrics
+from core.errors import NotAuthenticated
 from models import Notification
 
 REQUEST_ID_HEADER = "X-Request-ID"

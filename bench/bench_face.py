@@ -101,11 +101,11 @@ def http_round_trips(faces: Path, selfie: Path, n: int = REPEATS) -> list[float]
     import httpx
     import uvicorn
 
-    from api import facepool
     from api.app import create_app
-    from api.demo import build_demo
-    from api.services import faces as face_service
-    from api.settings import Settings
+    from cli.demo import build_demo
+    from core.settings import Settings
+    from faces import pool as facepool
+    from faces import service as face_service
     from models.base import utcnow
     from models.engine import make_engine, make_session_factory, session_scope
     from models.migrate import upgrade

@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text
 
-from api.demo import demo_regions
-from api.national_id import make_national_id
-from api.services.roster import import_roster
+from cli.demo import demo_regions
+from core.national_id import make_national_id
 from models import Pensioner, Region
 from models.engine import make_engine, make_session_factory, session_scope
 from models.migrate import upgrade
+from registry.roster import import_roster
 
 
 def make_csv(rows: int, seed: int = 1) -> bytes:

@@ -56,16 +56,16 @@ import numpy as np
 from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from api import facepool
-from api.crypto import KeyRing, encrypt_encoding
-from api.demo import build_demo, demo_regions
-from api.national_id import make_national_id
-from api.services import faces as face_service
-from api.settings import Settings
+from certification import seasons
+from cli.demo import build_demo, demo_regions
+from core.crypto import KeyRing, encrypt_encoding
+from core.national_id import make_national_id
+from core.settings import Settings
+from faces import pool as facepool
+from faces import service as face_service
 from models import BiometricConsent, FaceTemplate, LivenessChallenge, Notification, Pensioner, Region
 from models.engine import make_engine, make_session_factory, session_scope
 from models.migrate import upgrade
-from scheduler import seasons
 from verification.video import decode_video, subsample
 
 REPO = Path(__file__).resolve().parent.parent

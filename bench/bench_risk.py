@@ -24,10 +24,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from api.clock import get_now
-from api.security import hash_password
-from api.settings import Settings
 from bench.bench_sweeps import fresh_database, seed
+from core.clock import get_now
+from core.security import hash_password
+from core.settings import Settings
 from models.engine import make_engine, make_session_factory, session_scope
 
 NOW = datetime(2026, 6, 20, 2, 0, tzinfo=UTC)  # 10 days before the city-wide close (one district extended)
@@ -117,7 +117,7 @@ def bench(kind: str, n: int, pg_url: str) -> None:
         print(f"[{kind}] rows: {counts}", flush=True)
         app = create_app(settings)
         app.dependency_overrides[get_now] = lambda: NOW
-        from api.services import risk as risk_service
+        from risk import service as risk_service
 
         factory = make_session_factory(engine)
         t0 = time.perf_counter()

@@ -22,12 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from api.demo import demo_regions
-from api.settings import Settings
+from certification import seasons
+from cli.demo import demo_regions
+from core.settings import Settings
 from models import Region
 from models.engine import make_engine, make_session_factory, session_scope
 from models.migrate import upgrade
-from scheduler import seasons, sweeps
+from scheduler import sweeps
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.settings import get_settings
+from core.settings import get_settings
 from models.engine import make_engine, make_session_factory
 from scheduler.sweeps import run_sweeps
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from api.settings import Settings
+from core.settings import Settings
 from home_visit import service as home_visit_service
 from scheduler import sweeps
 

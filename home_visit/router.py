@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.clock import NowDep
-from api.deps import (
+from certification import seasons
+from core.clock import NowDep
+from core.deps import (
     CurrentPensioner,
     FieldStaff,
     OfficeStaff,
@@ -22,8 +23,8 @@ from api.deps import (
     SupervisorStaff,
     staff_region,
 )
-from api.idempotency import check_key, fingerprint, run_once
-from api.uploads import read_limited
+from core.idempotency import check_key, fingerprint, run_once
+from core.uploads import read_limited
 from home_visit import form_pdf
 from home_visit import service as home_visit_service
 from home_visit.schemas import (
@@ -37,7 +38,6 @@ from home_visit.schemas import (
 )
 from models import HomeVisit, HomeVisitTask, Pensioner, Region
 from models.enums import HomeVisitReason, StaffRole
-from scheduler import seasons
 
 router = APIRouter(tags=["home visits"])
 RegionDep = Annotated[Region, Depends(staff_region)]

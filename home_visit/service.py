@@ -13,12 +13,14 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.crypto import KeyRing, evidence_aad
-from api.errors import Conflict, DomainError, InvalidInput, NotFound
-from api.services import audit
-from api.services import faces as face_service
-from api.services import regions as region_service
-from api.settings import Settings
+from certification import passive, seasons
+from certification import service as certification_service
+from core import audit
+from core.crypto import KeyRing, evidence_aad
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.settings import Settings
+from faces import service as face_service
+from messaging import outbox
 from models import (
     AuditEvent,
     Certification,
@@ -41,8 +43,7 @@ from models.enums import (
     TemplateSource,
     VisitOutcome,
 )
-from scheduler import certification as certification_service
-from scheduler import outbox, passive, seasons
+from registry import regions as region_service
 from verification.image import sniff_format
 
 OPEN = HomeVisitTaskStatus.OPEN.value

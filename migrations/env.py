@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import models
-from api.settings import get_settings
+from core.settings import get_settings
 from models.engine import make_engine
 
 target_metadata = models.Base.metadata

@@ -17,7 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from api.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.base import utcnow
 from models.engine import make_engine, make_session_factory
 from scheduler import sweeps

@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.services import metrics
-from api.settings import Settings
+from certification import reminders, suspension
+from core import metrics, retention
+from core.settings import Settings
+from messaging import outbox
 from models.engine import session_scope
-from scheduler import outbox, reminders, retention, suspension
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,8 @@ def _purge_evidence(ctx: SweepContext) -> dict[str, int]:
 @register("risk_rollup", every_minutes=10)
 def _risk_rollup(ctx: SweepContext) -> dict[str, int]:
     """Rebuild the supervisors' per-community roll-up of the latest opened season, off the request path."""
-    from api.services import risk
-    from scheduler import seasons
+    from certification import seasons
+    from risk import service as risk
 
     season = seasons.current_season(session=ctx.session, today=seasons.local_date(ctx.now, ctx.settings.timezone))
     if season is None:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import models
 from api.app import create_app
-from api.clock import get_now
-from api.settings import Settings
+from core.clock import get_now
+from core.settings import Settings
 from models.engine import make_engine, make_session_factory
 from models.migrate import upgrade
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.demo import demo_regions
-from api.national_id import make_national_id
-from api.security import hash_password
+from cli.demo import demo_regions
+from core.national_id import make_national_id
+from core.security import hash_password
 from models import Pensioner, Region, StaffUser
 
 PASSWORD = "correct-horse-42"
@@ -147,7 +147,7 @@ def cohort_encodings(faces: Any, count: int = 22) -> list[Any]:
 
 def enrol_cohort(session: Session, settings: Any, encodings: list[Any]) -> None:
     """Other enrolled pensioners (one anchor each), so scores are cohort-normalised as in production."""
-    from api.crypto import KeyRing, encrypt_encoding
+    from core.crypto import KeyRing, encrypt_encoding
     from models import FaceTemplate
 
     ring = KeyRing.from_settings(settings)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from api.cli import app
-from api.settings import Settings
+from cli import app
+from core.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -11,15 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from api.clock import NowDep
-from api.deps import Offset, RowId, SessionDep, SettingsDep
-from api.errors import DomainError, NotFound
-from api.security import decode_token
-from api.services import auth as auth_service
-from api.services import regions as region_service
-from api.services import risk as risk_service
+from auth import service as auth_service
+from core.clock import NowDep
+from core.deps import Offset, RowId, SessionDep, SettingsDep
+from core.errors import DomainError, NotFound
+from core.security import decode_token
 from models import Certification, HomeVisitTask, Notification, Pensioner, Region, StaffUser, VerificationAttempt
 from models.enums import StaffRole
+from registry import regions as region_service
+from risk import service as risk_service
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
-from api.services import faces as face_service
+from certification import seasons as season_service
+from faces import service as face_service
 from models import Certification, LivenessChallenge, VerificationAttempt
-from scheduler import seasons as season_service
 from tests import factories as f
 from tests.conftest import faces_dir
 from verification.video import decode_video
@@ -111,7 +111,7 @@ def test_genuine_sequence_certifies_once_and_retry_replays(client, session, read
 def test_busy_face_service_answers_503_and_the_same_request_later_certifies(
     client, session, ready, blink, monkeypatch
 ) -> None:
-    from api import facepool
+    from faces import pool as facepool
 
     _, hdr = ready
     frames, times = _window(blink[1], 0)

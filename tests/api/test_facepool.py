@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from api import facepool
-from api.errors import ServiceBusy
+from core.errors import ServiceBusy
+from faces import pool as facepool
 
 
 def test_full_queue_raises_busy_and_frees_its_slot_afterwards() -> None:

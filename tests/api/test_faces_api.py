@@ -82,7 +82,7 @@ def test_bad_photos_are_refused_with_codes_and_recorded(client, session) -> None
 def test_only_app_failures_lock_the_day(client, session, settings) -> None:
     p, _, hdr = _enrolled(client, session)
     settings.face_attempts_per_day = 2
-    from api.services import faces as face_service
+    from faces import service as face_service
 
     url = f"/api/v1/pensioners/{p.id}/face-verifications"
     for _ in range(2):
@@ -143,7 +143,7 @@ def test_verification_before_enrolment_is_a_clear_conflict(client, session) -> N
 def test_templates_decrypt_only_for_their_owner(session, settings) -> None:
     from cryptography.exceptions import InvalidTag
 
-    from api.crypto import KeyRing, decrypt_encoding, encrypt_encoding
+    from core.crypto import KeyRing, decrypt_encoding, encrypt_encoding
 
     ring = KeyRing.from_settings(settings)
     vec = np.linspace(-0.2, 0.2, 128)
@@ -158,8 +158,8 @@ def test_cli_enroll_and_verify_json(session, database_url, monkeypatch, tmp_path
 
     from typer.testing import CliRunner
 
-    from api.cli import app
-    from api.settings import get_settings
+    from cli import app
+    from core.settings import get_settings
 
     f.seed_regions(session)
     p = f.pensioner(session)

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from api.national_id import InvalidNationalId, check_digit, make_national_id, parse_national_id
+from core.national_id import InvalidNationalId, check_digit, make_national_id, parse_national_id
 
 
 def test_known_valid_number_with_x_check_digit() -> None:

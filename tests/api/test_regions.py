@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from api.errors import InvalidInput
-from api.services.regions import import_regions
+from core.errors import InvalidInput
 from models import Region
+from registry.regions import import_regions
 
 GOOD = """code,name,parent_code,level
 371002001001,某社区,371002001000,community

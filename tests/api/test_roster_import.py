@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from api.errors import InvalidInput, PayloadTooLarge
-from api.national_id import make_national_id
-from api.services.roster import import_roster
+from core.errors import InvalidInput, PayloadTooLarge
+from core.national_id import make_national_id
 from models import AuditEvent, Pensioner
+from registry.roster import import_roster
 from tests import factories as f
 
 HEADER = "national_id,name,phone,region_code,bedridden,family_phone,paying_region_code\n"
@@ -100,8 +100,8 @@ def test_invalid_bytes_in_neither_utf8_nor_gbk(session) -> None:
 
 
 def test_cli_json_output_and_progressless_pipe(session, session_factory, database_url, monkeypatch, tmp_path) -> None:
-    from api.cli import app
-    from api.settings import get_settings
+    from cli import app
+    from core.settings import get_settings
 
     f.seed_regions(session)
     session.commit()
@@ -122,8 +122,8 @@ def test_cli_json_output_and_progressless_pipe(session, session_factory, databas
 
 
 def test_cli_refuses_oversized_file_before_reading(database_url, monkeypatch, tmp_path) -> None:
-    from api.cli import app
-    from api.settings import get_settings
+    from cli import app
+    from core.settings import get_settings
 
     big = tmp_path / "huge.csv"
     with big.open("wb") as fh:  # a sparse 2 GB file: nothing is read
@@ -163,7 +163,7 @@ def test_payload_too_large_is_domain_error() -> None:
 def test_demo_city_walks_a_season(session_factory, settings) -> None:
     from datetime import date
 
-    from api.demo import build_demo, walk_season
+    from cli.demo import build_demo, walk_season
     from models import Certification, HomeVisitTask, Notification, Suspension
     from models.engine import session_scope
 

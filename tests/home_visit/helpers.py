@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.settings import Settings
+from certification import seasons
+from core.settings import Settings
 from home_visit import service as home_visit_service
 from models import HomeVisitTask, Pensioner
-from scheduler import seasons
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

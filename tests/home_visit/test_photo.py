@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.services import faces as face_service
+from faces import service as face_service
 from models import BiometricConsent, Certification, FaceTemplate, HomeVisitTask
 from tests import factories as f
 from tests.conftest import faces_dir

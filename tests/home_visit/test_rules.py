@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from certification import service as certification
 from home_visit import service as home_visit_service
 from models import AuditEvent, HomeVisitTask, Notification, VerificationAttempt
-from scheduler import certification, sweeps
+from scheduler import sweeps
 from tests import factories as f
 from tests.home_visit.helpers import at, birth_years_ago, count, season
 

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from api.observability import JsonFormatter, mask_national_ids
-from api.services import metrics
+from core import metrics
 from models import Notification
 from scheduler import sweeps
 from tests import factories as f

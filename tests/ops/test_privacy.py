@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 import models
-from api import facepool
-from api.cli import app as cli_app
-from api.crypto import KeyRing, encrypt_encoding
-from api.services import faces as face_service
-from api.services import keys as key_service
-from api.settings import Settings, get_settings
+from certification import passive
+from cli import app as cli_app
+from core.crypto import KeyRing, encrypt_encoding
+from core.settings import Settings, get_settings
+from faces import keys as key_service
+from faces import pool as facepool
+from faces import service as face_service
 from home_visit import service as home_visit_service
 from models import (
     AuditEvent,
@@ -30,7 +31,7 @@ from models import (
     RateLimitHit,
     VerificationAttempt,
 )
-from scheduler import passive, sweeps
+from scheduler import sweeps
 from tests import factories as f
 from tests.conftest import faces_dir
 from tests.home_visit.helpers import IN_CITY, PDF, at, open_task, season

@@ -2,7 +2,7 @@
 
 import pytest
 
-from api.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.settings import Settings
+from core.settings import Settings
 from models import Notification
 from scheduler import sweeps
 

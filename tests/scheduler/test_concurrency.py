@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.settings import Settings
+from certification import seasons, suspension
+from core.settings import Settings
 from models import Notification, Pensioner, Suspension
-from scheduler import seasons, suspension, sweeps
+from scheduler import sweeps
 from tests import factories
 from tests.scheduler.helpers import at, count_notifications, run
 

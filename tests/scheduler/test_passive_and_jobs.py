@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.errors import InvalidInput
-from api.settings import Settings
+from certification import passive, seasons
+from core.errors import InvalidInput
+from core.settings import Settings
+from messaging import outbox
 from models import Certification, HomeVisitTask, LifeEvidence, Notification, Pensioner
-from scheduler import jobs, outbox, passive, seasons
+from scheduler import jobs
 from tests import factories
 from tests.scheduler.helpers import at, run
 

@@ -7,9 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.settings import Settings
+from certification import seasons
+from certification import service as certification
+from core.settings import Settings
 from models import AuditEvent, Notification, Pensioner, Suspension
-from scheduler import certification, seasons
 from tests import factories
 from tests.scheduler.helpers import at, reminder_kinds, run
 

@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.errors import Conflict, InvalidInput
-from api.settings import Settings
+from certification import exports, seasons
+from certification import service as certification
+from core.errors import Conflict, InvalidInput
+from core.settings import Settings
 from models import AuditEvent, Certification, HomeVisitTask
-from scheduler import certification, exports, seasons
 from tests import factories
 from tests.scheduler.helpers import at, run
 
@@ -149,8 +150,8 @@ def test_exports(
 ) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
-    from api.settings import get_settings
+    from cli import app
+    from core.settings import get_settings
 
     factories.seed_regions(session)
     seasons.create_season(session=session, settings=settings, year=2026)

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.security import create_token
-from api.settings import Settings
+from certification import seasons
+from core.security import create_token
+from core.settings import Settings
 from home_visit import service as home_visit_service
 from models import HomeVisit, Pensioner, Region, StaffUser
-from scheduler import seasons
 from tests import factories as f
 
 ROLES = ("admin", "counter", "field", "supervisor")

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 from tests import factories as f
 from tests.security.conftest import World, build_world, token
 

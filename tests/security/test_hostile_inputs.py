@@ -28,9 +28,9 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 import models
-from api.crypto import KeyRing, encrypt_encoding
-from api.national_id import make_national_id
-from api.settings import Settings
+from core.crypto import KeyRing, encrypt_encoding
+from core.national_id import make_national_id
+from core.settings import Settings
 from models import (
     FaceTemplate,
     HomeVisit,

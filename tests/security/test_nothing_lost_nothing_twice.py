@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.national_id import make_national_id
+from certification import seasons
+from core.national_id import make_national_id
 from models import Certification, IdempotencyRecord, Notification, Pensioner, Suspension
-from scheduler import seasons
 from tests import factories as f
 from tests.security.conftest import count_rows
 

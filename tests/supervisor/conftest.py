@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
+from certification import seasons
 from models import Certification, HomeVisitTask, Notification, VerificationAttempt
-from scheduler import seasons
 from tests import factories
 
 HUANCUI_TOWN2 = "371002002001"

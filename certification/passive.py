@@ -1,0 +1,243 @@
+"""Passive certification from other systems' life evidence, and deaths: validated first, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certification import seasons
+from certification import service as certification
+from core import audit
+from core.csvfile import read_rows
+from core.errors import InvalidInput
+from core.settings import Settings
+from faces import service as face_service
+from models import LifeEvidence, Pensioner, Suspension
+from models.engine import dialect_insert
+from models.enums import CertificationChannel, PensionStatus
+
+EVIDENCE_ALIASES = {"身份证号": "national_id", "证据日期": "evidence_date", "来源": "source"}
+DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}
+MAX_ERRORS = 200
+
+
+def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> str | None:
+    """The reason a row's person or date is refused (unknown, unreadable, in the future), or None."""
+    if nid not in people:
+        return "unknown_national_id"
+    if day is None:
+        return "invalid_date"
+    if day > today:
+        return "future_date"
+    return None
+
+
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.replace("/", "-"))
+    except ValueError:
+        return None
+
+
+def _lookup(session: Session, ids: set[str]) -> dict[str, Pensioner]:
+    found: dict[str, Pensioner] = {}
+    chunk = sorted(ids)
+    for i in range(0, len(chunk), 500):
+        for p in session.scalars(select(Pensioner).where(Pensioner.national_id.in_(chunk[i : i + 500]))):
+            found[p.national_id] = p
+    return found
+
+
+def _reject(errors: list[dict[str, Any]]) -> InvalidInput:
+    return InvalidInput(
+        f"导入被拒绝：{len(errors)}行有误，未导入任何数据。",
+        f"Import rejected: {len(errors)} bad rows; nothing was imported.",
+        code="import_rejected",
+        detail={"errors": errors[:MAX_ERRORS]},
+    )
+
+
+@dataclass
+class LifeEvidenceResult:
+    """What a life-evidence import did."""
+
+    rows: int = 0
+    stored: int = 0
+    certified: int = 0
+    already_certified: int = 0
+    not_counted: int = 0  # source not accepted, too old, or before the window
+    skipped_not_active: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-able counters."""
+        return dict(self.__dict__)
+
+
+def import_life_evidence(*, session: Session, settings: Settings, data: bytes, now: datetime) -> LifeEvidenceResult:
+    """Store evidence (national_id,evidence_date,source) and certify people with recent-enough accepted evidence."""
+    rows, _ = read_rows(data, EVIDENCE_ALIASES, {"national_id", "evidence_date", "source"})
+    today = seasons.local_date(now, settings.timezone)
+    people = _lookup(session, {r["national_id"].upper() for _, r in rows})
+    errors: list[dict[str, Any]] = []
+    parsed: list[tuple[Pensioner, date, str]] = []
+    for line, r in rows:
+        nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
+        reason = _person_date_error(people, nid, day, today)
+        if reason is None and (not source or len(source) > 32):
+            reason = "invalid_source"
+        if reason is not None:
+            errors.append({"line": line, "national_id": nid, "reason": reason})
+        elif day is not None:  # always, once there is no reason
+            parsed.append((people[nid], day, source))
+    if errors:
+        raise _reject(errors)
+    result = LifeEvidenceResult(rows=len(parsed))
+    if parsed:
+        stmt = dialect_insert(session, LifeEvidence).on_conflict_do_nothing(
+            index_elements=["pensioner_id", "evidence_date", "source"]
+        )
+        values = [{"pensioner_id": p.id, "evidence_date": d, "source": s, "imported_at": now} for p, d, s in parsed]
+        for v in values:
+            res: Any = session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True})
+            result.stored += int(res.rowcount or 0)
+    # The newest accepted evidence per person decides.
+    best: dict[int, tuple[Pensioner, date, str]] = {}
+    for p, d, s in parsed:
+        if settings.life_evidence_source_counts(s) and (p.id not in best or d > best[p.id][1]):
+            best[p.id] = (p, d, s)
+    result.not_counted = len({p.id for p, _, _ in parsed} - set(best))
+    oldest = today - timedelta(days=settings.life_evidence_max_age_days)
+    for p, d, s in best.values():
+        if p.pension_status == PensionStatus.TERMINATED.value:
+            result.skipped_not_active += 1
+            continue
+        window, _ = seasons.deadline_for(session=session, settings=settings, pensioner=p, today=today)
+        if window is None or d < oldest or d < window.open_date:
+            result.not_counted += 1
+            continue
+        before = certification._find(session, p.id, window.season_year)
+        cert = certification.record_certification(
+            session=session,
+            pensioner_id=p.id,
+            channel=CertificationChannel.DATA_COMPARISON.value,
+            now=now,
+            source=s,
+            evidence={"evidence_date": d.isoformat(), "source": s},
+            settings=settings,
+        )
+        if before is not None and before.id == cert.id:
+            result.already_certified += 1
+        else:
+            result.certified += 1
+    session.flush()
+    return result
+
+
+@dataclass
+class DeathImportResult:
+    """What a deaths import did, and the payments to recover."""
+
+    terminated: int = 0
+    already_terminated: int = 0
+    recoveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able result."""
+        return {
+            "terminated": self.terminated,
+            "already_terminated": self.already_terminated,
+            "recoveries": self.recoveries,
+        }
+
+
+def months_paid_after_death(*, session: Session, pensioner: Pensioner, death_date: date, today: date) -> list[str]:
+    """Months (YYYY-MM) after the death month up to this month that were paid: not under an open suspension."""
+    open_from = session.scalar(
+        select(Suspension.effective_date)
+        .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+        .order_by(Suspension.effective_date)
+        .limit(1)
+    )
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        return []
+    months: list[str] = []
+    m = seasons.first_of_next_month(death_date)
+    while m <= today:
+        if open_from is None or m < open_from.replace(day=1):
+            months.append(f"{m:%Y-%m}")
+        m = seasons.first_of_next_month(m)
+    return months
+
+
+def import_deaths(
+    *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None = None
+) -> DeathImportResult:
+    """Terminate pensions (national_id,death_date), cancel reminders and home visits, list overpaid months."""
+    rows, _ = read_rows(data, DEATH_ALIASES, {"national_id", "death_date"})
+    today = seasons.local_date(now, settings.timezone)
+    people = _lookup(session, {r["national_id"].upper() for _, r in rows})
+    errors: list[dict[str, Any]] = []
+    parsed: dict[str, tuple[Pensioner, date]] = {}
+    for line, r in rows:
+        nid, day = r["national_id"].upper(), _date(r["death_date"])
+        reason = _person_date_error(people, nid, day, today)
+        if reason is None and day is not None:  # day is set whenever there is no reason
+            if day < people[nid].birth_date:
+                reason = "death_before_birth"
+            elif nid in parsed and parsed[nid][1] != day:
+                reason = "conflicting_duplicate"
+            else:
+                parsed[nid] = (people[nid], day)
+        if reason is not None:
+            errors.append({"line": line, "national_id": nid, "reason": reason})
+    if errors:
+        raise _reject(errors)
+    result = DeathImportResult()
+    for nid, (p, day) in parsed.items():
+        if p.pension_status == PensionStatus.TERMINATED.value:
+            result.already_terminated += 1
+            continue
+        months = months_paid_after_death(session=session, pensioner=p, death_date=day, today=today)
+        previous = p.pension_status
+        p.pension_status = PensionStatus.TERMINATED.value
+        p.death_date = day
+        p.status_since = day
+        reminders = certification.cancel_pending_reminders(session=session, pensioner_id=p.id)
+        visits = certification.cancel_open_home_visits(session=session, pensioner_id=p.id, now=now, reason="deceased")
+        templates = face_service.delete_templates(
+            session=session, pensioner_id=p.id, actor_id=actor_id, reason="pension_terminated_deceased"
+        )
+        audit.record(
+            session=session,
+            actor_type="staff" if actor_id else "system",
+            actor_id=actor_id,
+            action="pension.terminated",
+            target_type="pensioner",
+            target_id=p.id,
+            detail={
+                "death_date": day.isoformat(),
+                "previous_status": previous,
+                "overpaid_months": months,
+                "reminders_cancelled": reminders,
+                "home_visits_cancelled": visits,
+                "face_templates_deleted": templates,
+            },
+        )
+        result.terminated += 1
+        if months:
+            result.recoveries.append(
+                {
+                    "national_id": nid,
+                    "name": p.name,
+                    "region_code": p.region_code,
+                    "death_date": day.isoformat(),
+                    "months": months,
+                    "month_count": len(months),
+                }
+            )
+    session.flush()
+    return result

@@ -1,0 +1,154 @@
+"""The reminder sweep: one set-based INSERT … SELECT … ON CONFLICT DO NOTHING per window and recipient."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from certification import seasons
+from certification.service import REMINDER_KIND_PREFIX
+from core.settings import Settings
+from models import Certification, Notification, Pensioner
+from models.engine import dialect_insert
+from models.enums import NotificationStatus, PensionStatus
+
+WAYS_ZH = "可通过：1.手机App刷脸认证；2.到任一社保经办窗口认证；3.卧床或行动不便的老人可申请工作人员上门认证。"
+WAYS_EN = "Ways to certify: 1. face check in the app; 2. any social-insurance counter; 3. a home visit for the bedridden or frail."
+
+
+def latest_due_kind(window: seasons.Window, today: date, offsets: list[int], *, with_open: bool = True) -> str | None:
+    """The newest reminder due by `today` ('open', 'd30' … 'd1'); older missed ones are never sent."""
+    if today > window.close_date or today < window.open_date:
+        return None
+    due: list[tuple[date, int, str]] = []
+    if with_open:
+        due.append((window.open_date, 0, "open"))
+    for i, d in enumerate(sorted(offsets, reverse=True), start=1):
+        day = window.close_date - timedelta(days=d)
+        if day >= window.open_date or not with_open:
+            due.append((day, i, f"d{d}"))
+    due = [x for x in due if x[0] <= today]
+    return max(due)[2] if due else None
+
+
+def reminder_text(deadline: date, *, family: bool) -> tuple[str, str]:
+    """Simplified Chinese and English SMS text."""
+    dl_zh = f"{deadline.year}年{deadline.month}月{deadline.day}日"
+    if family:
+        zh = f"【养老金认证】您的家人尚未完成本年度养老金领取资格认证，截止日期{dl_zh}，请协助其按时认证。{WAYS_ZH}"
+        en = f"Your family member has not yet certified for their pension; the deadline is {deadline:%Y-%m-%d}. Please help. {WAYS_EN}"
+    else:
+        zh = f"【养老金认证】您尚未完成本年度养老金领取资格认证，请于{dl_zh}前完成，逾期将暂停发放。{WAYS_ZH}"
+        en = f"You have not yet certified for your pension this year. Please certify by {deadline:%Y-%m-%d} or payment will be suspended. {WAYS_EN}"
+    return zh, en
+
+
+def first_send_time(now: datetime, settings: Settings) -> datetime:
+    """Now, or the end of tonight's quiet hours (no SMS 21:00–08:00 local time)."""
+    tz = ZoneInfo(settings.timezone)
+    local = now.astimezone(tz)
+    if settings.sms_quiet_end_hour <= local.hour < settings.sms_quiet_start_hour:
+        return now
+    day = local.date() if local.hour < settings.sms_quiet_end_hour else local.date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, settings.sms_quiet_end_hour, tzinfo=tz).astimezone(now.tzinfo)
+
+
+def queue_reminders(
+    *,
+    session: Session,
+    where: ColumnElement[bool],
+    season_year: int,
+    kind: str,
+    deadline: date,
+    today: date,
+    now: datetime,
+    settings: Settings,
+    require_uncertified: bool = True,
+) -> int:
+    """Queue one reminder kind to every matching active, uncertified pensioner (and family copies); returns rows queued."""
+    send_at = first_send_time(now, settings)
+    eighty = seasons.add_months(today, -12 * settings.reminder_family_min_age)
+    base = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
+    if require_uncertified:
+        base.append(
+            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+        )
+    # Self and family copies in one statement: one scan of the cohort instead of two.
+    # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
+    sources = [
+        select(
+            Pensioner.id,
+            phone_col,
+            literal("sms"),
+            literal(f"{REMINDER_KIND_PREFIX}_{kind}"),
+            literal(season_year),
+            literal(recipient),
+            literal(deadline, Notification.__table__.c.deadline_date.type),
+            literal(NotificationStatus.PENDING.value),
+            literal(0),
+            literal(send_at, Notification.__table__.c.next_attempt_at.type),
+            literal(now, Notification.__table__.c.created_at.type),
+        ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
+        for recipient, phone_col, extra in (
+            ("self", Pensioner.phone, []),
+            ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
+        )
+    ]
+    stmt: Insert = (
+        dialect_insert(session, Notification)
+        .from_select(
+            [
+                "pensioner_id",
+                "phone",
+                "channel",
+                "kind",
+                "season_year",
+                "recipient",
+                "deadline_date",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            union_all(*sources),
+        )
+        .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])
+    )
+    return int(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sweep_reminders(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+    """Queue the latest due reminder for every cohort; safe to run any number of times, anywhere."""
+    today = seasons.local_date(now, settings.timezone)
+    offsets = settings.reminder_offsets
+    queued = 0
+    if settings.season_policy == "rolling":
+        lead = max(offsets, default=30)
+        cohorts = seasons.rolling_cohorts(
+            session=session, settings=settings, due_from=today, due_to=today + timedelta(days=lead)
+        )
+        with_open, require_uncertified = False, False  # certifying moves the due date out of range
+    else:
+        season = seasons.current_season(session=session, today=today)
+        cohorts = seasons.window_cohorts(session=session, season=season) if season else []
+        with_open, require_uncertified = True, True
+    for cohort in cohorts:
+        kind = latest_due_kind(cohort.window, today, offsets, with_open=with_open)
+        if kind is None:
+            continue
+        queued += queue_reminders(
+            session=session,
+            where=cohort.where,
+            season_year=cohort.window.season_year,
+            kind=kind,
+            deadline=cohort.window.close_date,
+            today=today,
+            now=now,
+            settings=settings,
+            require_uncertified=require_uncertified,
+        )
+    session.flush()
+    return {"reminders_queued": queued}

@@ -1,0 +1,264 @@
+"""Recording a certification (any channel), reinstating suspended pensions, and a pensioner's status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certification import seasons
+from core import audit
+from core.errors import Conflict, InvalidInput, NotFound
+from core.settings import Settings, get_settings
+from models import Certification, HomeVisitTask, Notification, Pensioner, Suspension
+from models.enums import CertificationChannel, HomeVisitTaskStatus, NotificationStatus, PensionStatus
+
+CHANNELS = {c.value for c in CertificationChannel}
+REMINDER_KIND_PREFIX = "reminder"
+
+
+def record_certification(
+    *,
+    session: Session,
+    pensioner_id: int,
+    channel: str,
+    now: datetime,
+    attempt_id: int | None = None,
+    staff_id: int | None = None,
+    home_visit_id: int | None = None,
+    office_region_code: str | None = None,
+    source: str | None = None,
+    evidence: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> Certification:
+    """Record that a pensioner is alive for the current season; idempotent per (pensioner, season).
+
+    A second call for the same season returns the first certification unchanged. A new certification
+    reinstates a suspended pension (with back-pay months), cancels the season's pending reminders and,
+    unless the channel is home_visit (the home-visit service closes its own task), cancels open
+    home-visit tasks with close_reason 'certified_other_channel'. Flushes; the caller commits.
+    Raises NotFound (unknown pensioner), Conflict (terminated pension, no season), InvalidInput (channel).
+    """
+    settings = settings or get_settings()
+    if channel not in CHANNELS:
+        raise InvalidInput("认证渠道无效。", "Unknown certification channel.", code="invalid_channel")
+    pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
+    if pensioner is None:
+        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        raise Conflict("该养老金已终止发放。", "This pension has been terminated.", code="pension_terminated")
+    today = seasons.local_date(now, settings.timezone)
+    year = _season_year(session=session, settings=settings, pensioner=pensioner, today=today)
+    existing = _find(session, pensioner_id, year)
+    if existing is None and settings.season_policy == "rolling":
+        existing = _still_valid(session, settings, pensioner, today)
+    if existing is not None:
+        return existing
+    cert = Certification(
+        pensioner_id=pensioner_id,
+        season_year=year,
+        certified_at=now,
+        channel=channel,
+        source=source,
+        attempt_id=attempt_id,
+        staff_id=staff_id,
+        home_visit_id=home_visit_id,
+        office_region_code=office_region_code,
+        evidence=evidence,
+    )
+    try:
+        with session.begin_nested():
+            session.add(cert)
+    except IntegrityError:
+        # Another transaction certified the same person for the same season first.
+        found = _find(session, pensioner_id, year)
+        if found is None:
+            raise
+        return found
+    actor_type, actor_id = ("staff", staff_id) if staff_id else ("system", None)
+    audit.record(
+        session=session,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action="certification.recorded",
+        target_type="pensioner",
+        target_id=pensioner_id,
+        detail={"season_year": year, "channel": channel, "source": source, "certification_id": cert.id},
+    )
+    _reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=(actor_type, actor_id))
+    if settings.season_policy == "rolling":
+        pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
+    cancelled = cancel_pending_reminders(session=session, pensioner_id=pensioner_id, season_year=year)
+    tasks = 0
+    if channel != CertificationChannel.HOME_VISIT.value:
+        tasks = cancel_open_home_visits(
+            session=session, pensioner_id=pensioner_id, now=now, reason="certified_other_channel", season_year=year
+        )
+    if cancelled or tasks:
+        audit.record(
+            session=session,
+            actor_type="system",
+            actor_id=None,
+            action="certification.follow_ups_cancelled",
+            target_type="pensioner",
+            target_id=pensioner_id,
+            detail={"season_year": year, "reminders": cancelled, "home_visit_tasks": tasks},
+        )
+    session.flush()
+    return cert
+
+
+def _find(session: Session, pensioner_id: int, year: int) -> Certification | None:
+    return session.scalar(
+        select(Certification)
+        .where(Certification.pensioner_id == pensioner_id, Certification.season_year == year)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _season_year(*, session: Session, settings: Settings, pensioner: Pensioner, today: date) -> int:
+    if settings.season_policy == "rolling":
+        due = pensioner.certification_due_date
+        return due.year if due else today.year
+    season = seasons.current_season(session=session, today=today)
+    if season is None:
+        raise Conflict("当前没有开放的认证期。", "No certification season has opened yet.", code="no_open_season")
+    return season.year
+
+
+def _still_valid(session: Session, settings: Settings, pensioner: Pensioner, today: date) -> Certification | None:
+    """Rolling policy: before the person's window opens, the latest certification still stands."""
+    due = pensioner.certification_due_date
+    if due is None or today >= seasons.rolling_window(settings, due).open_date:
+        return None
+    return session.scalar(
+        select(Certification)
+        .where(Certification.pensioner_id == pensioner.id)
+        .order_by(Certification.certified_at.desc())
+        .limit(1)
+    )
+
+
+def _reinstate(
+    *, session: Session, pensioner: Pensioner, now: datetime, today: date, actor: tuple[str, int | None]
+) -> None:
+    """Close every open suspension of this person; back pay runs from its effective month to this month."""
+    open_suspensions = session.scalars(
+        select(Suspension).where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+    ).all()
+    for s in open_suspensions:
+        s.reinstated_at = now
+        s.reinstated_effective_date = today.replace(day=1)
+        s.back_pay_months = seasons.months_between(s.effective_date, today)
+        audit.record(
+            session=session,
+            actor_type=actor[0],
+            actor_id=actor[1],
+            action="pension.reinstated",
+            target_type="pensioner",
+            target_id=pensioner.id,
+            detail={"season_year": s.season_year, "back_pay_months": s.back_pay_months},
+        )
+    if pensioner.pension_status == PensionStatus.SUSPENDED.value:
+        pensioner.pension_status = PensionStatus.ACTIVE.value
+        pensioner.status_since = today
+
+
+def cancel_pending_reminders(*, session: Session, pensioner_id: int, season_year: int | None = None) -> int:
+    """Cancel a person's queued reminders (of one season, or all); returns how many."""
+    stmt = update(Notification).where(
+        Notification.pensioner_id == pensioner_id,
+        Notification.status == NotificationStatus.PENDING.value,
+        Notification.kind.startswith(REMINDER_KIND_PREFIX),
+    )
+    if season_year is not None:
+        stmt = stmt.where(Notification.season_year == season_year)
+    result = session.execute(
+        stmt.values(status=NotificationStatus.CANCELLED.value), execution_options={"synchronize_session": False}
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cancel_open_home_visits(
+    *, session: Session, pensioner_id: int, now: datetime, reason: str, season_year: int | None = None
+) -> int:
+    """Cancel a person's open home-visit tasks with a close reason; returns how many."""
+    stmt = update(HomeVisitTask).where(
+        HomeVisitTask.pensioner_id == pensioner_id, HomeVisitTask.status == HomeVisitTaskStatus.OPEN.value
+    )
+    if season_year is not None:
+        stmt = stmt.where(HomeVisitTask.season_year == season_year)
+    result = session.execute(
+        stmt.values(status=HomeVisitTaskStatus.CANCELLED.value, closed_at=now, close_reason=reason, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CertificationStatus:
+    """What the pensioner's app shows."""
+
+    status: str  # certified / pending / suspended / terminated / no_season
+    season_year: int | None
+    deadline: date | None
+    days_left: int | None
+    channel: str | None
+    certified_at: datetime | None
+    message_zh: str
+    message_en: str
+
+
+def certification_status(
+    *, session: Session, settings: Settings, pensioner: Pensioner, now: datetime
+) -> CertificationStatus:
+    """The pensioner's state for the current season, with a bilingual message."""
+    today = seasons.local_date(now, settings.timezone)
+    window, deadline = seasons.deadline_for(session=session, settings=settings, pensioner=pensioner, today=today)
+    year = window.season_year if window else None
+    cert = _find(session, pensioner.id, year) if year is not None else None
+    if cert is None and settings.season_policy == "rolling" and window is not None:
+        cert = _still_valid(session, settings, pensioner, today)
+    days_left = (deadline - today).days if deadline else None
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        return CertificationStatus(
+            "terminated", year, None, None, None, None, "养老金已终止发放。", "The pension has been terminated."
+        )
+    if cert is not None:
+        local = cert.certified_at.astimezone(seasons.ZoneInfo(settings.timezone))
+        return CertificationStatus(
+            "certified",
+            year,
+            deadline,
+            days_left,
+            cert.channel,
+            cert.certified_at,
+            f"您已于{local:%Y年%m月%d日}完成本年度认证，无需重复认证。",
+            f"You certified on {local:%Y-%m-%d}; nothing more to do this year.",
+        )
+    if pensioner.pension_status == PensionStatus.SUSPENDED.value:
+        return CertificationStatus(
+            "suspended",
+            year,
+            deadline,
+            days_left,
+            None,
+            None,
+            "因未按期认证，养老金已暂停发放。完成认证后将恢复发放并补发暂停期间的养老金。",
+            "Your pension is suspended for a missed certification. Certify to have it reinstated with back pay.",
+        )
+    if deadline is None or days_left is None:
+        return CertificationStatus(
+            "no_season", None, None, None, None, None, "当前没有认证期。", "No certification season is open."
+        )
+    if days_left >= 0:
+        zh = f"请于{deadline:%Y年%m月%d日}前完成认证，还剩{days_left}天。可使用手机App刷脸、到社保窗口办理，卧床老人可申请上门认证。"
+        en = f"Please certify by {deadline:%Y-%m-%d} ({days_left} days left): in the app, at a counter, or ask for a home visit if bedridden."
+    else:
+        zh = f"认证截止日期{deadline:%Y年%m月%d日}已过，请尽快认证，以免养老金暂停发放。"
+        en = f"The deadline {deadline:%Y-%m-%d} has passed; certify now to avoid suspension."
+    return CertificationStatus("pending", year, deadline, days_left, None, None, zh, en)

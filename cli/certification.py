@@ -1,0 +1,233 @@
+"""CLI commands: seasons, sweeps and the scheduler, life-evidence and death imports, payroll exports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from cli.common import app, err, factory, fail, read_file
+from core.errors import DomainError, InvalidInput
+from core.settings import get_settings
+from models.base import utcnow
+from models.engine import session_scope
+
+season_app = typer.Typer(help="Certification seasons.", no_args_is_help=True)
+export_app = typer.Typer(help="Payroll exports (CSV).", no_args_is_help=True)
+app.add_typer(season_app, name="season")
+app.add_typer(export_app, name="export")
+
+
+def _parse_now(raw: str | None) -> datetime:
+    if not raw:
+        return utcnow()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        err.print(f"[red]invalid_datetime[/red]: {raw} (use ISO 8601, e.g. 2026-06-01T09:00+08:00)")
+        raise typer.Exit(2)
+    if value.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return value.astimezone(UTC)
+
+
+@season_app.command("create")
+def season_create(
+    year: Annotated[int, typer.Option(help="Season year")],
+    open_date: Annotated[str | None, typer.Option("--open", help="Open date YYYY-MM-DD (default 04-01)")] = None,
+    close_date: Annotated[str | None, typer.Option("--close", help="Close date YYYY-MM-DD (default 06-30)")] = None,
+    grace_days: Annotated[int | None, typer.Option(help="Grace days after close")] = None,
+) -> None:
+    """Create a season; suspension takes effect the 1st of the month after close + grace."""
+    from certification import seasons
+
+    settings = get_settings()
+    try:
+        with session_scope(factory(settings)) as session:
+            s = seasons.create_season(
+                session=session,
+                settings=settings,
+                year=year,
+                open_date=_date_opt(open_date),
+                close_date=_date_opt(close_date),
+                grace_days=grace_days,
+            )
+            typer.echo(
+                f"season {s.year}: open {s.open_date}, close {s.close_date}, grace {s.grace_days} days, "
+                f"suspension effective {s.suspend_from_date}"
+            )
+    except DomainError as exc:
+        fail(exc)
+
+
+@season_app.command("extend")
+def season_extend(
+    year: Annotated[int, typer.Option(help="Season year")],
+    region: Annotated[str, typer.Option(help="12-digit division code (community/town/district/city)")],
+    close: Annotated[str, typer.Option(help="The region's close date YYYY-MM-DD")],
+    grace_days: Annotated[int | None, typer.Option(help="Grace days (default the season's)")] = None,
+) -> None:
+    """Give a region its own close date for a season."""
+    from certification import seasons
+
+    settings = get_settings()
+    try:
+        close_date = _date_opt(close)
+        assert close_date is not None
+        with session_scope(factory(settings)) as session:
+            w = seasons.extend_window(
+                session=session, year=year, region_code=region, close_date=close_date, grace_days=grace_days
+            )
+            typer.echo(f"season {year} region {w.region_code}: close {w.close_date}, suspension {w.suspend_from_date}")
+    except DomainError as exc:
+        fail(exc)
+
+
+@season_app.command("list")
+def season_list() -> None:
+    """List seasons."""
+    from certification import seasons
+
+    with session_scope(factory(get_settings())) as session:
+        for s in seasons.list_seasons(session=session):
+            typer.echo(
+                f"{s.year}: {s.open_date} – {s.close_date} (+{s.grace_days} days), suspend {s.suspend_from_date}"
+            )
+
+
+def _date_opt(raw: str | None) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"日期无效：{raw}", f"Invalid date: {raw} (use YYYY-MM-DD)", code="invalid_date")
+
+
+@app.command("run-sweeps")
+def run_sweeps(
+    now: Annotated[
+        str | None, typer.Option(help="As of this ISO instant (default now); no offset = local time")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these sweeps (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Run every sweep (home visits, reminders, suspensions, outbox, purge_evidence) once, as of an instant."""
+    from scheduler import sweeps
+
+    settings = get_settings()
+    instant = _parse_now(now)
+    try:
+        result = sweeps.run_sweeps(session_factory=factory(settings), settings=settings, now=instant, names=only)
+    except KeyError as exc:
+        err.print(f"[red]unknown_sweep[/red]: {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+
+
+@app.command("scheduler")
+def run_scheduler() -> None:
+    """Run the APScheduler process (daily sweeps, outbox every few minutes) until stopped."""
+    from api.observability import configure_logging
+    from scheduler.jobs import build_scheduler
+
+    configure_logging(get_settings().log_level)
+    scheduler = build_scheduler(get_settings(), kind="blocking")
+    typer.echo("scheduler running; jobs: " + ", ".join(j.id for j in scheduler.get_jobs()))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+@app.command("import-life-evidence")
+def import_life_evidence(
+    file: Path, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False
+) -> None:
+    """Certify from other systems' evidence (CSV national_id,evidence_date,source); all rows or none."""
+    from certification import passive
+
+    settings = get_settings()
+    data = read_file(file, settings.max_import_bytes)
+    try:
+        with session_scope(factory(settings)) as session:
+            result = passive.import_life_evidence(session=session, settings=settings, data=data, now=utcnow())
+    except DomainError as exc:
+        fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        typer.echo(" ".join(f"{k} {v}," for k, v in result.as_dict().items()).rstrip(","))
+
+
+@app.command("import-deaths")
+def import_deaths(
+    file: Path,
+    out: Annotated[Path | None, typer.Option(help="Write the recovery list (CSV) here instead of stdout")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Terminate pensions (CSV national_id,death_date) and list months paid after death for recovery."""
+    from certification import passive
+
+    settings = get_settings()
+    data = read_file(file, settings.max_import_bytes)
+    try:
+        with session_scope(factory(settings)) as session:
+            result = passive.import_deaths(session=session, settings=settings, data=data, now=utcnow())
+    except DomainError as exc:
+        fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    err.print(f"terminated {result.terminated}, already terminated {result.already_terminated}")
+    rows = (
+        [r["national_id"], r["name"], r["region_code"], r["death_date"], str(r["month_count"]), " ".join(r["months"])]
+        for r in result.recoveries
+    )
+    header = ["national_id", "name", "region_code", "death_date", "months_paid_after_death", "months"]
+    _write(out, header, rows)
+
+
+@export_app.command("suspensions")
+def export_suspensions(
+    season: Annotated[int, typer.Option(help="Season year")],
+    out: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None,
+) -> None:
+    """Pensions suspended for a season (national ID, name, region, effective month)."""
+    from certification import exports
+
+    with session_scope(factory(get_settings())) as session:
+        _write(out, exports.SUSPENSION_COLUMNS, exports.suspension_rows(session=session, season_year=season))
+
+
+@export_app.command("reinstatements")
+def export_reinstatements(
+    season: Annotated[int | None, typer.Option(help="Only this season")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None,
+) -> None:
+    """Reinstated pensions with the month payment resumes and back-pay months."""
+    from certification import exports
+
+    with session_scope(factory(get_settings())) as session:
+        _write(out, exports.REINSTATEMENT_COLUMNS, exports.reinstatement_rows(session=session, season_year=season))
+
+
+def _write(out: Path | None, header: list[str], rows: object) -> None:
+    from certification import exports
+
+    if out is None:
+        n = exports.write_csv(sys.stdout, header, rows)  # type: ignore[arg-type]
+    else:
+        with out.open("w", encoding="utf-8-sig", newline="") as fh:
+            stream: TextIO = fh
+            n = exports.write_csv(stream, header, rows)  # type: ignore[arg-type]
+    err.print(f"{n} rows")

@@ -1,0 +1,147 @@
+"""Request dependencies: the session (one transaction per request), settings and current users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from core.clock import NowDep
+from core.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from core.security import decode_token
+from core.settings import Settings
+from models import Pensioner, Region, StaffUser
+from models.enums import StaffRole
+from registry import regions as region_service
+
+# Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 instead of a 404/422).
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/staff-token", auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: commits if the route returns, rolls back if it raises."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except DomainError as exc:
+        if exc.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+TokenDep = Annotated[str | None, Depends(_bearer)]
+
+
+def current_staff(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> StaffUser:
+    """The logged-in staff member."""
+    if not token:
+        raise NotAuthenticated()
+    claims = decode_token(token, secret=settings.secret_key, now=now)
+    if claims.subject_type != "staff":
+        raise NotAuthenticated("请使用工作人员账号登录。", "Staff login required.", code="staff_required")
+    staff = session.get(StaffUser, claims.subject_id)
+    if staff is None or not staff.active:
+        raise NotAuthenticated("账号不可用。", "Account disabled.", code="account_disabled")
+    return staff
+
+
+CurrentStaff = Annotated[StaffUser, Depends(current_staff)]
+
+
+def current_pensioner(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> Pensioner:
+    """The logged-in pensioner (or the family member using their login)."""
+    if not token:
+        raise NotAuthenticated()
+    claims = decode_token(token, secret=settings.secret_key, now=now)
+    if claims.subject_type != "pensioner":
+        raise NotAuthenticated("请使用养老金领取人账号登录。", "Pensioner login required.", code="pensioner_required")
+    pensioner = session.get(Pensioner, claims.subject_id)
+    if pensioner is None:
+        raise NotAuthenticated()
+    return pensioner
+
+
+CurrentPensioner = Annotated[Pensioner, Depends(current_pensioner)]
+
+
+def require_roles(*roles: StaffRole):
+    """A dependency that admits only the given staff roles."""
+    allowed = {r.value for r in roles}
+
+    def _check(staff: CurrentStaff) -> StaffUser:
+        if staff.role not in allowed:
+            raise Forbidden()
+        return staff
+
+    return _check
+
+
+AdminStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN))]
+EnrolStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER))]
+OfficeStaff = Annotated[
+    StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER, StaffRole.SUPERVISOR, StaffRole.FIELD))
+]
+SupervisorStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR))]
+FieldStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.FIELD, StaffRole.ADMIN, StaffRole.SUPERVISOR))]
+
+
+def staff_region(session: SessionDep, staff: CurrentStaff) -> Region:
+    """The staff member's jurisdiction region."""
+    return region_service.get_region(session=session, code=staff.region_code)
+
+
+def pensioner_in_scope(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
+    """Load a pensioner the staff member may see: 404 otherwise, so IDs cannot be probed."""
+    region = region_service.get_region(session=session, code=staff.region_code)
+    pensioner = session.get(Pensioner, pensioner_id)
+    if pensioner is None or not _in_region(pensioner, region):
+        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+    return pensioner
+
+
+def _in_region(p: Pensioner, region: Region) -> bool:
+    return region.code in {p.region_code, p.town_code, p.district_code, p.city_code}
+
+
+PensionerInScope = Annotated[Pensioner, Depends(pensioner_in_scope)]
+
+
+def city_of(region_code: str) -> str:
+    """The city a division code belongs to (first four digits, by the national coding rule)."""
+    return region_code[:4] + "00000000"
+
+
+def pensioner_in_city(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
+    """Any office or field worker in the city may serve any of its pensioners, whatever their district."""
+    pensioner = session.get(Pensioner, pensioner_id)
+    if pensioner is None or pensioner.city_code != city_of(staff.region_code):
+        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+    return pensioner
+
+
+PensionerInCity = Annotated[Pensioner, Depends(pensioner_in_city)]

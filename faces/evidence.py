@@ -1,0 +1,61 @@
+"""Staff reads of biometric results and evidence: every read leaves an audit event."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import NotFound
+from core.settings import Settings
+from home_visit import service as home_visit_service
+from models import Evidence, VerificationAttempt
+
+
+def list_evidence(*, session: Session, pensioner_id: int) -> list[Evidence]:
+    """The pensioner's evidence still kept (metadata only; the bytes stay encrypted)."""
+    return list(
+        session.scalars(select(Evidence).where(Evidence.pensioner_id == pensioner_id).order_by(Evidence.id)).all()
+    )
+
+
+def read_evidence(
+    *, session: Session, settings: Settings, pensioner_id: int, evidence_id: int, staff_id: int
+) -> tuple[Evidence, bytes]:
+    """Decrypt one piece of evidence for a staff member, recording the read."""
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None or evidence.pensioner_id != pensioner_id:
+        raise NotFound("未找到该证据材料，可能已过保存期限被删除。", "Evidence not found (it may have been purged).")
+    data = home_visit_service.read_evidence(settings=settings, evidence=evidence)
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff_id,
+        action="evidence.read",
+        target_type="pensioner",
+        target_id=pensioner_id,
+        detail={"evidence_id": evidence.id, "kind": evidence.kind},
+    )
+    return evidence, data
+
+
+def face_verifications(*, session: Session, pensioner_id: int, staff_id: int, limit: int) -> list[VerificationAttempt]:
+    """The pensioner's latest face-verification results for a staff member, recording the read."""
+    rows = list(
+        session.scalars(
+            select(VerificationAttempt)
+            .where(VerificationAttempt.pensioner_id == pensioner_id)
+            .order_by(VerificationAttempt.at.desc(), VerificationAttempt.id.desc())
+            .limit(limit)
+        ).all()
+    )
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff_id,
+        action="face_verifications.read",
+        target_type="pensioner",
+        target_id=pensioner_id,
+        detail={"attempts": [a.id for a in rows]},
+    )
+    return rows

@@ -1,0 +1,73 @@
+"""Supervisors read a pensioner's kept evidence and face-verification results (each read audited)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from core.deps import PensionerInScope, RowId, SessionDep, SettingsDep, SupervisorStaff
+from faces import evidence as evidence_service
+
+router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["evidence"])
+
+
+class EvidenceOut(BaseModel):
+    """Metadata of a kept piece of evidence."""
+
+    id: int
+    kind: str
+    content_type: str
+    created_at: datetime
+    purge_after: datetime | None
+
+
+class VerificationOut(BaseModel):
+    """One stored face-verification result (no image exists to show)."""
+
+    id: int
+    at: datetime
+    channel: str
+    decision: str
+    distance: float | None
+    score: float | None
+    reasons: list[Any]
+    staff_id: int | None
+
+
+@router.get("/evidence", response_model=list[EvidenceOut])
+def list_evidence(_staff: SupervisorStaff, pensioner: PensionerInScope, session: SessionDep) -> list[EvidenceOut]:
+    """Evidence still kept for the pensioner (until its purge date)."""
+    rows = evidence_service.list_evidence(session=session, pensioner_id=pensioner.id)
+    return [EvidenceOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/evidence/{evidence_id}", response_class=Response)
+def download_evidence(
+    evidence_id: RowId, staff: SupervisorStaff, pensioner: PensionerInScope, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The decrypted evidence (form scan or visit photo); the read is audited."""
+    evidence, data = evidence_service.read_evidence(
+        session=session, settings=settings, pensioner_id=pensioner.id, evidence_id=evidence_id, staff_id=staff.id
+    )
+    return Response(
+        data,
+        media_type=evidence.content_type,
+        headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="evidence-{evidence.id}"'},
+    )
+
+
+@router.get("/face-verifications", response_model=list[VerificationOut])
+def list_face_verifications(
+    staff: SupervisorStaff,
+    pensioner: PensionerInScope,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[VerificationOut]:
+    """The pensioner's latest face-verification results; the read is audited."""
+    rows = evidence_service.face_verifications(
+        session=session, pensioner_id=pensioner.id, staff_id=staff.id, limit=limit
+    )
+    return [VerificationOut.model_validate(r, from_attributes=True) for r in rows]

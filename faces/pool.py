@@ -1,0 +1,121 @@
+"""CPU-bound face work in a process pool sized to the cores, never on the event loop."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from core.errors import ServiceBusy
+from verification.config import VerificationConfig
+from verification.errors import VerificationError
+from verification.face import FaceAnalysis, analyse_face
+from verification.image import decode_image
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_max_in_flight = 0  # 0: no admission limit
+_in_flight = 0
+_lock = threading.Lock()
+JOB_SECONDS = 0.7  # one liveness answer on one core (bench/bench_load.py); sets Retry-After
+
+
+def configure(workers: int, *, queue_per_worker: int = 0) -> None:
+    """workers < 0: run inline (tests, CLI); 0: one process per core; n: n processes.
+
+    queue_per_worker > 0 admits at most that many jobs per process at once; more raise ServiceBusy.
+    """
+    global _pool, _pool_size, _max_in_flight
+    size = (os.cpu_count() or 1) if workers == 0 else workers
+    if _pool is not None and size != _pool_size:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+    _pool_size = size
+    _max_in_flight = size * queue_per_worker if size > 0 and queue_per_worker > 0 else 0
+
+
+def shutdown() -> None:
+    """Stop the workers."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+def _warm_process() -> int:
+    """Run the detector and the encoder once, so the first real job does not pay their start-up."""
+    import time
+
+    import numpy as np
+
+    from verification.face import fr
+
+    fr.face_detector(np.zeros((120, 120, 3), dtype=np.uint8), 0)
+    fr.face_encoder.compute_face_descriptor(np.zeros((150, 150, 3), dtype=np.uint8))
+    time.sleep(0.3)  # hold this process so the next warm-up task goes to another one
+    return os.getpid()
+
+
+def _current_pool() -> ProcessPoolExecutor:
+    """The pool, started on first use (the caller holds _lock)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=_pool_size)
+    return _pool
+
+
+def warm() -> int:
+    """Start every pool process and warm it; returns how many distinct processes answered (0 inline)."""
+    if _pool_size < 0:
+        return 0
+    with _lock:
+        pool = _current_pool()
+    futures = [pool.submit(_warm_process) for _ in range(_pool_size)]
+    return len({f.result() for f in futures})
+
+
+def in_flight() -> int:
+    """Jobs admitted and not yet finished in this process's pool."""
+    return _in_flight
+
+
+def run(fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(*args) in the pool (or inline when the pool is disabled); ServiceBusy when the queue is full."""
+    global _pool, _in_flight
+    if _pool_size < 0:
+        return fn(*args)
+    with _lock:
+        if _max_in_flight and _in_flight >= _max_in_flight:
+            raise ServiceBusy(retry_after_seconds=max(1, math.ceil(_in_flight * JOB_SECONDS / _pool_size)))
+        _in_flight += 1
+        pool = _current_pool()
+    try:
+        return pool.submit(fn, *args).result()
+    except BrokenProcessPool:
+        # A face process died (killed, out of memory, a crash in native code): this pool refuses all work
+        # from now on, so drop it; the next job starts a fresh one. This request may be sent again.
+        log.error("face process pool broken; starting a new one for the next job")
+        with _lock:
+            if _pool is pool:
+                _pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise ServiceBusy(retry_after_seconds=2)
+    finally:
+        with _lock:
+            _in_flight -= 1
+
+
+def analyse_photo(data: bytes, config: VerificationConfig, num_jitters: int | None) -> FaceAnalysis | tuple[str, str]:
+    """Decode and analyse one photo; verification errors come back as (code, detail) so they pickle."""
+    try:
+        rgb = decode_image(data, config=config)
+        return analyse_face(rgb, config=config, num_jitters=num_jitters)
+    except VerificationError as exc:
+        return (exc.code, exc.detail)

@@ -1,0 +1,86 @@
+"""Face enrolment and counter verification (admin and counter staff, any office in the city)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from core.clock import NowDep
+from core.deps import EnrolStaff, PensionerInCity, SessionDep, SettingsDep
+from core.uploads import read_limited
+from faces import service as face_service
+
+router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["faces"])
+
+
+def match_body(outcome: face_service.VerifyOutcome) -> dict[str, Any]:
+    """The JSON answer of a verification."""
+    m = outcome.match
+    return {
+        "attempt_id": outcome.attempt.id,
+        "decision": outcome.attempt.decision,
+        "distance": None if m is None else round(m.distance, 4),
+        "score": None if m is None else round(m.score, 4),
+        "reasons": outcome.reasons,
+        "advice": face_service.advice_for(outcome.reasons),
+        "rolling_template_added": outcome.rolling_template_added,
+    }
+
+
+@router.put("/face")
+def enrol_face(
+    staff: EnrolStaff,
+    pensioner: PensionerInCity,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    photos: Annotated[list[UploadFile], File(description="1–5 reference photos (JPEG/PNG)")],
+    consent_method: Annotated[str, Form(description="paper_form, app_screen, home_visit_form or counter_signature")],
+    source: Annotated[str, Form(description="counter, home_visit or id_photo")] = "counter",
+) -> dict[str, Any]:
+    """Enrol reference photos as anchor templates, recording the separate biometric consent."""
+    data = [read_limited(p, settings.max_upload_bytes) for p in photos]
+    templates = face_service.enrol(
+        session=session,
+        settings=settings,
+        pensioner_id=pensioner.id,
+        photos=data,
+        source=source,
+        consent_method=consent_method,
+        staff_id=staff.id,
+        now=now,
+    )
+    return {"pensioner_id": pensioner.id, "templates": [t.id for t in templates], "source": source}
+
+
+@router.post("/face-verifications")
+def verify_at_counter(
+    staff: EnrolStaff,
+    pensioner: PensionerInCity,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    photo: Annotated[UploadFile, File(description="A photo taken at the counter")],
+) -> dict[str, Any]:
+    """1:1 check of a photo against the pensioner's templates (the attempt is recorded)."""
+    data = read_limited(photo, settings.max_upload_bytes)
+    outcome = face_service.verify_photo(
+        session=session,
+        settings=settings,
+        pensioner_id=pensioner.id,
+        photo=data,
+        channel="counter",
+        staff_id=staff.id,
+        now=now,
+    )
+    return match_body(outcome)
+
+
+@router.delete("/face")
+def delete_face(staff: EnrolStaff, pensioner: PensionerInCity, session: SessionDep) -> dict[str, int]:
+    """Withdraw biometric consent: every template of the pensioner is deleted."""
+    count = face_service.delete_templates(
+        session=session, pensioner_id=pensioner.id, actor_id=staff.id, reason="consent_withdrawn"
+    )
+    return {"deleted": count}

@@ -1,0 +1,165 @@
+"""The notification outbox: queueing messages and handing them to an SMS gateway."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.settings import Settings
+from models import Notification
+from models.enums import NotificationStatus
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(
+    *,
+    session: Session,
+    phone: str,
+    kind: str,
+    body_zh: str,
+    body_en: str,
+    pensioner_id: int | None = None,
+    season_year: int | None = None,
+    now: datetime,
+) -> Notification:
+    """Queue one message; it leaves when the sender next runs."""
+    note = Notification(
+        phone=phone,
+        kind=kind,
+        body_zh=body_zh,
+        body_en=body_en,
+        pensioner_id=pensioner_id,
+        season_year=season_year,
+        status=NotificationStatus.PENDING.value,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    return note
+
+
+class GatewayError(Exception):
+    """The gateway did not accept the message."""
+
+
+class SmsGateway(Protocol):
+    """Something that delivers one SMS."""
+
+    def send(self, *, phone: str, body: str, message_id: int) -> None:
+        """Deliver or raise GatewayError."""
+
+
+class LogGateway:
+    """Development gateway: the outbox row is the record; nothing leaves the machine."""
+
+    def send(self, *, phone: str, body: str, message_id: int) -> None:
+        """Log a masked line."""
+        log.info("sms %s to %s***%s", message_id, phone[:3], phone[-2:])
+
+
+@dataclass
+class HttpGateway:
+    """POSTs JSON to an SMS provider, with a few quick retries inside one attempt."""
+
+    url: str
+    token: str = ""
+    timeout: float = 10.0
+    retries: int = 2
+    client: httpx.Client | None = None
+
+    def send(self, *, phone: str, body: str, message_id: int) -> None:
+        """Post {"phone","text","id"}; 2xx is success."""
+        client = self.client or httpx.Client(timeout=self.timeout)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                resp = client.post(self.url, json={"phone": phone, "text": body, "id": message_id}, headers=headers)
+                if 200 <= resp.status_code < 300:
+                    return
+                last = GatewayError(f"HTTP {resp.status_code}")
+                if resp.status_code < 500 and resp.status_code != 429:
+                    break
+            except httpx.HTTPError as exc:
+                last = exc
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+        raise GatewayError(str(last))
+
+
+def message_text(note: Notification) -> tuple[str, str]:
+    """The message's Chinese and English text; reminders are rendered from kind, recipient and deadline."""
+    if note.body_zh is not None and note.body_en is not None:
+        return note.body_zh, note.body_en
+    from certification.reminders import reminder_text
+
+    if note.deadline_date is None:
+        return note.body_zh or "", note.body_en or ""
+    return reminder_text(note.deadline_date, family=note.recipient == "family")
+
+
+def in_quiet_hours(now: datetime, *, tz: str, start_hour: int, end_hour: int) -> bool:
+    """Whether local time is in the no-SMS night (e.g. 21:00–08:00)."""
+    hour = now.astimezone(ZoneInfo(tz)).hour
+    return hour >= start_hour or hour < end_hour
+
+
+def send_pending(
+    *,
+    session: Session,
+    gateway: SmsGateway,
+    now: datetime,
+    tz: str,
+    quiet_start: int,
+    quiet_end: int,
+    max_attempts: int,
+    limit: int = 1000,
+) -> dict[str, int]:
+    """Send due messages outside quiet hours; failures back off exponentially and give up after max_attempts."""
+    if in_quiet_hours(now, tz=tz, start_hour=quiet_start, end_hour=quiet_end):
+        return {"sent": 0, "failed": 0, "deferred_quiet_hours": 1}
+    due = session.scalars(
+        select(Notification)
+        .where(
+            Notification.status == NotificationStatus.PENDING.value,
+            Notification.next_attempt_at <= now,  # every row is queued with one; this walks the index
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    sent = failed = 0
+    for note in due:
+        try:
+            gateway.send(phone=note.phone, body=message_text(note)[0], message_id=note.id)
+        except Exception as exc:  # a gateway may fail in any way; the row records it
+            note.attempts += 1
+            note.last_error = str(exc)[:500]
+            if note.attempts >= max_attempts:
+                note.status = NotificationStatus.FAILED.value
+            else:
+                note.next_attempt_at = now + timedelta(minutes=2**note.attempts)
+            failed += 1
+            continue
+        note.attempts += 1
+        note.status = NotificationStatus.SENT.value
+        note.sent_at = now
+        sent += 1
+    session.flush()
+    return {"sent": sent, "failed": failed, "deferred_quiet_hours": 0}
+
+
+def make_gateway(settings: Settings) -> SmsGateway:
+    """The configured gateway: the HTTP provider, or the log (development)."""
+    if settings.sms_gateway == "http":
+        return HttpGateway(url=settings.sms_http_url, token=settings.sms_http_token)
+    return LogGateway()

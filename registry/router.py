@@ -1,0 +1,87 @@
+"""Administration: region and roster import, pensioner registry, scoped to the caller's jurisdiction."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from sqlalchemy import func, select
+
+from core.deps import (
+    AdminStaff,
+    OfficeStaff,
+    Offset,
+    PensionerInScope,
+    SessionDep,
+    SettingsDep,
+    staff_region,
+)
+from core.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
+from core.uploads import read_limited
+from models import Pensioner, Region
+from registry import regions as region_service
+from registry import roster as roster_service
+
+router = APIRouter(tags=["registry"])
+RegionDep = Annotated[Region, Depends(staff_region)]
+
+
+@router.post("/admin/regions/import", response_model=RegionImportOut)
+def import_regions(
+    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+) -> RegionImportOut:
+    """Upsert regions from CSV (code,name,parent_code,level); all or nothing."""
+    data = read_limited(file, settings.max_import_bytes)
+    result = region_service.import_regions(session=session, data=data, actor_id=staff.id)
+    return RegionImportOut(inserted=result.inserted, updated=result.updated)
+
+
+@router.post("/admin/roster/import", response_model=RosterImportOut)
+def import_roster(
+    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+) -> RosterImportOut:
+    """Upsert pensioners by national ID; bad rows are listed, good rows imported."""
+    data = read_limited(file, settings.max_import_bytes)
+    result = roster_service.import_roster(session=session, data=data, actor_id=staff.id)
+    return RosterImportOut.model_validate(result.as_dict())
+
+
+@router.get("/regions", response_model=list[RegionOut])
+def list_regions(staff: OfficeStaff, session: SessionDep, region: RegionDep, parent: str | None = None) -> list[Region]:
+    """Children of a region inside the caller's jurisdiction (default: the jurisdiction itself)."""
+    code = region_service.normalise_code(parent) if parent else region.code
+    if not region_service.region_within(session=session, inner_code=code, outer=region):
+        return []
+    return region_service.children(session=session, code=code)
+
+
+@router.get("/pensioners", response_model=PensionerPage)
+def list_pensioners(
+    staff: OfficeStaff,
+    session: SessionDep,
+    region: RegionDep,
+    q: Annotated[str | None, Query(max_length=50, description="Name prefix or national ID")] = None,
+    status: Annotated[str | None, Query(pattern="^(active|suspended|terminated)$")] = None,
+    bedridden: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> PensionerPage:
+    """Pensioners living in the caller's jurisdiction."""
+    conds = [region_service.pensioner_scope(region)]
+    if q:
+        conds.append(
+            Pensioner.national_id == q.upper() if q[:1].isdigit() else Pensioner.name.startswith(q, autoescape=True)
+        )
+    if status:
+        conds.append(Pensioner.pension_status == status)
+    if bedridden is not None:
+        conds.append(Pensioner.bedridden == bedridden)
+    total = session.scalar(select(func.count()).select_from(Pensioner).where(*conds)) or 0
+    rows = session.scalars(select(Pensioner).where(*conds).order_by(Pensioner.id).limit(limit).offset(offset)).all()
+    return PensionerPage(total=total, items=[PensionerOut.model_validate(p) for p in rows])
+
+
+@router.get("/pensioners/{pensioner_id}", response_model=PensionerOut)
+def get_pensioner(staff: OfficeStaff, pensioner: PensionerInScope) -> Pensioner:
+    """One pensioner (404 outside the caller's jurisdiction)."""
+    return pensioner

@@ -1,0 +1,285 @@
+"""Supervisor risk API: region summary, the at-risk list and its CSV / Excel exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from core.clock import NowDep
+from core.deps import Offset, SessionDep, SettingsDep, SupervisorStaff, staff_region
+from models import Region
+from risk import service as risk_service
+from risk.schemas import AtRiskOut, AtRiskPageOut, ReasonOut, RegionRiskOut, RiskSummaryOut, TrendPoint
+
+router = APIRouter(prefix="/risk", tags=["risk"])
+StaffRegion = Annotated[Region, Depends(staff_region)]
+RegionQuery = Annotated[str | None, Query(description="12-digit region code (default: your jurisdiction)")]
+SeasonQuery = Annotated[int | None, Query(ge=2000, le=2100, description="Season year (default: the current season)")]
+
+
+class RiskQuery:
+    """Filters, sorting and paging shared by the list and its exports."""
+
+    def __init__(
+        self,
+        region: RegionQuery = None,
+        season: SeasonQuery = None,
+        min_age: Annotated[int | None, Query(ge=0, le=130)] = None,
+        max_age: Annotated[int | None, Query(ge=0, le=130)] = None,
+        bedridden: bool | None = None,
+        days_left: Annotated[int | None, Query(ge=-400, le=400, description="At most this many days left")] = None,
+        min_attempts: Annotated[int | None, Query(ge=1, le=100, description="Failed app attempts")] = None,
+        visit: Annotated[str | None, Query(pattern="^(none|open|overdue|closed)$")] = None,
+        sort: Annotated[str, Query(pattern="^(age|-age|days_left|attempts|name)$")] = "age",
+    ) -> None:
+        self.region = region
+        self.season = season
+        self.sort: risk_service.SortKey = sort  # type: ignore[assignment]
+        self.filters = risk_service.RiskFilter(
+            min_age=min_age,
+            max_age=max_age,
+            bedridden=bedridden,
+            max_days_left=days_left,
+            min_attempts=min_attempts,
+            visit=visit,  # type: ignore[arg-type]
+        )
+
+
+RiskQueryDep = Annotated[RiskQuery, Depends()]
+
+
+def region_out(fig: risk_service.RegionFigures) -> dict[str, Any]:
+    """The JSON shape of one region's figures."""
+    return {
+        "region": fig.code,
+        "name": fig.name,
+        "level": fig.level,
+        "pensioners": fig.pensioners,
+        "certified": fig.certified,
+        "certified_by_channel": fig.certified_by_channel,
+        "pending": fig.pending,
+        "at_risk": fig.at_risk,
+        "pending_bedridden": fig.pending_bedridden,
+        "pending_80plus": fig.pending_80plus,
+        "pending_failed_attempts": fig.pending_failed_attempts,
+        "failed_attempts": fig.failed_attempts,
+        "home_visits_open": fig.visits_open,
+        "home_visits_overdue": fig.visits_overdue,
+        "suspended": fig.suspended,
+        "projected_suspensions": fig.projected_suspensions,
+        "deadline": fig.deadline,
+        "days_left": fig.days_left,
+        "trend": [TrendPoint(day=d, certified=n) for d, n in fig.trend],
+        "children": [RegionRiskOut(**region_out(c)) for c in fig.children],
+    }
+
+
+def row_out(row: risk_service.RiskRow) -> AtRiskOut:
+    """The JSON shape of one at-risk row."""
+    return AtRiskOut(
+        id=row.id,
+        name=row.name,
+        national_id=row.national_id,
+        region_code=row.region_code,
+        region_name=row.region_name,
+        age=row.age,
+        bedridden=row.bedridden,
+        pension_status=row.pension_status,
+        deadline=row.deadline,
+        days_left=row.days_left,
+        failed_attempts=row.failed_attempts,
+        last_attempt_at=row.last_attempt_at,
+        home_visit_status=row.visit_status,
+        home_visit_due_date=row.visit_due_date,
+        reminders_sent=row.reminders_sent,
+        last_reminder_at=row.last_reminder_at,
+        reasons=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in row.reasons],
+        under_way=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in risk_service.under_way(row)],
+        history_url=f"/dashboard/pensioners/{row.id}",
+    )
+
+
+@router.get("/summary", response_model=RiskSummaryOut)
+def risk_summary(
+    staff: SupervisorStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    scope: StaffRegion,
+    region: RegionQuery = None,
+    season: SeasonQuery = None,
+) -> RiskSummaryOut:
+    """Counts for a region and each child region: certified by channel, pending, at risk, visits, trend."""
+    target = risk_service.scoped_region(session=session, staff_region=scope, code=region)
+    season_row = risk_service.resolve_season(session=session, settings=settings, year=season, now=now)
+    result = risk_service.summary(session=session, settings=settings, region=target, season=season_row, now=now)
+    return RiskSummaryOut(
+        season=season_row.year,
+        today=result.today,
+        computed_at=result.computed_at,
+        risk_days_left=result.risk_days,
+        **region_out(result.region),
+    )
+
+
+@router.post("/refresh", status_code=204)
+def refresh(
+    staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, season: SeasonQuery = None
+) -> None:
+    """Recompute the season's roll-up now (the scheduler does this every few minutes)."""
+    season_row = risk_service.resolve_season(session=session, settings=settings, year=season, now=now)
+    risk_service.refresh_rollup(session=session, settings=settings, season_year=season_row.year, now=now)
+
+
+@router.get("/pensioners", response_model=AtRiskPageOut)
+def at_risk(
+    staff: SupervisorStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    scope: StaffRegion,
+    q: RiskQueryDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> AtRiskPageOut:
+    """Pending pensioners close to (or past) their deadline, with reasons and what is under way."""
+    target = risk_service.scoped_region(session=session, staff_region=scope, code=q.region)
+    season_row = risk_service.resolve_season(session=session, settings=settings, year=q.season, now=now)
+    page = risk_service.at_risk_page(
+        session=session,
+        settings=settings,
+        region=target,
+        season=season_row,
+        now=now,
+        filters=q.filters,
+        sort=q.sort,
+        limit=limit,
+        offset=offset,
+    )
+    return AtRiskPageOut(
+        season=page.season_year,
+        today=page.today,
+        limit=page.limit,
+        offset=page.offset,
+        has_more=page.has_more,
+        items=[row_out(r) for r in page.items],
+    )
+
+
+HEADERS = [
+    "序号",
+    "姓名",
+    "身份证号",
+    "所在社区/村",
+    "年龄",
+    "卧床",
+    "养老金状态",
+    "认证截止日期",
+    "剩余天数",
+    "App认证失败次数",
+    "上门认证任务",
+    "上门截止日期",
+    "已发提醒短信",
+    "风险原因",
+    "已采取措施",
+]
+_STATUS_ZH = {"active": "正常发放", "suspended": "暂停发放", "terminated": "终止发放"}
+_VISIT_ZH = {None: "无", "open": "进行中", "done": "已完成", "cancelled": "已取消"}
+
+
+def export_cells(row: risk_service.RiskRow, index: int) -> list[Any]:
+    """One export line, in Chinese."""
+    return [
+        index,
+        row.name,
+        row.national_id,
+        row.region_name,
+        row.age,
+        "是" if row.bedridden else "否",
+        _STATUS_ZH.get(row.pension_status, row.pension_status),
+        row.deadline,
+        row.days_left,
+        row.failed_attempts,
+        _VISIT_ZH.get(row.visit_status, row.visit_status or ""),
+        row.visit_due_date or "",
+        row.reminders_sent,
+        "；".join(r.zh for r in row.reasons),
+        "；".join(r.zh for r in risk_service.under_way(row)),
+    ]
+
+
+def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetime) -> Iterator[risk_service.RiskRow]:
+    target = risk_service.scoped_region(session=session, staff_region=scope, code=q.region)
+    season_row = risk_service.resolve_season(session=session, settings=settings, year=q.season, now=now)
+    return risk_service.iter_at_risk(
+        session=session,
+        settings=settings,
+        region=target,
+        season=season_row,
+        now=now,
+        filters=q.filters,
+        sort=q.sort,
+        max_rows=settings.risk_export_max_rows,
+    )
+
+
+def _filename(now: datetime, ext: str) -> str:
+    return f"attachment; filename=at_risk_{now:%Y%m%d}.{ext}; filename*=UTF-8''%E9%A3%8E%E9%99%A9%E5%90%8D%E5%8D%95_{now:%Y%m%d}.{ext}"
+
+
+@router.get("/pensioners.csv", response_class=StreamingResponse)
+def at_risk_csv(
+    staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
+) -> Response:
+    """The at-risk list as CSV (UTF-8 with BOM, so Excel shows Chinese)."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf)
+    writer.writerow(HEADERS)
+    for i, row in enumerate(_rows(session, settings, scope, q, now), start=1):
+        cells = export_cells(row, i)
+        cells[2] = f"\t{cells[2]}"  # keep Excel from turning the 18-digit ID into a float
+        writer.writerow(cells)
+    return Response(
+        buf.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": _filename(now, "csv")},
+    )
+
+
+@router.get("/pensioners.xlsx", response_class=StreamingResponse)
+def at_risk_xlsx(
+    staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
+) -> Response:
+    """The at-risk list as an Excel workbook with Chinese headers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    rows = list(_rows(session, settings, scope, q, now))  # bad filters fail here, before the workbook exists
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("风险名单")
+    ws.column_dimensions["C"].width = 22
+    ws.column_dimensions["N"].width = 50
+    header = []
+    for h in HEADERS:
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    for i, row in enumerate(rows, start=1):
+        ws.append(export_cells(row, i))
+    out = io.BytesIO()
+    wb.save(out)
+    return Response(
+        out.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": _filename(now, "xlsx")},
+    )
