@@ -22,9 +22,12 @@ run: .venv/.synced
 test: .venv/.synced
 	$(UV) run --frozen pytest
 
+## Lint: ruff, mypy, the import-layer contract (pyproject [tool.importlinter]) and the 60-line function limit.
 lint: .venv/.synced
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
+	$(UV) run --frozen python tools/function_length.py
 
 demo: .venv/.synced
 	$(UV) run --frozen pension-cert demo

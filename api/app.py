@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +31,15 @@ from registry import router as admin
 from risk import router as risk
 
 log = logging.getLogger(__name__)
+
+
+class Stoppable(Protocol):
+    """Background work started with the app (e.g. the embedded scheduler)."""
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+BackgroundStarter = Callable[[Settings], Stoppable | None]
 _ERRORS = {
     400: {"model": ErrorBody, "description": "Bad request"},
     401: {"model": ErrorBody, "description": "Not authenticated"},
@@ -53,21 +62,20 @@ _HTTP_CODES = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the face pool, start the embedded scheduler (single-worker serve only); stop both on shutdown."""
-    from scheduler.jobs import start_embedded
-
+    """Warm the face pool, start the background work given to create_app (if any); stop both on shutdown."""
     await asyncio.to_thread(facepool.warm)
-    scheduler = start_embedded(app.state.settings)
+    start = app.state.background
+    worker = start(app.state.settings) if start is not None else None
     try:
         yield
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if worker is not None:
+            worker.shutdown(wait=False)
         facepool.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app with its own engine and session factory."""
+def create_app(settings: Settings | None = None, *, background: BackgroundStarter | None = None) -> FastAPI:
+    """Build the app with its own engine and session factory; `background` starts work beside it (the scheduler)."""
     settings = settings or get_settings()
     app = FastAPI(
         title="pension-cert",
@@ -81,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     engine = make_engine(settings.database_url, **pool)
     app.state.settings = settings
+    app.state.background = background
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
 

@@ -1,4 +1,4 @@
-"""ASGI entry point for uvicorn: `api.main:app`."""
+"""ASGI entry point for uvicorn (`api.main:app`) where the scheduler runs as its own process; `serve` uses cli.asgi."""
 
 from api.app import create_app
 from api.observability import configure_logging

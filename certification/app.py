@@ -20,6 +20,7 @@ from core.settings import Settings
 from faces import pool as facepool
 from faces import service as face_service
 from models import FrameHash, LivenessChallenge, Pensioner, VerificationAttempt
+from models.enums import AttemptDecision
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.image import decode_image, image_sha256
@@ -193,7 +194,7 @@ def submit(
         at=now,
         channel="app",
         season_year=season_year,
-        decision="liveness_failed",
+        decision=AttemptDecision.LIVENESS_FAILED.value,
         reasons=[],
         image_sha256=digest,
         challenge_id=challenge.id,

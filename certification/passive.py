@@ -9,14 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification import seasons
+from certification import lifecycle, seasons
 from certification import service as certification
-from core import audit
 from core.csvfile import read_rows
 from core.errors import InvalidInput
 from core.settings import Settings
-from faces import service as face_service
-from models import LifeEvidence, Pensioner, Suspension
+from models import LifeEvidence, Pensioner
 from models.engine import dialect_insert
 from models.enums import CertificationChannel, PensionStatus
 
@@ -154,25 +152,6 @@ class DeathImportResult:
         }
 
 
-def months_paid_after_death(*, session: Session, pensioner: Pensioner, death_date: date, today: date) -> list[str]:
-    """Months (YYYY-MM) after the death month up to this month that were paid: not under an open suspension."""
-    open_from = session.scalar(
-        select(Suspension.effective_date)
-        .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
-        .order_by(Suspension.effective_date)
-        .limit(1)
-    )
-    if pensioner.pension_status == PensionStatus.TERMINATED.value:
-        return []
-    months: list[str] = []
-    m = seasons.first_of_next_month(death_date)
-    while m <= today:
-        if open_from is None or m < open_from.replace(day=1):
-            months.append(f"{m:%Y-%m}")
-        m = seasons.first_of_next_month(m)
-    return months
-
-
 def import_deaths(
     *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None = None
 ) -> DeathImportResult:
@@ -201,32 +180,11 @@ def import_deaths(
         if p.pension_status == PensionStatus.TERMINATED.value:
             result.already_terminated += 1
             continue
-        months = months_paid_after_death(session=session, pensioner=p, death_date=day, today=today)
-        previous = p.pension_status
-        p.pension_status = PensionStatus.TERMINATED.value
-        p.death_date = day
-        p.status_since = day
-        reminders = certification.cancel_pending_reminders(session=session, pensioner_id=p.id)
-        visits = certification.cancel_open_home_visits(session=session, pensioner_id=p.id, now=now, reason="deceased")
-        templates = face_service.delete_templates(
-            session=session, pensioner_id=p.id, actor_id=actor_id, reason="pension_terminated_deceased"
+        detail = lifecycle.terminate_on_death(
+            session=session, settings=settings, pensioner=p, death_date=day, now=now, actor_id=actor_id,
+            source="deaths_import",
         )
-        audit.record(
-            session=session,
-            actor_type="staff" if actor_id else "system",
-            actor_id=actor_id,
-            action="pension.terminated",
-            target_type="pensioner",
-            target_id=p.id,
-            detail={
-                "death_date": day.isoformat(),
-                "previous_status": previous,
-                "overpaid_months": months,
-                "reminders_cancelled": reminders,
-                "home_visits_cancelled": visits,
-                "face_templates_deleted": templates,
-            },
-        )
+        months = detail["overpaid_months"]
         result.terminated += 1
         if months:
             result.recoveries.append(

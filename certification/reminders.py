@@ -9,14 +9,11 @@ from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from certification import seasons
-from certification.service import REMINDER_KIND_PREFIX
+from certification.lifecycle import REMINDER_KIND_PREFIX
 from core.settings import Settings
 from models import Certification, Notification, Pensioner
 from models.engine import dialect_insert
 from models.enums import NotificationStatus, PensionStatus
-
-WAYS_ZH = "可通过：1.手机App刷脸认证；2.到任一社保经办窗口认证；3.卧床或行动不便的老人可申请工作人员上门认证。"
-WAYS_EN = "Ways to certify: 1. face check in the app; 2. any social-insurance counter; 3. a home visit for the bedridden or frail."
 
 
 def latest_due_kind(window: seasons.Window, today: date, offsets: list[int], *, with_open: bool = True) -> str | None:
@@ -32,18 +29,6 @@ def latest_due_kind(window: seasons.Window, today: date, offsets: list[int], *, 
             due.append((day, i, f"d{d}"))
     due = [x for x in due if x[0] <= today]
     return max(due)[2] if due else None
-
-
-def reminder_text(deadline: date, *, family: bool) -> tuple[str, str]:
-    """Simplified Chinese and English SMS text."""
-    dl_zh = f"{deadline.year}年{deadline.month}月{deadline.day}日"
-    if family:
-        zh = f"【养老金认证】您的家人尚未完成本年度养老金领取资格认证，截止日期{dl_zh}，请协助其按时认证。{WAYS_ZH}"
-        en = f"Your family member has not yet certified for their pension; the deadline is {deadline:%Y-%m-%d}. Please help. {WAYS_EN}"
-    else:
-        zh = f"【养老金认证】您尚未完成本年度养老金领取资格认证，请于{dl_zh}前完成，逾期将暂停发放。{WAYS_ZH}"
-        en = f"You have not yet certified for your pension this year. Please certify by {deadline:%Y-%m-%d} or payment will be suspended. {WAYS_EN}"
-    return zh, en
 
 
 def first_send_time(now: datetime, settings: Settings) -> datetime:

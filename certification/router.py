@@ -20,10 +20,11 @@ from certification.schemas import (
 )
 from core import idempotency
 from core.clock import NowDep
-from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep, city_of
+from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
 from core.errors import NotFound
 from models import Pensioner
 from registry import regions as region_service
+from registry.deps import city_of
 
 router = APIRouter(tags=["seasons"])
 

@@ -6,19 +6,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certification import seasons
+from certification import lifecycle, seasons
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import Settings, get_settings
-from models import Certification, HomeVisitTask, Notification, Pensioner, Suspension
-from models.enums import CertificationChannel, HomeVisitTaskStatus, NotificationStatus, PensionStatus
+from models import Certification, Pensioner
+from models.enums import CertificationChannel, PensionStatus
 
 CHANNELS = {c.value for c in CertificationChannel}
-REMINDER_KIND_PREFIX = "reminder"
 
 
 def record_certification(
@@ -89,13 +88,13 @@ def record_certification(
         target_id=pensioner_id,
         detail={"season_year": year, "channel": channel, "source": source, "certification_id": cert.id},
     )
-    _reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=(actor_type, actor_id))
+    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=(actor_type, actor_id))
     if settings.season_policy == "rolling":
         pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
-    cancelled = cancel_pending_reminders(session=session, pensioner_id=pensioner_id, season_year=year)
+    cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner_id, season_year=year)
     tasks = 0
     if channel != CertificationChannel.HOME_VISIT.value:
-        tasks = cancel_open_home_visits(
+        tasks = lifecycle.cancel_open_home_visits(
             session=session, pensioner_id=pensioner_id, now=now, reason="certified_other_channel", season_year=year
         )
     if cancelled or tasks:
@@ -141,62 +140,6 @@ def _still_valid(session: Session, settings: Settings, pensioner: Pensioner, tod
         .order_by(Certification.certified_at.desc())
         .limit(1)
     )
-
-
-def _reinstate(
-    *, session: Session, pensioner: Pensioner, now: datetime, today: date, actor: tuple[str, int | None]
-) -> None:
-    """Close every open suspension of this person; back pay runs from its effective month to this month."""
-    open_suspensions = session.scalars(
-        select(Suspension).where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
-    ).all()
-    for s in open_suspensions:
-        s.reinstated_at = now
-        s.reinstated_effective_date = today.replace(day=1)
-        s.back_pay_months = seasons.months_between(s.effective_date, today)
-        audit.record(
-            session=session,
-            actor_type=actor[0],
-            actor_id=actor[1],
-            action="pension.reinstated",
-            target_type="pensioner",
-            target_id=pensioner.id,
-            detail={"season_year": s.season_year, "back_pay_months": s.back_pay_months},
-        )
-    if pensioner.pension_status == PensionStatus.SUSPENDED.value:
-        pensioner.pension_status = PensionStatus.ACTIVE.value
-        pensioner.status_since = today
-
-
-def cancel_pending_reminders(*, session: Session, pensioner_id: int, season_year: int | None = None) -> int:
-    """Cancel a person's queued reminders (of one season, or all); returns how many."""
-    stmt = update(Notification).where(
-        Notification.pensioner_id == pensioner_id,
-        Notification.status == NotificationStatus.PENDING.value,
-        Notification.kind.startswith(REMINDER_KIND_PREFIX),
-    )
-    if season_year is not None:
-        stmt = stmt.where(Notification.season_year == season_year)
-    result = session.execute(
-        stmt.values(status=NotificationStatus.CANCELLED.value), execution_options={"synchronize_session": False}
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def cancel_open_home_visits(
-    *, session: Session, pensioner_id: int, now: datetime, reason: str, season_year: int | None = None
-) -> int:
-    """Cancel a person's open home-visit tasks with a close reason; returns how many."""
-    stmt = update(HomeVisitTask).where(
-        HomeVisitTask.pensioner_id == pensioner_id, HomeVisitTask.status == HomeVisitTaskStatus.OPEN.value
-    )
-    if season_year is not None:
-        stmt = stmt.where(HomeVisitTask.season_year == season_year)
-    result = session.execute(
-        stmt.values(status=HomeVisitTaskStatus.CANCELLED.value, closed_at=now, close_reason=reason, updated_at=now),
-        execution_options={"synchronize_session": False},
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

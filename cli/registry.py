@@ -63,7 +63,7 @@ def serve(
 
     configure_logging(settings.log_level)
     uvicorn.run(
-        "api.main:app",
+        "cli.asgi:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=n,

@@ -10,12 +10,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from core.clock import NowDep
-from core.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from core.errors import DomainError, Forbidden, NotAuthenticated
 from core.security import decode_token
 from core.settings import Settings
-from models import Pensioner, Region, StaffUser
+from models import Pensioner, StaffUser
 from models.enums import StaffRole
-from registry import regions as region_service
 
 # Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 instead of a 404/422).
 MAX_ID = 2_147_483_647
@@ -108,40 +107,3 @@ OfficeStaff = Annotated[
 ]
 SupervisorStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR))]
 FieldStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.FIELD, StaffRole.ADMIN, StaffRole.SUPERVISOR))]
-
-
-def staff_region(session: SessionDep, staff: CurrentStaff) -> Region:
-    """The staff member's jurisdiction region."""
-    return region_service.get_region(session=session, code=staff.region_code)
-
-
-def pensioner_in_scope(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
-    """Load a pensioner the staff member may see: 404 otherwise, so IDs cannot be probed."""
-    region = region_service.get_region(session=session, code=staff.region_code)
-    pensioner = session.get(Pensioner, pensioner_id)
-    if pensioner is None or not _in_region(pensioner, region):
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
-    return pensioner
-
-
-def _in_region(p: Pensioner, region: Region) -> bool:
-    return region.code in {p.region_code, p.town_code, p.district_code, p.city_code}
-
-
-PensionerInScope = Annotated[Pensioner, Depends(pensioner_in_scope)]
-
-
-def city_of(region_code: str) -> str:
-    """The city a division code belongs to (first four digits, by the national coding rule)."""
-    return region_code[:4] + "00000000"
-
-
-def pensioner_in_city(pensioner_id: RowId, session: SessionDep, staff: CurrentStaff) -> Pensioner:
-    """Any office or field worker in the city may serve any of its pensioners, whatever their district."""
-    pensioner = session.get(Pensioner, pensioner_id)
-    if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
-    return pensioner
-
-
-PensionerInCity = Annotated[Pensioner, Depends(pensioner_in_city)]

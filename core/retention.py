@@ -8,6 +8,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, ratelimit
+from core.jobs import SweepContext
 from core.settings import Settings
 from models import Evidence, HomeVisit, IdempotencyRecord, OtpCode
 
@@ -53,3 +54,8 @@ def purge(*, session: Session, settings: Settings, now: datetime) -> dict[str, i
         )
     session.flush()
     return counts
+
+
+def sweep(ctx: SweepContext) -> dict[str, int]:
+    """Evidence past purge_after; rate-limit hits, idempotency records and codes past their retention."""
+    return purge(session=ctx.session, settings=ctx.settings, now=ctx.now)

@@ -1,14 +1,16 @@
-"""Staff reads of biometric results and evidence: every read leaves an audit event."""
+"""Biometric evidence: encrypted storage with a retention date, and staff reads that each leave an audit event."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.crypto import KeyRing, evidence_aad
 from core.errors import NotFound
 from core.settings import Settings
-from home_visit import service as home_visit_service
 from models import Evidence, VerificationAttempt
 
 
@@ -26,7 +28,7 @@ def read_evidence(
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.pensioner_id != pensioner_id:
         raise NotFound("未找到该证据材料，可能已过保存期限被删除。", "Evidence not found (it may have been purged).")
-    data = home_visit_service.read_evidence(settings=settings, evidence=evidence)
+    data = decrypt_evidence(settings=settings, evidence=evidence)
     audit.record(
         session=session,
         actor_type="staff",
@@ -59,3 +61,29 @@ def face_verifications(*, session: Session, pensioner_id: int, staff_id: int, li
         detail={"attempts": [a.id for a in rows]},
     )
     return rows
+
+
+def store_evidence(
+    *, session: Session, settings: Settings, pensioner_id: int, kind: str, data: bytes, content_type: str, now: datetime
+) -> Evidence:
+    """Encrypt and keep a piece of evidence until the retention period ends."""
+    ring = KeyRing.from_settings(settings)
+    blob, key_id = ring.encrypt(data, aad=evidence_aad(pensioner_id, kind))
+    evidence = Evidence(
+        pensioner_id=pensioner_id,
+        kind=kind,
+        content_type=content_type,
+        data=blob,
+        key_id=key_id,
+        created_at=now,
+        purge_after=now + timedelta(days=settings.evidence_retention_days),
+    )
+    session.add(evidence)
+    session.flush()
+    return evidence
+
+
+def decrypt_evidence(*, settings: Settings, evidence: Evidence) -> bytes:
+    """Decrypt a piece of evidence."""
+    ring = KeyRing.from_settings(settings)
+    return ring.decrypt(evidence.data, key_id=evidence.key_id, aad=evidence_aad(evidence.pensioner_id, evidence.kind))

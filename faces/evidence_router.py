@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from core.deps import PensionerInScope, RowId, SessionDep, SettingsDep, SupervisorStaff
+from core.deps import RowId, SessionDep, SettingsDep, SupervisorStaff
 from faces import evidence as evidence_service
+from registry.deps import PensionerInScope
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["evidence"])
 

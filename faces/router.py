@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile
 
 from core.clock import NowDep
-from core.deps import EnrolStaff, PensionerInCity, SessionDep, SettingsDep
+from core.deps import EnrolStaff, SessionDep, SettingsDep
 from core.uploads import read_limited
 from faces import service as face_service
+from registry.deps import PensionerInCity
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["faces"])
 

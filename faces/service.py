@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from core import audit, metrics
@@ -16,7 +16,7 @@ from core.errors import Conflict, InvalidInput
 from core.settings import Settings
 from faces import pool as facepool
 from models import BiometricConsent, FaceTemplate, VerificationAttempt
-from models.enums import TemplateKind, TemplateSource
+from models.enums import AttemptDecision, CertificationChannel, TemplateKind, TemplateSource
 from verification import quality as quality_mod
 from verification.config import VerificationConfig
 from verification.errors import MESSAGES as VERIFICATION_MESSAGES
@@ -25,7 +25,6 @@ from verification.image import image_sha256
 from verification.matching import MatchResult, should_add_rolling_template, verify
 
 CONSENT_METHODS = {"paper_form", "app_screen", "home_visit_form", "counter_signature"}
-FAILED_DECISIONS = ("no_match", "retry", "rejected", "liveness_failed")
 COHORT_SIZE = 200
 
 
@@ -196,6 +195,14 @@ def _local_day_start(now: datetime, tz: str) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz))
 
 
+def failed_app_attempt() -> ColumnElement[bool]:
+    """The one definition of a failed app attempt: an app face check that did not match."""
+    return and_(
+        VerificationAttempt.channel == CertificationChannel.APP.value,
+        VerificationAttempt.decision != AttemptDecision.MATCH.value,
+    )
+
+
 def ensure_not_locked(*, session: Session, settings: Settings, pensioner_id: int, now: datetime) -> None:
     """Refuse app self-service with `locked` after too many failed app attempts today (local day)."""
     since = _local_day_start(now, settings.timezone)
@@ -207,8 +214,7 @@ def ensure_not_locked(*, session: Session, settings: Settings, pensioner_id: int
                 VerificationAttempt.pensioner_id == pensioner_id,
                 VerificationAttempt.at >= since,
                 VerificationAttempt.at < since + timedelta(days=1),
-                VerificationAttempt.decision.in_(FAILED_DECISIONS),
-                VerificationAttempt.channel == "app",  # the counter and home visits are the way out of a lock
+                failed_app_attempt(),  # the counter and home visits are the way out of a lock
             )
         )
         or 0
@@ -296,7 +302,7 @@ def verify_photo(
         at=now,
         channel=channel,
         season_year=season_year,
-        decision="rejected",
+        decision=AttemptDecision.REJECTED.value,
         reasons=[],
         image_sha256=image_sha256(photo),
         staff_id=staff_id,
@@ -323,7 +329,7 @@ def verify_photo(
     session.flush()
     metrics.face_decision("verify_photo", result.decision)
     added = False
-    if result.decision == "match":
+    if result.decision == AttemptDecision.MATCH.value:
         added = add_rolling_template(
             session=session,
             settings=settings,

@@ -1,21 +1,11 @@
-"""What the scheduler calls: the daily home-visit sweep, registered in the sweep registry."""
+"""What the scheduler calls in the home-visit domain: the daily task sweep."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.orm import Session
-
-from core.settings import Settings
+from core.jobs import SweepContext
 from home_visit import service as home_visit_service
-from scheduler import sweeps
 
 
-def sweep_home_visits(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+def sweep_home_visits(ctx: SweepContext) -> dict[str, int]:
     """Create due tasks (set-based), assign them, escalate overdue ones; returns counters."""
-    return home_visit_service.sweep(session=session, settings=settings, now=now).as_dict()
-
-
-@sweeps.register("home_visits")
-def _home_visits(ctx: sweeps.SweepContext) -> dict[str, int]:
-    return sweep_home_visits(session=ctx.session, settings=ctx.settings, now=ctx.now)
+    return home_visit_service.sweep(session=ctx.session, settings=ctx.settings, now=ctx.now).as_dict()

@@ -11,18 +11,7 @@ from fastapi.responses import JSONResponse
 
 from certification import seasons
 from core.clock import NowDep
-from core.deps import (
-    CurrentPensioner,
-    FieldStaff,
-    OfficeStaff,
-    Offset,
-    PensionerInScope,
-    RowId,
-    SessionDep,
-    SettingsDep,
-    SupervisorStaff,
-    staff_region,
-)
+from core.deps import CurrentPensioner, FieldStaff, OfficeStaff, Offset, RowId, SessionDep, SettingsDep, SupervisorStaff
 from core.idempotency import check_key, fingerprint, run_once
 from core.uploads import read_limited
 from home_visit import form_pdf
@@ -38,6 +27,7 @@ from home_visit.schemas import (
 )
 from models import HomeVisit, HomeVisitTask, Pensioner, Region
 from models.enums import HomeVisitReason, StaffRole
+from registry.deps import PensionerInScope, staff_region
 
 router = APIRouter(tags=["home visits"])
 RegionDep = Annotated[Region, Depends(staff_region)]

@@ -13,18 +13,17 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certification import passive, seasons
+from certification import lifecycle, seasons
 from certification import service as certification_service
 from core import audit
-from core.crypto import KeyRing, evidence_aad
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.settings import Settings
+from faces import evidence as evidence_service
 from faces import service as face_service
 from messaging import outbox
 from models import (
     AuditEvent,
     Certification,
-    Evidence,
     HomeVisit,
     HomeVisitTask,
     Pensioner,
@@ -47,7 +46,6 @@ from registry import regions as region_service
 from verification.image import sniff_format
 
 OPEN = HomeVisitTaskStatus.OPEN.value
-APP_SUCCESS = ("match", "certified")
 FORM_SCAN_TYPES = {"PDF": "application/pdf", "JPEG": "image/jpeg", "PNG": "image/png"}
 
 
@@ -135,9 +133,8 @@ def _failed_app_attempts(season_year: int, minimum: int) -> Any:
     return (
         select(VerificationAttempt.pensioner_id)
         .where(
-            VerificationAttempt.channel == CertificationChannel.APP.value,
+            face_service.failed_app_attempt(),
             VerificationAttempt.season_year == season_year,
-            VerificationAttempt.decision.not_in(APP_SUCCESS),
         )
         .group_by(VerificationAttempt.pensioner_id)
         .having(func.count() >= minimum)
@@ -641,32 +638,6 @@ def form_scan_type(data: bytes) -> str | None:
     return FORM_SCAN_TYPES[fmt] if fmt else None
 
 
-def _store_evidence(
-    *, session: Session, settings: Settings, pensioner_id: int, kind: str, data: bytes, content_type: str, now: datetime
-) -> Evidence:
-    """Encrypt and keep a piece of evidence until the retention period ends."""
-    ring = KeyRing.from_settings(settings)
-    blob, key_id = ring.encrypt(data, aad=evidence_aad(pensioner_id, kind))
-    evidence = Evidence(
-        pensioner_id=pensioner_id,
-        kind=kind,
-        content_type=content_type,
-        data=blob,
-        key_id=key_id,
-        created_at=now,
-        purge_after=now + timedelta(days=settings.evidence_retention_days),
-    )
-    session.add(evidence)
-    session.flush()
-    return evidence
-
-
-def read_evidence(*, settings: Settings, evidence: Evidence) -> bytes:
-    """Decrypt a piece of evidence."""
-    ring = KeyRing.from_settings(settings)
-    return ring.decrypt(evidence.data, key_id=evidence.key_id, aad=evidence_aad(evidence.pensioner_id, evidence.kind))
-
-
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (haversine) distance."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -800,7 +771,7 @@ def record_visit(
     if data.form_scan is not None:
         content_type = form_scan_type(data.form_scan)
         assert content_type is not None
-        scan = _store_evidence(
+        scan = evidence_service.store_evidence(
             session=session,
             settings=settings,
             pensioner_id=pensioner.id,
@@ -823,7 +794,7 @@ def record_visit(
             season_year=task.season_year,
             enrol_if_missing=certifying and data.consent_recorded,
         )
-        photo_ev = _store_evidence(
+        photo_ev = evidence_service.store_evidence(
             session=session,
             settings=settings,
             pensioner_id=pensioner.id,
@@ -902,13 +873,14 @@ def _apply_outcome(
         return {"certification_id": cert.id}
     if outcome is VisitOutcome.DECEASED:
         assert data.death_date is not None
-        death = record_death(
+        death = lifecycle.terminate_on_death(
             session=session,
             settings=settings,
             pensioner=pensioner,
             death_date=data.death_date,
             now=now,
-            staff_id=staff.id,
+            actor_id=staff.id,
+            source="home_visit",
         )
         _close(task, now=now, status=done, reason="deceased")
         return {
@@ -988,48 +960,6 @@ def _moved(
         detail={"paying_region_code": pensioner.paying_region_code, "new_region_code": code, "task_id": task.id},
     )
     return {"moved_away": True, "new_region_code": code, "paying_region_code": pensioner.paying_region_code}
-
-
-def record_death(
-    *, session: Session, settings: Settings, pensioner: Pensioner, death_date: date, now: datetime, staff_id: int | None
-) -> dict[str, Any]:
-    """Terminate the pension from the date of death, stop reminders and cancel open home-visit tasks."""
-    if death_date < pensioner.birth_date:
-        raise InvalidInput(
-            "死亡日期早于出生日期。", "The date of death is before the birth date.", code="invalid_death_date"
-        )
-    today = seasons.local_date(now, settings.timezone)
-    months = passive.months_paid_after_death(session=session, pensioner=pensioner, death_date=death_date, today=today)
-    previous = pensioner.pension_status
-    pensioner.death_date = death_date
-    pensioner.pension_status = PensionStatus.TERMINATED.value
-    pensioner.status_since = death_date
-    reminders = certification_service.cancel_pending_reminders(session=session, pensioner_id=pensioner.id)
-    tasks = certification_service.cancel_open_home_visits(
-        session=session, pensioner_id=pensioner.id, now=now, reason="deceased"
-    )
-    templates = face_service.delete_templates(
-        session=session, pensioner_id=pensioner.id, actor_id=staff_id, reason="deceased"
-    )
-    detail = {
-        "reason": "deceased",
-        "templates_deleted": templates,
-        "death_date": death_date.isoformat(),
-        "previous_status": previous,
-        "overpaid_months": months,
-        "reminders_cancelled": reminders,
-        "home_visits_cancelled": tasks,
-    }
-    audit.record(
-        session=session,
-        actor_type="staff" if staff_id else "system",
-        actor_id=staff_id,
-        action="pension.terminated",
-        target_type="pensioner",
-        target_id=pensioner.id,
-        detail=detail,
-    )
-    return detail
 
 
 # ---------------------------------------------------------------------------------------------- review

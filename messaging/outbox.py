@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from messaging.texts import reminder_text
 from models import Notification
 from models.enums import NotificationStatus
 
@@ -100,8 +101,6 @@ def message_text(note: Notification) -> tuple[str, str]:
     """The message's Chinese and English text; reminders are rendered from kind, recipient and deadline."""
     if note.body_zh is not None and note.body_en is not None:
         return note.body_zh, note.body_en
-    from certification.reminders import reminder_text
-
     if note.deadline_date is None:
         return note.body_zh or "", note.body_en or ""
     return reminder_text(note.deadline_date, family=note.recipient == "family")

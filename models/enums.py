@@ -54,6 +54,16 @@ class TemplateSource(StrEnum):
     APP = "app"
 
 
+class AttemptDecision(StrEnum):
+    """What one face check decided (stored on every verification attempt)."""
+
+    MATCH = "match"
+    RETRY = "retry"
+    NO_MATCH = "no_match"
+    REJECTED = "rejected"
+    LIVENESS_FAILED = "liveness_failed"
+
+
 class CertificationChannel(StrEnum):
     """How a pensioner proved they are alive."""
 

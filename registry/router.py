@@ -7,20 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
-from core.deps import (
-    AdminStaff,
-    OfficeStaff,
-    Offset,
-    PensionerInScope,
-    SessionDep,
-    SettingsDep,
-    staff_region,
-)
+from core.deps import AdminStaff, OfficeStaff, Offset, SessionDep, SettingsDep
 from core.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
 from core.uploads import read_limited
 from models import Pensioner, Region
 from registry import regions as region_service
 from registry import roster as roster_service
+from registry.deps import PensionerInScope, staff_region
 
 router = APIRouter(tags=["registry"])
 RegionDep = Annotated[Region, Depends(staff_region)]

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
 from core.clock import NowDep
-from core.deps import Offset, SessionDep, SettingsDep, SupervisorStaff, staff_region
+from core.deps import Offset, SessionDep, SettingsDep, SupervisorStaff
 from models import Region
+from registry.deps import staff_region
 from risk import service as risk_service
 from risk.schemas import AtRiskOut, AtRiskPageOut, ReasonOut, RegionRiskOut, RiskSummaryOut, TrendPoint
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from certification import seasons
 from core.errors import NotFound
 from core.settings import Settings
+from faces import service as face_service
 from models import (
     Certification,
     HomeVisitTask,
@@ -166,8 +167,7 @@ def refresh_rollup(*, session: Session, settings: Settings, season_year: int, no
         select(VerificationAttempt.pensioner_id, func.count().label("n"))
         .where(
             VerificationAttempt.season_year == season_year,
-            VerificationAttempt.channel == CertificationChannel.APP.value,
-            VerificationAttempt.decision != "match",
+            face_service.failed_app_attempt(),
         )
         .group_by(VerificationAttempt.pensioner_id)
         .subquery("f")
@@ -475,8 +475,7 @@ def _failed_count(season_year: int) -> Any:
         .where(
             VerificationAttempt.pensioner_id == Pensioner.id,
             VerificationAttempt.season_year == season_year,
-            VerificationAttempt.channel == CertificationChannel.APP.value,
-            VerificationAttempt.decision != "match",
+            face_service.failed_app_attempt(),
         )
         .correlate(Pensioner)
         .scalar_subquery()
@@ -612,8 +611,7 @@ def describe(
             .where(
                 VerificationAttempt.pensioner_id.in_(ids),
                 VerificationAttempt.season_year == season.year,
-                VerificationAttempt.channel == CertificationChannel.APP.value,
-                VerificationAttempt.decision != "match",
+                face_service.failed_app_attempt(),
             )
             .group_by(VerificationAttempt.pensioner_id)
         )

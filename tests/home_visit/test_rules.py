@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from certification import lifecycle
 from certification import service as certification
-from home_visit import service as home_visit_service
 from models import AuditEvent, HomeVisitTask, Notification, VerificationAttempt
 from scheduler import sweeps
 from tests import factories as f
@@ -185,13 +185,14 @@ def test_certifying_elsewhere_or_dying_cancels_the_task(session, session_factory
     tasks = _tasks(session)
     assert tasks[people["bedridden"].id].status == "cancelled"
     assert tasks[people["bedridden"].id].close_reason == "certified_other_channel"
-    home_visit_service.record_death(
+    lifecycle.terminate_on_death(
         session=session,
         settings=settings,
         pensioner=people["limited"],
         death_date=date(2026, 6, 5),
         now=at(2026, 6, 11),
-        staff_id=None,
+        actor_id=None,
+        source="home_visit",
     )
     limited = people["limited"].id
     session.commit()

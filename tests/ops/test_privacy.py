@@ -18,10 +18,10 @@ from certification import passive
 from cli import app as cli_app
 from core.crypto import KeyRing, encrypt_encoding
 from core.settings import Settings, get_settings
+from faces import evidence as evidence_service
 from faces import keys as key_service
 from faces import pool as facepool
 from faces import service as face_service
-from home_visit import service as home_visit_service
 from models import (
     AuditEvent,
     Evidence,
@@ -104,7 +104,7 @@ def test_rotate_from_k1_to_k2_then_k1_removed(
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "keys.rotated")) == 1
 
     only_k2 = _settings(database_url, K2, "k2")  # the old key is gone from the settings
-    assert home_visit_service.read_evidence(settings=only_k2, evidence=session.get(Evidence, scan.id)) == PDF
+    assert evidence_service.decrypt_evidence(settings=only_k2, evidence=session.get(Evidence, scan.id)) == PDF
     outcome = face_service.verify_photo(
         session=session,
         settings=only_k2,

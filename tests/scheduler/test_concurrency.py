@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from certification import seasons, suspension
+from certification import lifecycle, seasons
+from core.jobs import Sweep
 from core.settings import Settings
 from models import Notification, Pensioner, Suspension
 from scheduler import sweeps
@@ -86,28 +87,28 @@ def test_crash_half_way_leaves_nothing_and_rerun_finishes(
     session: Session, session_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _city(session, settings, n=4)
-    real = suspension.suspend_cohort
+    real = lifecycle.suspend_cohort
 
     def crashing(**kwargs: Any) -> int:
         real(**kwargs)  # suspension rows, audit and status written …
         raise RuntimeError("power cut")  # … then the process dies before commit
 
-    monkeypatch.setattr(suspension, "suspend_cohort", crashing)
+    monkeypatch.setattr(lifecycle, "suspend_cohort", crashing)
     with pytest.raises(RuntimeError):
         run(session_factory, settings, at(2026, 7, 20), "suspensions")
     assert session.scalar(select(func.count()).select_from(Suspension)) == 0
     assert set(session.scalars(select(Pensioner.pension_status))) == {"active"}
     session.commit()
-    monkeypatch.setattr(suspension, "suspend_cohort", real)
+    monkeypatch.setattr(lifecycle, "suspend_cohort", real)
     assert run(session_factory, settings, at(2026, 7, 20), "suspensions")["suspended"] == 4
     assert run(session_factory, settings, at(2026, 7, 21), "suspensions")["suspended"] == 0
 
 
-def test_registry_accepts_a_replacement_sweep(
+def test_sweep_list_accepts_a_replacement_sweep(
     session_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sweeps, "_REGISTRY", dict(sweeps._REGISTRY))
-    sweeps.register("home_visits")(lambda ctx: {"home_visit_tasks_created": 7})
+    replaced = [Sweep("home_visits", lambda ctx: {"home_visit_tasks_created": 7}) if s.name == "home_visits" else s for s in sweeps.SWEEPS]
+    monkeypatch.setattr(sweeps, "SWEEPS", replaced)
     out = run(session_factory, settings, at(2026, 5, 1), "home_visits")
     assert out["home_visit_tasks_created"] == 7
     with pytest.raises(KeyError):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from certification import seasons
 from core.security import create_token
 from core.settings import Settings
+from faces import evidence as evidence_service
 from home_visit import service as home_visit_service
 from models import HomeVisit, Pensioner, Region, StaffUser
 from tests import factories as f
@@ -85,7 +86,7 @@ def build_world(client: TestClient, session: Session, settings: Settings, now) -
         review_reasons=["no_gps"],
     )
     session.add(visit)
-    evidence = home_visit_service._store_evidence(
+    evidence = evidence_service.store_evidence(
         session=session,
         settings=settings,
         pensioner_id=a.id,
