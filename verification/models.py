@@ -15,6 +15,7 @@ from face_recognition import api as fr
 from verification import face as dlib_face
 from verification import model_files
 from verification.config import VerificationConfig
+from verification.errors import VerificationError
 from verification.image import downscale
 
 XYWH = tuple[float, float, float, float]  # x, y, width, height in pixels of the image given to detect()
@@ -89,8 +90,6 @@ def embed_face(model: FaceModel, rgb: np.ndarray) -> tuple[DetectedFace, np.ndar
     """Largest face of the image and its embedding; VerificationError no_face when there is none."""
     faces = model.detect(rgb)
     if not faces:
-        from verification.errors import VerificationError
-
         raise VerificationError("no_face")
     return faces[0], model.embed(model.align(rgb, faces[0]))
 
