@@ -37,3 +37,7 @@ class VerificationError(Exception):
         self.message_zh, self.message_en = MESSAGES[code]
         self.detail = detail
         super().__init__(f"{code}: {detail}" if detail else code)
+
+
+class ModelFileError(RuntimeError):
+    """A shipped model file is missing or altered: an installation fault, never the user's photo."""
