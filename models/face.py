@@ -12,14 +12,16 @@ from models.base import Base, CreatedAtMixin, utcnow
 
 
 class FaceTemplate(CreatedAtMixin, Base):
-    """A 128-d face encoding (encrypted at rest) of one pensioner."""
+    """A 128-d face encoding (encrypted at rest) of one pensioner, made by the face model named in `model`."""
 
     __tablename__ = "face_template"
+    __table_args__ = (Index("ix_face_template_model_id", "model", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(16), default="dlib", server_default="dlib")
     encoding: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(32), default="plain")
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
