@@ -1,0 +1,139 @@
+"""One face, one pension: search a new face against every enrolled template of its model (1:N).
+
+Each process keeps an int8 index per face model (verification.search), loaded once and topped up with the
+templates added since; every hit is confirmed on the decrypted template before anyone acts on it, so a
+template deleted or re-keyed since it was indexed can cost a re-check but never a wrong refusal.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.crypto import KeyRing, decrypt_encoding
+from core.settings import Settings
+from models import FaceTemplate, Pensioner
+from verification.search import VectorIndex
+
+DIM = 128
+LOAD_CHUNK = 20_000
+# PostgreSQL ids can become visible out of order: rows younger than this are re-read until they are older.
+SETTLE = timedelta(minutes=10)
+
+
+@dataclass
+class _ModelIndex:
+    index: VectorIndex = field(default_factory=lambda: VectorIndex(DIM))
+    watermark: int = 0  # every template id ≤ this is in the index
+    recent: set[int] = field(default_factory=set)  # ids above the watermark already in the index
+
+
+@dataclass(frozen=True)
+class Match:
+    """Another pensioner whose enrolled template is close to the new face."""
+
+    pensioner_id: int
+    template_id: int
+    distance: float
+
+
+_indexes: dict[str, _ModelIndex] = {}
+_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget every loaded index (tests, key rotation)."""
+    with _lock:
+        _indexes.clear()
+
+
+def refresh(*, session: Session, settings: Settings, model: str, now: datetime) -> VectorIndex:
+    """The process's index of `model`, topped up with templates added since the last call."""
+    with _lock:
+        state = _indexes.setdefault(model, _ModelIndex())
+        ring = KeyRing.from_settings(settings)
+        settled_before = now - SETTLE
+        new_watermark = state.watermark
+        stmt = (
+            select(
+                FaceTemplate.id,
+                FaceTemplate.pensioner_id,
+                FaceTemplate.encoding,
+                FaceTemplate.key_id,
+                FaceTemplate.created_at,
+            )
+            .where(FaceTemplate.model == model, FaceTemplate.id > state.watermark)
+            .order_by(FaceTemplate.id)
+            .execution_options(yield_per=LOAD_CHUNK)
+        )
+        settled = True
+        for rows in session.execute(stmt).partitions():
+            fresh = [r for r in rows if r.id not in state.recent and ring.has(r.key_id)]
+            if fresh:
+                vectors = [
+                    decrypt_encoding(ring, r.encoding, key_id=r.key_id, pensioner_id=r.pensioner_id) for r in fresh
+                ]
+                state.index.add(
+                    np.array([r.id for r in fresh]), np.array([r.pensioner_id for r in fresh]), np.stack(vectors)
+                )
+            for r in rows:
+                settled = settled and r.created_at < settled_before
+                if settled:
+                    new_watermark = r.id
+                else:
+                    state.recent.add(r.id)
+        state.recent = {i for i in state.recent if i > new_watermark}
+        state.watermark = new_watermark
+        return state.index
+
+
+def find_enrolled_elsewhere(
+    *,
+    session: Session,
+    settings: Settings,
+    model: str,
+    vector: np.ndarray,
+    pensioner_id: int,
+    city_code: str,
+    max_distance: float,
+    now: datetime,
+) -> list[Match]:
+    """Other pensioners of the city with a template of `model` within `max_distance` (cosine), nearest first."""
+    index = refresh(session=session, settings=settings, model=model, now=now)
+    # The int8 index reads distances to about ±0.01; the decrypted templates decide.
+    hits = [h for h in index.search(vector, max_distance=max_distance + 0.02, limit=50) if h.owner_id != pensioner_id]
+    if not hits:
+        return []
+    return _confirm(
+        session=session,
+        settings=settings,
+        hits=[h.template_id for h in hits],
+        vector=vector,
+        city_code=city_code,
+        max_distance=max_distance,
+    )
+
+
+def _confirm(
+    *, session: Session, settings: Settings, hits: list[int], vector: np.ndarray, city_code: str, max_distance: float
+) -> list[Match]:
+    """Exact cosine distance on the decrypted templates that still exist, in the city, within the limit."""
+    ring = KeyRing.from_settings(settings)
+    rows = session.execute(
+        select(FaceTemplate.id, FaceTemplate.pensioner_id, FaceTemplate.encoding, FaceTemplate.key_id)
+        .join(Pensioner, Pensioner.id == FaceTemplate.pensioner_id)
+        .where(FaceTemplate.id.in_(hits), Pensioner.city_code == city_code)
+    ).all()
+    probe = np.asarray(vector, dtype=np.float64) / max(float(np.linalg.norm(vector)), 1e-12)
+    best: dict[int, Match] = {}
+    for r in rows:
+        stored = decrypt_encoding(ring, r.encoding, key_id=r.key_id, pensioner_id=r.pensioner_id)
+        distance = 1.0 - float(stored @ probe) / max(float(np.linalg.norm(stored)), 1e-12)
+        if distance <= max_distance and (r.pensioner_id not in best or distance < best[r.pensioner_id].distance):
+            best[r.pensioner_id] = Match(r.pensioner_id, r.id, distance)
+    return sorted(best.values(), key=lambda m: m.distance)
