@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from certification import seasons
+from certification.errors import InvalidDeathDate
 from core import audit
-from core.errors import InvalidInput
 from core.settings import Settings
 from faces import service as face_service
 from models import Certification, HomeVisitTask, Notification, Pensioner, Suspension
@@ -146,9 +146,7 @@ def terminate_on_death(
 ) -> dict[str, Any]:
     """End the pension from the date of death: stop reminders, cancel open visits, delete face templates, audit."""
     if death_date < pensioner.birth_date:
-        raise InvalidInput(
-            "死亡日期早于出生日期。", "The date of death is before the birth date.", code="invalid_death_date"
-        )
+        raise InvalidDeathDate()
     today = seasons.local_date(now, settings.timezone)
     months = months_paid_after_death(session=session, pensioner=pensioner, death_date=death_date, today=today)
     previous = pensioner.pension_status

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from certification import service as certification
+from certification.errors import ImportRejected
 from core.csvfile import read_rows
-from core.errors import InvalidInput
 from core.settings import Settings
 from models import LifeEvidence, Pensioner
 from models.engine import dialect_insert
@@ -50,15 +50,6 @@ def _lookup(session: Session, ids: set[str]) -> dict[str, Pensioner]:
     return found
 
 
-def _reject(errors: list[dict[str, Any]]) -> InvalidInput:
-    return InvalidInput(
-        f"导入被拒绝：{len(errors)}行有误，未导入任何数据。",
-        f"Import rejected: {len(errors)} bad rows; nothing was imported.",
-        code="import_rejected",
-        detail={"errors": errors[:MAX_ERRORS]},
-    )
-
-
 @dataclass
 class LifeEvidenceResult:
     """What a life-evidence import did."""
@@ -92,7 +83,7 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
         elif day is not None:  # always, once there is no reason
             parsed.append((people[nid], day, source))
     if errors:
-        raise _reject(errors)
+        raise ImportRejected(errors, shown=MAX_ERRORS)
     result = LifeEvidenceResult(rows=len(parsed))
     if parsed:
         stmt = dialect_insert(session, LifeEvidence).on_conflict_do_nothing(
@@ -174,7 +165,7 @@ def import_deaths(
         if reason is not None:
             errors.append({"line": line, "national_id": nid, "reason": reason})
     if errors:
-        raise _reject(errors)
+        raise ImportRejected(errors, shown=MAX_ERRORS)
     result = DeathImportResult()
     for nid, (p, day) in parsed.items():
         if p.pension_status == PensionStatus.TERMINATED.value:

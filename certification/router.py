@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from certification import seasons as season_service
 from certification import service as certification_service
+from certification.errors import PensionerNotFound, RegionNotFound
 from certification.schemas import (
     CertificationOut,
     CounterCertificationIn,
@@ -21,7 +22,6 @@ from certification.schemas import (
 from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
-from core.errors import NotFound
 from models import Pensioner
 from registry import regions as region_service
 from registry.deps import city_of
@@ -58,7 +58,7 @@ def set_window(
     if not region_service.region_within(
         session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
     ):
-        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
+        raise RegionNotFound()
     return season_service.extend_window(
         session=session,
         year=year,
@@ -86,7 +86,7 @@ def certify_at_counter(
     def action() -> tuple[int, dict[str, Any]]:
         pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == national_id))
         if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-            raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+            raise PensionerNotFound()
         cert = certification_service.record_certification(
             session=session,
             pensioner_id=pensioner.id,

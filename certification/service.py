@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
+from certification.errors import InvalidChannel, NoOpenSeason, PensionerNotFound, PensionTerminated
 from core import audit
-from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import Settings, get_settings
 from models import Certification, Pensioner
 from models.enums import CertificationChannel, PensionStatus
@@ -44,12 +44,12 @@ def record_certification(
     """
     settings = settings or get_settings()
     if channel not in CHANNELS:
-        raise InvalidInput("认证渠道无效。", "Unknown certification channel.", code="invalid_channel")
+        raise InvalidChannel()
     pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
     if pensioner is None:
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+        raise PensionerNotFound()
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
-        raise Conflict("该养老金已终止发放。", "This pension has been terminated.", code="pension_terminated")
+        raise PensionTerminated()
     today = seasons.local_date(now, settings.timezone)
     year = _season_year(session=session, settings=settings, pensioner=pensioner, today=today)
     existing = _find(session, pensioner_id, year)
@@ -125,7 +125,7 @@ def _season_year(*, session: Session, settings: Settings, pensioner: Pensioner, 
         return due.year if due else today.year
     season = seasons.current_season(session=session, today=today)
     if season is None:
-        raise Conflict("当前没有开放的认证期。", "No certification season has opened yet.", code="no_open_season")
+        raise NoOpenSeason()
     return season.year
 
 
