@@ -43,13 +43,7 @@ def record_certification(
     Raises NotFound (unknown pensioner), Conflict (terminated pension, no season), InvalidInput (channel).
     """
     settings = settings or get_settings()
-    if channel not in CHANNELS:
-        raise InvalidChannel()
-    pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
-    if pensioner is None:
-        raise PensionerNotFound()
-    if pensioner.pension_status == PensionStatus.TERMINATED.value:
-        raise PensionTerminated()
+    pensioner = _certifiable(session=session, pensioner_id=pensioner_id, channel=channel)
     today = seasons.local_date(now, settings.timezone)
     year = _season_year(session=session, settings=settings, pensioner=pensioner, today=today)
     existing = _find(session, pensioner_id, year)
@@ -69,33 +63,69 @@ def record_certification(
         office_region_code=office_region_code,
         evidence=evidence,
     )
-    try:
-        with session.begin_nested():
-            session.add(cert)
-    except IntegrityError:
-        # Another transaction certified the same person for the same season first.
-        found = _find(session, pensioner_id, year)
-        if found is None:
-            raise
-        return found
-    actor_type, actor_id = ("staff", staff_id) if staff_id else ("system", None)
+    first = _insert_once(session, cert)
+    if first is not cert:
+        return first
+    actor: tuple[str, int | None] = ("staff", staff_id) if staff_id else ("system", None)
     audit.record(
         session=session,
-        actor_type=actor_type,
-        actor_id=actor_id,
+        actor_type=actor[0],
+        actor_id=actor[1],
         action="certification.recorded",
         target_type="pensioner",
         target_id=pensioner_id,
         detail={"season_year": year, "channel": channel, "source": source, "certification_id": cert.id},
     )
-    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=(actor_type, actor_id))
+    _follow_up(session=session, settings=settings, pensioner=pensioner, cert=cert, now=now, today=today, actor=actor)
+    session.flush()
+    return cert
+
+
+def _certifiable(*, session: Session, pensioner_id: int, channel: str) -> Pensioner:
+    """The pensioner, locked for the certification; refuses an unknown channel or a terminated pension."""
+    if channel not in CHANNELS:
+        raise InvalidChannel()
+    pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
+    if pensioner is None:
+        raise PensionerNotFound()
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        raise PensionTerminated()
+    return pensioner
+
+
+def _insert_once(session: Session, cert: Certification) -> Certification:
+    """Insert the certification, or return the one another transaction recorded for the same season first."""
+    try:
+        with session.begin_nested():
+            session.add(cert)
+    except IntegrityError:
+        found = _find(session, cert.pensioner_id, cert.season_year)
+        if found is None:
+            raise
+        return found
+    return cert
+
+
+def _follow_up(
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner: Pensioner,
+    cert: Certification,
+    now: datetime,
+    today: date,
+    actor: tuple[str, int | None],
+) -> None:
+    """Reinstate the pension, move a rolling due date, cancel the season's reminders and other channels' visits."""
+    year = cert.season_year
+    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=actor)
     if settings.season_policy == "rolling":
         pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
-    cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner_id, season_year=year)
+    cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner.id, season_year=year)
     tasks = 0
-    if channel != CertificationChannel.HOME_VISIT.value:
+    if cert.channel != CertificationChannel.HOME_VISIT.value:
         tasks = lifecycle.cancel_open_home_visits(
-            session=session, pensioner_id=pensioner_id, now=now, reason="certified_other_channel", season_year=year
+            session=session, pensioner_id=pensioner.id, now=now, reason="certified_other_channel", season_year=year
         )
     if cancelled or tasks:
         audit.record(
@@ -104,11 +134,9 @@ def record_certification(
             actor_id=None,
             action="certification.follow_ups_cancelled",
             target_type="pensioner",
-            target_id=pensioner_id,
+            target_id=pensioner.id,
             detail={"season_year": year, "reminders": cancelled, "home_visit_tasks": tasks},
         )
-    session.flush()
-    return cert
 
 
 def _find(session: Session, pensioner_id: int, year: int) -> Certification | None:
