@@ -191,7 +191,7 @@ def terminate_on_death(
             session=session, pensioner_id=pensioner.id, now=now, reason="deceased"
         ),
         "face_templates_deleted": face_service.delete_templates(
-            session=session, pensioner_id=pensioner.id, actor_id=actor_id, reason="deceased"
+            session=session, pensioner_id=pensioner.id, actor_id=actor_id, reason=face_service.TemplateDeletion.DECEASED
         ),
     }
     audit.record(

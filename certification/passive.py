@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -23,14 +24,25 @@ DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}
 MAX_ERRORS = 200
 
 
-def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> str | None:
+class RowRefusal(StrEnum):
+    """Why an import row is refused (each refusal rejects the whole file)."""
+
+    UNKNOWN_NATIONAL_ID = "unknown_national_id"
+    INVALID_DATE = "invalid_date"
+    FUTURE_DATE = "future_date"
+    INVALID_SOURCE = "invalid_source"
+    DEATH_BEFORE_BIRTH = "death_before_birth"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+
+
+def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> RowRefusal | None:
     """The reason a row's person or date is refused (unknown, unreadable, in the future), or None."""
     if nid not in people:
-        return "unknown_national_id"
+        return RowRefusal.UNKNOWN_NATIONAL_ID
     if day is None:
-        return "invalid_date"
+        return RowRefusal.INVALID_DATE
     if day > today:
-        return "future_date"
+        return RowRefusal.FUTURE_DATE
     return None
 
 
@@ -77,9 +89,9 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
         nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
         reason = _person_date_error(people, nid, day, today)
         if reason is None and (not source or len(source) > 32):
-            reason = "invalid_source"
+            reason = RowRefusal.INVALID_SOURCE
         if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason})
+            errors.append({"line": line, "national_id": nid, "reason": reason.value})
         elif day is not None:  # always, once there is no reason
             parsed.append((people[nid], day, source))
     if errors:
@@ -157,13 +169,13 @@ def import_deaths(
         reason = _person_date_error(people, nid, day, today)
         if reason is None and day is not None:  # day is set whenever there is no reason
             if day < people[nid].birth_date:
-                reason = "death_before_birth"
+                reason = RowRefusal.DEATH_BEFORE_BIRTH
             elif nid in parsed and parsed[nid][1] != day:
-                reason = "conflicting_duplicate"
+                reason = RowRefusal.CONFLICTING_DUPLICATE
             else:
                 parsed[nid] = (people[nid], day)
         if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason})
+            errors.append({"line": line, "national_id": nid, "reason": reason.value})
     if errors:
         raise ImportRejected(errors, shown=MAX_ERRORS)
     result = DeathImportResult()
@@ -172,7 +184,12 @@ def import_deaths(
             result.already_terminated += 1
             continue
         detail = lifecycle.terminate_on_death(
-            session=session, settings=settings, pensioner=p, death_date=day, now=now, actor_id=actor_id,
+            session=session,
+            settings=settings,
+            pensioner=p,
+            death_date=day,
+            now=now,
+            actor_id=actor_id,
             source="deaths_import",
         )
         months = detail["overpaid_months"]

@@ -23,6 +23,7 @@ from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
 from models import Pensioner
+from models.enums import CertificationChannel
 from registry import regions as region_service
 from registry.deps import city_of
 
@@ -90,7 +91,7 @@ def certify_at_counter(
         cert = certification_service.record_certification(
             session=session,
             pensioner_id=pensioner.id,
-            channel="counter",
+            channel=CertificationChannel.COUNTER.value,
             now=now,
             staff_id=staff.id,
             office_region_code=staff.region_code,
@@ -116,7 +117,7 @@ def my_certification(pensioner: CurrentPensioner, session: SessionDep, settings:
     """Certified, pending (with deadline and days left), suspended or terminated, with a bilingual message."""
     st = certification_service.certification_status(session=session, settings=settings, pensioner=pensioner, now=now)
     return MyCertificationOut(
-        status=st.status,
+        status=st.status.value,
         season_year=st.season_year,
         deadline=st.deadline,
         days_left=st.days_left,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -170,11 +171,21 @@ def _still_valid(session: Session, settings: Settings, pensioner: Pensioner, tod
     )
 
 
+class CertificationState(StrEnum):
+    """Where the pensioner stands for the current season."""
+
+    CERTIFIED = "certified"
+    PENDING = "pending"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    NO_SEASON = "no_season"
+
+
 @dataclass(frozen=True)
 class CertificationStatus:
     """What the pensioner's app shows."""
 
-    status: str  # certified / pending / suspended / terminated / no_season
+    status: CertificationState
     season_year: int | None
     deadline: date | None
     days_left: int | None
@@ -197,12 +208,19 @@ def certification_status(
     days_left = (deadline - today).days if deadline else None
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return CertificationStatus(
-            "terminated", year, None, None, None, None, "养老金已终止发放。", "The pension has been terminated."
+            CertificationState.TERMINATED,
+            year,
+            None,
+            None,
+            None,
+            None,
+            "养老金已终止发放。",
+            "The pension has been terminated.",
         )
     if cert is not None:
         local = cert.certified_at.astimezone(seasons.ZoneInfo(settings.timezone))
         return CertificationStatus(
-            "certified",
+            CertificationState.CERTIFIED,
             year,
             deadline,
             days_left,
@@ -213,7 +231,7 @@ def certification_status(
         )
     if pensioner.pension_status == PensionStatus.SUSPENDED.value:
         return CertificationStatus(
-            "suspended",
+            CertificationState.SUSPENDED,
             year,
             deadline,
             days_left,
@@ -224,7 +242,14 @@ def certification_status(
         )
     if deadline is None or days_left is None:
         return CertificationStatus(
-            "no_season", None, None, None, None, None, "当前没有认证期。", "No certification season is open."
+            CertificationState.NO_SEASON,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "当前没有认证期。",
+            "No certification season is open.",
         )
     if days_left >= 0:
         zh = f"请于{deadline:%Y年%m月%d日}前完成认证，还剩{days_left}天。可使用手机App刷脸、到社保窗口办理，卧床老人可申请上门认证。"
@@ -232,4 +257,4 @@ def certification_status(
     else:
         zh = f"认证截止日期{deadline:%Y年%m月%d日}已过，请尽快认证，以免养老金暂停发放。"
         en = f"The deadline {deadline:%Y-%m-%d} has passed; certify now to avoid suspension."
-    return CertificationStatus("pending", year, deadline, days_left, None, None, zh, en)
+    return CertificationStatus(CertificationState.PENDING, year, deadline, days_left, None, None, zh, en)

@@ -84,6 +84,9 @@ def verify_at_counter(
 def delete_face(staff: EnrolStaff, pensioner: PensionerInCity, session: SessionDep) -> TemplatesDeletedOut:
     """Withdraw biometric consent: every template of the pensioner is deleted."""
     count = face_service.delete_templates(
-        session=session, pensioner_id=pensioner.id, actor_id=staff.id, reason="consent_withdrawn"
+        session=session,
+        pensioner_id=pensioner.id,
+        actor_id=staff.id,
+        reason=face_service.TemplateDeletion.CONSENT_WITHDRAWN,
     )
     return TemplatesDeletedOut(deleted=count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -35,6 +36,13 @@ from verification.matching import MatchResult, should_add_rolling_template, veri
 CONSENT_METHODS = {"paper_form", "app_screen", "home_visit_form", "counter_signature"}
 MAX_REFERENCE_PHOTOS = 5
 COHORT_SIZE = 200
+
+
+class TemplateDeletion(StrEnum):
+    """Why a pensioner's templates were deleted."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DECEASED = "deceased"
 
 
 def verification_config(settings: Settings) -> VerificationConfig:
@@ -346,7 +354,7 @@ def verify_photo(
     return VerifyOutcome(attempt=attempt, match=result, reasons=list(result.reasons), rolling_template_added=added)
 
 
-def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: str) -> int:
+def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: TemplateDeletion) -> int:
     """Delete every template of a pensioner (pension ended, consent withdrawn)."""
     result = session.execute(delete(FaceTemplate).where(FaceTemplate.pensioner_id == pensioner_id))
     count = int(getattr(result, "rowcount", 0) or 0)
@@ -357,6 +365,6 @@ def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | Non
         action="face_templates_deleted",
         target_type="pensioner",
         target_id=pensioner_id,
-        detail={"count": count, "reason": reason},
+        detail={"count": count, "reason": reason.value},
     )
     return count
