@@ -186,13 +186,13 @@ class CertificationStatus:
     """What the pensioner's app shows."""
 
     status: CertificationState
-    season_year: int | None
-    deadline: date | None
-    days_left: int | None
-    channel: str | None
-    certified_at: datetime | None
     message_zh: str
     message_en: str
+    season_year: int | None = None
+    deadline: date | None = None
+    days_left: int | None = None
+    channel: str | None = None
+    certified_at: datetime | None = None
 
 
 def certification_status(
@@ -208,53 +208,42 @@ def certification_status(
     days_left = (deadline - today).days if deadline else None
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return CertificationStatus(
-            CertificationState.TERMINATED,
-            year,
-            None,
-            None,
-            None,
-            None,
-            "养老金已终止发放。",
-            "The pension has been terminated.",
+            CertificationState.TERMINATED, "养老金已终止发放。", "The pension has been terminated.", season_year=year
         )
     if cert is not None:
         local = cert.certified_at.astimezone(seasons.ZoneInfo(settings.timezone))
         return CertificationStatus(
             CertificationState.CERTIFIED,
-            year,
-            deadline,
-            days_left,
-            cert.channel,
-            cert.certified_at,
             f"您已于{local:%Y年%m月%d日}完成本年度认证，无需重复认证。",
             f"You certified on {local:%Y-%m-%d}; nothing more to do this year.",
+            season_year=year,
+            deadline=deadline,
+            days_left=days_left,
+            channel=cert.channel,
+            certified_at=cert.certified_at,
         )
     if pensioner.pension_status == PensionStatus.SUSPENDED.value:
         return CertificationStatus(
             CertificationState.SUSPENDED,
-            year,
-            deadline,
-            days_left,
-            None,
-            None,
             "因未按期认证，养老金已暂停发放。完成认证后将恢复发放并补发暂停期间的养老金。",
             "Your pension is suspended for a missed certification. Certify to have it reinstated with back pay.",
+            season_year=year,
+            deadline=deadline,
+            days_left=days_left,
         )
     if deadline is None or days_left is None:
-        return CertificationStatus(
-            CertificationState.NO_SEASON,
-            None,
-            None,
-            None,
-            None,
-            None,
-            "当前没有认证期。",
-            "No certification season is open.",
-        )
+        return CertificationStatus(CertificationState.NO_SEASON, "当前没有认证期。", "No certification season is open.")
+    return _pending(year=year, deadline=deadline, days_left=days_left)
+
+
+def _pending(*, year: int | None, deadline: date, days_left: int) -> CertificationStatus:
+    """Not yet certified: the deadline ahead, or passed."""
     if days_left >= 0:
         zh = f"请于{deadline:%Y年%m月%d日}前完成认证，还剩{days_left}天。可使用手机App刷脸、到社保窗口办理，卧床老人可申请上门认证。"
         en = f"Please certify by {deadline:%Y-%m-%d} ({days_left} days left): in the app, at a counter, or ask for a home visit if bedridden."
     else:
         zh = f"认证截止日期{deadline:%Y年%m月%d日}已过，请尽快认证，以免养老金暂停发放。"
         en = f"The deadline {deadline:%Y-%m-%d} has passed; certify now to avoid suspension."
-    return CertificationStatus(CertificationState.PENDING, year, deadline, days_left, None, None, zh, en)
+    return CertificationStatus(
+        CertificationState.PENDING, zh, en, season_year=year, deadline=deadline, days_left=days_left
+    )
