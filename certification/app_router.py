@@ -116,6 +116,7 @@ def certify(
 
 
 def _answer_body(answer: app_channel.AppAnswer) -> AppAnswerOut:
+    """The JSON answer of a liveness answer (stored for Idempotency-Key replays)."""
     cert = answer.certification
     return AppAnswerOut(
         decision=answer.decision,
