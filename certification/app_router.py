@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
 
-from certification import app as liveness_service
-from certification import attestation
+from certification import app_channel, attestation
+from certification.schemas import (
+    AppAnswerOut,
+    AppCertificationOut,
+    AppCertificationRef,
+    CaptureOut,
+    ChallengeOut,
+    StepOut,
+)
 from core.clock import NowDep
 from core.deps import CurrentPensioner, SessionDep, SettingsDep
-from core.errors import InvalidInput
 from core.idempotency import check_key, fingerprint, run_once
 from core.schemas import ChallengeIn, MeOut
 from core.uploads import read_limited
+from faces import liveness
+from faces.errors import TimestampsUnreadable
+from faces.schemas import AdviceOut
 
 router = APIRouter(prefix="/me", tags=["pensioner app"])
 
@@ -38,21 +48,21 @@ def new_challenge(
     settings: SettingsDep,
     now: NowDep,
     body: ChallengeIn | None = None,
-) -> dict[str, Any]:
+) -> ChallengeOut:
     """A random ordered list of 2–3 actions to perform on camera, valid for a short time and usable once.
 
     Accessibility: a pensioner who cannot do an action (e.g. turn the head) sends
     `{"without": ["turn_left", "turn_right"]}` and gets a challenge without it.
     """
-    challenge = liveness_service.create_challenge(
-        session=session, settings=settings, pensioner=pensioner, now=now, without=body.without if body else []
+    challenge = liveness.create_challenge(
+        session=session, settings=settings, pensioner_id=pensioner.id, now=now, without=body.without if body else []
     )
-    return {
-        "challenge_id": challenge.id,
-        "actions": challenge.actions,
-        "expires_at": challenge.expires_at.isoformat(),
-        "capture": liveness_service.capture_parameters(settings),
-    }
+    return ChallengeOut(
+        challenge_id=challenge.id,
+        actions=challenge.actions,
+        expires_at=challenge.expires_at.isoformat(),
+        capture=CaptureOut(**liveness.capture_parameters(settings)),
+    )
 
 
 def _timestamps(raw: str | None, frames: list[UploadFile]) -> list[int]:
@@ -61,11 +71,7 @@ def _timestamps(raw: str | None, frames: list[UploadFile]) -> list[int]:
             return [int(x) for x in raw.replace(" ", "").split(",") if x]
         return [int((f.filename or "").rsplit("/", 1)[-1].split(".")[0]) for f in frames]
     except ValueError:
-        raise InvalidInput(
-            "画面拍摄时间格式不正确。",
-            "Capture times must be integers in ms (timestamps_ms or <ms>.jpg names).",
-            code="bad_timestamps",
-        )
+        raise TimestampsUnreadable()
 
 
 @router.post("/certifications")
@@ -80,18 +86,18 @@ def certify(
     timestamps_ms: Annotated[str | None, Form(description="Comma-separated capture times (ms), one per frame")] = None,
     video: Annotated[UploadFile | None, File(description="One short MP4 or WebM instead of frames")] = None,
     device_attestation: Annotated[str | None, Form(description="Play Integrity / App Attest token")] = None,
-) -> dict[str, Any]:
+) -> AppCertificationOut:
     """Answer a liveness challenge; a live, matching face certifies the season (channel `app`)."""
     key = check_key(idempotency_key)
     attestation.check(device_attestation, settings=settings)
     frame_list = frames or []
-    frame_bytes = [read_limited(f, 2 * 1024 * 1024) for f in frame_list[: liveness_service.MAX_FRAMES + 1]]
-    video_bytes = read_limited(video, 30 * 1024 * 1024) if video is not None else None
+    frame_bytes = [read_limited(f, settings.max_frame_bytes) for f in frame_list[: liveness.MAX_FRAMES + 1]]
+    video_bytes = read_limited(video, settings.max_video_bytes) if video is not None else None
     times = _timestamps(timestamps_ms, frame_list) if frame_list else []
     request_hash = fingerprint(challenge_id, timestamps_ms or "", video_bytes or b"", *frame_bytes)
 
     def action() -> tuple[int, dict[str, Any]]:
-        body = liveness_service.submit(
+        answer = app_channel.submit(
             session=session,
             settings=settings,
             pensioner=pensioner,
@@ -101,9 +107,29 @@ def certify(
             video=video_bytes,
             now=now,
         )
-        return 200, body
+        return 200, _answer_body(answer).model_dump(mode="json")
 
     _, body, replayed = run_once(
         session=session, scope=f"pensioner:{pensioner.id}:certify", key=key, request_hash=request_hash, action=action
     )
-    return body | {"replayed": replayed}
+    return AppCertificationOut.model_validate(body | {"replayed": replayed})
+
+
+def _answer_body(answer: app_channel.AppAnswer) -> AppAnswerOut:
+    """The JSON answer of a liveness answer (stored for Idempotency-Key replays)."""
+    cert = answer.certification
+    return AppAnswerOut(
+        decision=answer.decision,
+        reasons=answer.reasons,
+        advice=[AdviceOut(**a) for a in app_channel.advice_for(answer.reasons)],
+        steps=[StepOut(**asdict(s)) for s in answer.steps],
+        certification=None
+        if cert is None
+        else AppCertificationRef(
+            id=cert.id,
+            season_year=cert.season_year,
+            channel=cert.channel,
+            certified_at=cert.certified_at.isoformat(),
+        ),
+        attempt_id=None if answer.attempt is None else answer.attempt.id,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.errors import InvalidInput
+from certification.errors import AttestationFailed
 from core.settings import Settings
 
 # A deployment registers a verifier that checks the token with Google or Apple; it returns True if genuine.
@@ -23,8 +23,4 @@ def check(token: str | None, *, settings: Settings) -> None:
     if not settings.require_device_attestation and not token:
         return
     if not token or _verifier is None or not _verifier(token):
-        raise InvalidInput(
-            "无法确认应用运行在可信设备上，请使用官方应用。",
-            "The app's device attestation failed; use the official app on a genuine device.",
-            code="attestation_failed",
-        )
+        raise AttestationFailed()

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from certification import seasons
+from certification.errors import InvalidDeathDate
 from core import audit
-from core.errors import InvalidInput
 from core.settings import Settings
 from faces import service as face_service
 from models import Certification, HomeVisitTask, Notification, Pensioner, Suspension
@@ -22,6 +22,18 @@ from models.engine import dialect_insert
 from models.enums import HomeVisitTaskStatus, NotificationStatus, PensionStatus
 
 REMINDER_KIND_PREFIX = "reminder"
+
+
+def active_members(
+    where: ColumnElement[bool], *, season_year: int, require_uncertified: bool
+) -> list[ColumnElement[bool]]:
+    """Conditions for a cohort's active pensioners, without a certification for the season when required."""
+    conditions = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
+    if require_uncertified:
+        conditions.append(
+            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+        )
+    return conditions
 
 
 def suspend_cohort(
@@ -35,25 +47,14 @@ def suspend_cohort(
     region_code: str | None = None,
 ) -> int:
     """Suspend every active, uncertified pensioner of a cohort; returns how many pensions were suspended."""
-    active = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
-    if require_uncertified:
-        active.append(
-            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
-        )
-    insert_suspensions = (
-        dialect_insert(session, Suspension)
-        .from_select(
-            ["pensioner_id", "season_year", "effective_date", "suspended_at"],
-            select(
-                Pensioner.id,
-                literal(season_year),
-                literal(effective_date, Suspension.__table__.c.effective_date.type),
-                literal(now, Suspension.__table__.c.suspended_at.type),
-            ).where(and_(*active)),
-        )
-        .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year"])
+    _insert_suspensions(
+        session=session,
+        where=where,
+        season_year=season_year,
+        effective_date=effective_date,
+        now=now,
+        require_uncertified=require_uncertified,
     )
-    session.execute(insert_suspensions)
     open_suspension = exists().where(
         Suspension.pensioner_id == Pensioner.id,
         Suspension.season_year == season_year,
@@ -88,6 +89,32 @@ def suspend_cohort(
             },
         )
     return count
+
+
+def _insert_suspensions(
+    *,
+    session: Session,
+    where: ColumnElement[bool],
+    season_year: int,
+    effective_date: date,
+    now: datetime,
+    require_uncertified: bool,
+) -> None:
+    """One suspension row per active (uncertified) pensioner of the cohort; existing rows are left alone."""
+    active = active_members(where, season_year=season_year, require_uncertified=require_uncertified)
+    session.execute(
+        dialect_insert(session, Suspension)
+        .from_select(
+            ["pensioner_id", "season_year", "effective_date", "suspended_at"],
+            select(
+                Pensioner.id,
+                literal(season_year),
+                literal(effective_date, Suspension.__table__.c.effective_date.type),
+                literal(now, Suspension.__table__.c.suspended_at.type),
+            ).where(and_(*active)),
+        )
+        .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year"])
+    )
 
 
 def reinstate(
@@ -146,9 +173,7 @@ def terminate_on_death(
 ) -> dict[str, Any]:
     """End the pension from the date of death: stop reminders, cancel open visits, delete face templates, audit."""
     if death_date < pensioner.birth_date:
-        raise InvalidInput(
-            "死亡日期早于出生日期。", "The date of death is before the birth date.", code="invalid_death_date"
-        )
+        raise InvalidDeathDate()
     today = seasons.local_date(now, settings.timezone)
     months = months_paid_after_death(session=session, pensioner=pensioner, death_date=death_date, today=today)
     previous = pensioner.pension_status
@@ -166,7 +191,7 @@ def terminate_on_death(
             session=session, pensioner_id=pensioner.id, now=now, reason="deceased"
         ),
         "face_templates_deleted": face_service.delete_templates(
-            session=session, pensioner_id=pensioner.id, actor_id=actor_id, reason="deceased"
+            session=session, pensioner_id=pensioner.id, actor_id=actor_id, reason=face_service.TemplateDeletion.DECEASED
         ),
     }
     audit.record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from certification import service as certification
+from certification.errors import ImportRejected
 from core.csvfile import read_rows
-from core.errors import InvalidInput
 from core.settings import Settings
 from models import LifeEvidence, Pensioner
 from models.engine import dialect_insert
@@ -23,14 +24,25 @@ DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}
 MAX_ERRORS = 200
 
 
-def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> str | None:
+class RowRefusal(StrEnum):
+    """Why an import row is refused (each refusal rejects the whole file)."""
+
+    UNKNOWN_NATIONAL_ID = "unknown_national_id"
+    INVALID_DATE = "invalid_date"
+    FUTURE_DATE = "future_date"
+    INVALID_SOURCE = "invalid_source"
+    DEATH_BEFORE_BIRTH = "death_before_birth"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+
+
+def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> RowRefusal | None:
     """The reason a row's person or date is refused (unknown, unreadable, in the future), or None."""
     if nid not in people:
-        return "unknown_national_id"
+        return RowRefusal.UNKNOWN_NATIONAL_ID
     if day is None:
-        return "invalid_date"
+        return RowRefusal.INVALID_DATE
     if day > today:
-        return "future_date"
+        return RowRefusal.FUTURE_DATE
     return None
 
 
@@ -48,15 +60,6 @@ def _lookup(session: Session, ids: set[str]) -> dict[str, Pensioner]:
         for p in session.scalars(select(Pensioner).where(Pensioner.national_id.in_(chunk[i : i + 500]))):
             found[p.national_id] = p
     return found
-
-
-def _reject(errors: list[dict[str, Any]]) -> InvalidInput:
-    return InvalidInput(
-        f"导入被拒绝：{len(errors)}行有误，未导入任何数据。",
-        f"Import rejected: {len(errors)} bad rows; nothing was imported.",
-        code="import_rejected",
-        detail={"errors": errors[:MAX_ERRORS]},
-    )
 
 
 @dataclass
@@ -86,13 +89,13 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
         nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
         reason = _person_date_error(people, nid, day, today)
         if reason is None and (not source or len(source) > 32):
-            reason = "invalid_source"
+            reason = RowRefusal.INVALID_SOURCE
         if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason})
+            errors.append({"line": line, "national_id": nid, "reason": reason.value})
         elif day is not None:  # always, once there is no reason
             parsed.append((people[nid], day, source))
     if errors:
-        raise _reject(errors)
+        raise ImportRejected(errors, shown=MAX_ERRORS)
     result = LifeEvidenceResult(rows=len(parsed))
     if parsed:
         stmt = dialect_insert(session, LifeEvidence).on_conflict_do_nothing(
@@ -166,22 +169,27 @@ def import_deaths(
         reason = _person_date_error(people, nid, day, today)
         if reason is None and day is not None:  # day is set whenever there is no reason
             if day < people[nid].birth_date:
-                reason = "death_before_birth"
+                reason = RowRefusal.DEATH_BEFORE_BIRTH
             elif nid in parsed and parsed[nid][1] != day:
-                reason = "conflicting_duplicate"
+                reason = RowRefusal.CONFLICTING_DUPLICATE
             else:
                 parsed[nid] = (people[nid], day)
         if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason})
+            errors.append({"line": line, "national_id": nid, "reason": reason.value})
     if errors:
-        raise _reject(errors)
+        raise ImportRejected(errors, shown=MAX_ERRORS)
     result = DeathImportResult()
     for nid, (p, day) in parsed.items():
         if p.pension_status == PensionStatus.TERMINATED.value:
             result.already_terminated += 1
             continue
         detail = lifecycle.terminate_on_death(
-            session=session, settings=settings, pensioner=p, death_date=day, now=now, actor_id=actor_id,
+            session=session,
+            settings=settings,
+            pensioner=p,
+            death_date=day,
+            now=now,
+            actor_id=actor_id,
             source="deaths_import",
         )
         months = detail["overpaid_months"]

@@ -5,15 +5,28 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Insert, and_, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from certification import seasons
-from certification.lifecycle import REMINDER_KIND_PREFIX
+from certification import lifecycle, seasons
 from core.settings import Settings
-from models import Certification, Notification, Pensioner
+from models import Notification, Pensioner
 from models.engine import dialect_insert
-from models.enums import NotificationStatus, PensionStatus
+from models.enums import NotificationStatus
+
+_REMINDER_COLUMNS = [
+    "pensioner_id",
+    "phone",
+    "channel",
+    "kind",
+    "season_year",
+    "recipient",
+    "deadline_date",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+]
 
 
 def latest_due_kind(window: seasons.Window, today: date, offsets: list[int], *, with_open: bool = True) -> str | None:
@@ -56,11 +69,7 @@ def queue_reminders(
     """Queue one reminder kind to every matching active, uncertified pensioner (and family copies); returns rows queued."""
     send_at = first_send_time(now, settings)
     eighty = seasons.add_months(today, -12 * settings.reminder_family_min_age)
-    base = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
-    if require_uncertified:
-        base.append(
-            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
-        )
+    base = lifecycle.active_members(where, season_year=season_year, require_uncertified=require_uncertified)
     # Self and family copies in one statement: one scan of the cohort instead of two.
     # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
     sources = [
@@ -68,7 +77,7 @@ def queue_reminders(
             Pensioner.id,
             phone_col,
             literal("sms"),
-            literal(f"{REMINDER_KIND_PREFIX}_{kind}"),
+            literal(f"{lifecycle.REMINDER_KIND_PREFIX}_{kind}"),
             literal(season_year),
             literal(recipient),
             literal(deadline, Notification.__table__.c.deadline_date.type),
@@ -85,19 +94,7 @@ def queue_reminders(
     stmt: Insert = (
         dialect_insert(session, Notification)
         .from_select(
-            [
-                "pensioner_id",
-                "phone",
-                "channel",
-                "kind",
-                "season_year",
-                "recipient",
-                "deadline_date",
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
+            _REMINDER_COLUMNS,
             union_all(*sources),
         )
         .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from certification import seasons as season_service
 from certification import service as certification_service
+from certification.errors import PensionerNotFound, RegionNotFound
 from certification.schemas import (
     CertificationOut,
     CounterCertificationIn,
@@ -21,8 +22,8 @@ from certification.schemas import (
 from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
-from core.errors import NotFound
 from models import Pensioner
+from models.enums import CertificationChannel
 from registry import regions as region_service
 from registry.deps import city_of
 
@@ -58,7 +59,7 @@ def set_window(
     if not region_service.region_within(
         session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
     ):
-        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
+        raise RegionNotFound()
     return season_service.extend_window(
         session=session,
         year=year,
@@ -86,11 +87,11 @@ def certify_at_counter(
     def action() -> tuple[int, dict[str, Any]]:
         pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == national_id))
         if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-            raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+            raise PensionerNotFound()
         cert = certification_service.record_certification(
             session=session,
             pensioner_id=pensioner.id,
-            channel="counter",
+            channel=CertificationChannel.COUNTER.value,
             now=now,
             staff_id=staff.id,
             office_region_code=staff.region_code,
@@ -116,7 +117,7 @@ def my_certification(pensioner: CurrentPensioner, session: SessionDep, settings:
     """Certified, pending (with deadline and days left), suspended or terminated, with a bilingual message."""
     st = certification_service.certification_status(session=session, settings=settings, pensioner=pensioner, now=now)
     return MyCertificationOut(
-        status=st.status,
+        status=st.status.value,
         season_year=st.season_year,
         deadline=st.deadline,
         days_left=st.days_left,

@@ -1,10 +1,13 @@
-"""Request and response bodies for seasons and certifications."""
+"""Request and response bodies for seasons, certifications and the app's liveness answers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from faces.schemas import AdviceOut
+from models.enums import AppDecision
 
 
 class SeasonIn(BaseModel):
@@ -78,3 +81,63 @@ class MyCertificationOut(BaseModel):
     certified_at: datetime | None
     message: str
     message_en: str
+
+
+class CaptureOut(BaseModel):
+    """What the app must record to answer a challenge."""
+
+    frame_rate: int
+    min_frames: int
+    max_frames: int
+    max_side_px: int
+    frame_format: str
+    max_frame_bytes: int
+    video_formats: list[str]
+    max_video_bytes: int
+    max_video_seconds: int
+
+
+class ChallengeOut(BaseModel):
+    """A liveness challenge: the actions to perform on camera, in order, before it expires."""
+
+    challenge_id: str
+    actions: list[str]
+    expires_at: str = Field(description="ISO 8601 with offset")
+    capture: CaptureOut
+
+
+class StepOut(BaseModel):
+    """One challenged action: whether it was seen, and where (frame index, time in ms)."""
+
+    action: str
+    detected: bool
+    start_index: int | None
+    peak_index: int | None
+    end_index: int | None
+    peak_ms: int | None
+
+
+class AppCertificationRef(BaseModel):
+    """The certification an app answer recorded."""
+
+    id: int
+    season_year: int
+    channel: str
+    certified_at: str = Field(description="ISO 8601 with offset")
+
+
+class AppAnswerOut(BaseModel):
+    """The decision on a liveness answer, with reasons and advice (stored for Idempotency-Key replays)."""
+
+    decision: AppDecision
+    reasons: list[str]
+    advice: list[AdviceOut]
+    steps: list[StepOut]
+    certification: AppCertificationRef | None
+    attempt_id: int | None
+
+
+class AppCertificationOut(AppAnswerOut):
+    """The answer, and whether it is the replay of an earlier identical request."""
+
+    replayed: bool

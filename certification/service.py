@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
+from certification.errors import InvalidChannel, NoOpenSeason, PensionerNotFound, PensionTerminated
 from core import audit
-from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import Settings, get_settings
 from models import Certification, Pensioner
 from models.enums import CertificationChannel, PensionStatus
@@ -43,13 +44,7 @@ def record_certification(
     Raises NotFound (unknown pensioner), Conflict (terminated pension, no season), InvalidInput (channel).
     """
     settings = settings or get_settings()
-    if channel not in CHANNELS:
-        raise InvalidInput("认证渠道无效。", "Unknown certification channel.", code="invalid_channel")
-    pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
-    if pensioner is None:
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
-    if pensioner.pension_status == PensionStatus.TERMINATED.value:
-        raise Conflict("该养老金已终止发放。", "This pension has been terminated.", code="pension_terminated")
+    pensioner = _certifiable(session=session, pensioner_id=pensioner_id, channel=channel)
     today = seasons.local_date(now, settings.timezone)
     year = _season_year(session=session, settings=settings, pensioner=pensioner, today=today)
     existing = _find(session, pensioner_id, year)
@@ -69,33 +64,69 @@ def record_certification(
         office_region_code=office_region_code,
         evidence=evidence,
     )
-    try:
-        with session.begin_nested():
-            session.add(cert)
-    except IntegrityError:
-        # Another transaction certified the same person for the same season first.
-        found = _find(session, pensioner_id, year)
-        if found is None:
-            raise
-        return found
-    actor_type, actor_id = ("staff", staff_id) if staff_id else ("system", None)
+    first = _insert_once(session, cert)
+    if first is not cert:
+        return first
+    actor: tuple[str, int | None] = ("staff", staff_id) if staff_id else ("system", None)
     audit.record(
         session=session,
-        actor_type=actor_type,
-        actor_id=actor_id,
+        actor_type=actor[0],
+        actor_id=actor[1],
         action="certification.recorded",
         target_type="pensioner",
         target_id=pensioner_id,
         detail={"season_year": year, "channel": channel, "source": source, "certification_id": cert.id},
     )
-    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=(actor_type, actor_id))
+    _follow_up(session=session, settings=settings, pensioner=pensioner, cert=cert, now=now, today=today, actor=actor)
+    session.flush()
+    return cert
+
+
+def _certifiable(*, session: Session, pensioner_id: int, channel: str) -> Pensioner:
+    """The pensioner, locked for the certification; refuses an unknown channel or a terminated pension."""
+    if channel not in CHANNELS:
+        raise InvalidChannel()
+    pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
+    if pensioner is None:
+        raise PensionerNotFound()
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        raise PensionTerminated()
+    return pensioner
+
+
+def _insert_once(session: Session, cert: Certification) -> Certification:
+    """Insert the certification, or return the one another transaction recorded for the same season first."""
+    try:
+        with session.begin_nested():
+            session.add(cert)
+    except IntegrityError:
+        found = _find(session, cert.pensioner_id, cert.season_year)
+        if found is None:
+            raise
+        return found
+    return cert
+
+
+def _follow_up(
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner: Pensioner,
+    cert: Certification,
+    now: datetime,
+    today: date,
+    actor: tuple[str, int | None],
+) -> None:
+    """Reinstate the pension, move a rolling due date, cancel the season's reminders and other channels' visits."""
+    year = cert.season_year
+    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=actor)
     if settings.season_policy == "rolling":
         pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
-    cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner_id, season_year=year)
+    cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner.id, season_year=year)
     tasks = 0
-    if channel != CertificationChannel.HOME_VISIT.value:
+    if cert.channel != CertificationChannel.HOME_VISIT.value:
         tasks = lifecycle.cancel_open_home_visits(
-            session=session, pensioner_id=pensioner_id, now=now, reason="certified_other_channel", season_year=year
+            session=session, pensioner_id=pensioner.id, now=now, reason="certified_other_channel", season_year=year
         )
     if cancelled or tasks:
         audit.record(
@@ -104,11 +135,9 @@ def record_certification(
             actor_id=None,
             action="certification.follow_ups_cancelled",
             target_type="pensioner",
-            target_id=pensioner_id,
+            target_id=pensioner.id,
             detail={"season_year": year, "reminders": cancelled, "home_visit_tasks": tasks},
         )
-    session.flush()
-    return cert
 
 
 def _find(session: Session, pensioner_id: int, year: int) -> Certification | None:
@@ -125,7 +154,7 @@ def _season_year(*, session: Session, settings: Settings, pensioner: Pensioner, 
         return due.year if due else today.year
     season = seasons.current_season(session=session, today=today)
     if season is None:
-        raise Conflict("当前没有开放的认证期。", "No certification season has opened yet.", code="no_open_season")
+        raise NoOpenSeason()
     return season.year
 
 
@@ -142,18 +171,28 @@ def _still_valid(session: Session, settings: Settings, pensioner: Pensioner, tod
     )
 
 
+class CertificationState(StrEnum):
+    """Where the pensioner stands for the current season."""
+
+    CERTIFIED = "certified"
+    PENDING = "pending"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    NO_SEASON = "no_season"
+
+
 @dataclass(frozen=True)
 class CertificationStatus:
     """What the pensioner's app shows."""
 
-    status: str  # certified / pending / suspended / terminated / no_season
-    season_year: int | None
-    deadline: date | None
-    days_left: int | None
-    channel: str | None
-    certified_at: datetime | None
+    status: CertificationState
     message_zh: str
     message_en: str
+    season_year: int | None = None
+    deadline: date | None = None
+    days_left: int | None = None
+    channel: str | None = None
+    certified_at: datetime | None = None
 
 
 def certification_status(
@@ -169,39 +208,42 @@ def certification_status(
     days_left = (deadline - today).days if deadline else None
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return CertificationStatus(
-            "terminated", year, None, None, None, None, "养老金已终止发放。", "The pension has been terminated."
+            CertificationState.TERMINATED, "养老金已终止发放。", "The pension has been terminated.", season_year=year
         )
     if cert is not None:
         local = cert.certified_at.astimezone(seasons.ZoneInfo(settings.timezone))
         return CertificationStatus(
-            "certified",
-            year,
-            deadline,
-            days_left,
-            cert.channel,
-            cert.certified_at,
+            CertificationState.CERTIFIED,
             f"您已于{local:%Y年%m月%d日}完成本年度认证，无需重复认证。",
             f"You certified on {local:%Y-%m-%d}; nothing more to do this year.",
+            season_year=year,
+            deadline=deadline,
+            days_left=days_left,
+            channel=cert.channel,
+            certified_at=cert.certified_at,
         )
     if pensioner.pension_status == PensionStatus.SUSPENDED.value:
         return CertificationStatus(
-            "suspended",
-            year,
-            deadline,
-            days_left,
-            None,
-            None,
+            CertificationState.SUSPENDED,
             "因未按期认证，养老金已暂停发放。完成认证后将恢复发放并补发暂停期间的养老金。",
             "Your pension is suspended for a missed certification. Certify to have it reinstated with back pay.",
+            season_year=year,
+            deadline=deadline,
+            days_left=days_left,
         )
     if deadline is None or days_left is None:
-        return CertificationStatus(
-            "no_season", None, None, None, None, None, "当前没有认证期。", "No certification season is open."
-        )
+        return CertificationStatus(CertificationState.NO_SEASON, "当前没有认证期。", "No certification season is open.")
+    return _pending(year=year, deadline=deadline, days_left=days_left)
+
+
+def _pending(*, year: int | None, deadline: date, days_left: int) -> CertificationStatus:
+    """Not yet certified: the deadline ahead, or passed."""
     if days_left >= 0:
         zh = f"请于{deadline:%Y年%m月%d日}前完成认证，还剩{days_left}天。可使用手机App刷脸、到社保窗口办理，卧床老人可申请上门认证。"
         en = f"Please certify by {deadline:%Y-%m-%d} ({days_left} days left): in the app, at a counter, or ask for a home visit if bedridden."
     else:
         zh = f"认证截止日期{deadline:%Y年%m月%d日}已过，请尽快认证，以免养老金暂停发放。"
         en = f"The deadline {deadline:%Y-%m-%d} has passed; certify now to avoid suspension."
-    return CertificationStatus("pending", year, deadline, days_left, None, None, zh, en)
+    return CertificationStatus(
+        CertificationState.PENDING, zh, en, season_year=year, deadline=deadline, days_left=days_left
+    )

@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     challenge_ttl_seconds: int = 120
     require_device_attestation: bool = False
 
-    max_upload_bytes: int = 15 * 1024 * 1024
+    max_upload_bytes: int = 15 * 1024 * 1024  # one photo (enrolment, counter, home visit) or form scan
+    max_video_bytes: int = 30 * 1024 * 1024  # one app liveness video (a 20 s 720p phone clip is 5-15 MB)
+    max_frame_bytes: int = 2 * 1024 * 1024  # one JPEG frame of an app liveness answer
     max_image_pixels: int = 40_000_000
     max_import_bytes: int = 200 * 1024 * 1024
 

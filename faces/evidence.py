@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.crypto import KeyRing, evidence_aad
-from core.errors import NotFound
 from core.settings import Settings
+from faces.errors import EvidenceNotFound
 from models import Evidence, VerificationAttempt
 
 
@@ -27,7 +27,7 @@ def read_evidence(
     """Decrypt one piece of evidence for a staff member, recording the read."""
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.pensioner_id != pensioner_id:
-        raise NotFound("未找到该证据材料，可能已过保存期限被删除。", "Evidence not found (it may have been purged).")
+        raise EvidenceNotFound()
     data = decrypt_evidence(settings=settings, evidence=evidence)
     audit.record(
         session=session,

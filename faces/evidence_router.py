@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from core.deps import RowId, SessionDep, SettingsDep, SupervisorStaff
 from faces import evidence as evidence_service
+from faces.schemas import EvidenceOut, VerificationOut
 from registry.deps import PensionerInScope
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["evidence"])
-
-
-class EvidenceOut(BaseModel):
-    """Metadata of a kept piece of evidence."""
-
-    id: int
-    kind: str
-    content_type: str
-    created_at: datetime
-    purge_after: datetime | None
-
-
-class VerificationOut(BaseModel):
-    """One stored face-verification result (no image exists to show)."""
-
-    id: int
-    at: datetime
-    channel: str
-    decision: str
-    distance: float | None
-    score: float | None
-    reasons: list[Any]
-    staff_id: int | None
 
 
 @router.get("/evidence", response_model=list[EvidenceOut])

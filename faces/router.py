@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
@@ -10,23 +10,25 @@ from core.clock import NowDep
 from core.deps import EnrolStaff, SessionDep, SettingsDep
 from core.uploads import read_limited
 from faces import service as face_service
+from faces.schemas import AdviceOut, EnrolmentOut, FaceCheckOut, TemplatesDeletedOut
+from models.enums import CertificationChannel
 from registry.deps import PensionerInCity
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["faces"])
 
 
-def match_body(outcome: face_service.VerifyOutcome) -> dict[str, Any]:
+def match_body(outcome: face_service.VerifyOutcome) -> FaceCheckOut:
     """The JSON answer of a verification."""
     m = outcome.match
-    return {
-        "attempt_id": outcome.attempt.id,
-        "decision": outcome.attempt.decision,
-        "distance": None if m is None else round(m.distance, 4),
-        "score": None if m is None else round(m.score, 4),
-        "reasons": outcome.reasons,
-        "advice": face_service.advice_for(outcome.reasons),
-        "rolling_template_added": outcome.rolling_template_added,
-    }
+    return FaceCheckOut(
+        attempt_id=outcome.attempt.id,
+        decision=outcome.attempt.decision,
+        distance=None if m is None else round(m.distance, 4),
+        score=None if m is None else round(m.score, 4),
+        reasons=outcome.reasons,
+        advice=[AdviceOut(**a) for a in face_service.advice_for(outcome.reasons)],
+        rolling_template_added=outcome.rolling_template_added,
+    )
 
 
 @router.put("/face")
@@ -39,7 +41,7 @@ def enrol_face(
     photos: Annotated[list[UploadFile], File(description="1–5 reference photos (JPEG/PNG)")],
     consent_method: Annotated[str, Form(description="paper_form, app_screen, home_visit_form or counter_signature")],
     source: Annotated[str, Form(description="counter, home_visit or id_photo")] = "counter",
-) -> dict[str, Any]:
+) -> EnrolmentOut:
     """Enrol reference photos as anchor templates, recording the separate biometric consent."""
     data = [read_limited(p, settings.max_upload_bytes) for p in photos]
     templates = face_service.enrol(
@@ -52,7 +54,7 @@ def enrol_face(
         staff_id=staff.id,
         now=now,
     )
-    return {"pensioner_id": pensioner.id, "templates": [t.id for t in templates], "source": source}
+    return EnrolmentOut(pensioner_id=pensioner.id, templates=[t.id for t in templates], source=source)
 
 
 @router.post("/face-verifications")
@@ -63,7 +65,7 @@ def verify_at_counter(
     settings: SettingsDep,
     now: NowDep,
     photo: Annotated[UploadFile, File(description="A photo taken at the counter")],
-) -> dict[str, Any]:
+) -> FaceCheckOut:
     """1:1 check of a photo against the pensioner's templates (the attempt is recorded)."""
     data = read_limited(photo, settings.max_upload_bytes)
     outcome = face_service.verify_photo(
@@ -71,7 +73,7 @@ def verify_at_counter(
         settings=settings,
         pensioner_id=pensioner.id,
         photo=data,
-        channel="counter",
+        channel=CertificationChannel.COUNTER.value,
         staff_id=staff.id,
         now=now,
     )
@@ -79,9 +81,12 @@ def verify_at_counter(
 
 
 @router.delete("/face")
-def delete_face(staff: EnrolStaff, pensioner: PensionerInCity, session: SessionDep) -> dict[str, int]:
+def delete_face(staff: EnrolStaff, pensioner: PensionerInCity, session: SessionDep) -> TemplatesDeletedOut:
     """Withdraw biometric consent: every template of the pensioner is deleted."""
     count = face_service.delete_templates(
-        session=session, pensioner_id=pensioner.id, actor_id=staff.id, reason="consent_withdrawn"
+        session=session,
+        pensioner_id=pensioner.id,
+        actor_id=staff.id,
+        reason=face_service.TemplateDeletion.CONSENT_WITHDRAWN,
     )
-    return {"deleted": count}
+    return TemplatesDeletedOut(deleted=count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -12,9 +13,17 @@ from sqlalchemy.orm import Session
 
 from core import audit, metrics
 from core.crypto import KeyRing, decrypt_encoding, encrypt_encoding
-from core.errors import Conflict, InvalidInput
 from core.settings import Settings
 from faces import pool as facepool
+from faces.errors import (
+    BadPhotoCount,
+    BadTemplateSource,
+    ConsentRequired,
+    FaceRejected,
+    Locked,
+    NotEnrolled,
+    PhotoQuality,
+)
 from models import BiometricConsent, FaceTemplate, VerificationAttempt
 from models.enums import AttemptDecision, CertificationChannel, TemplateKind, TemplateSource
 from verification import quality as quality_mod
@@ -25,30 +34,15 @@ from verification.image import image_sha256
 from verification.matching import MatchResult, should_add_rolling_template, verify
 
 CONSENT_METHODS = {"paper_form", "app_screen", "home_visit_form", "counter_signature"}
+MAX_REFERENCE_PHOTOS = 5
 COHORT_SIZE = 200
 
 
-class FaceRejected(InvalidInput):
-    """The photo cannot be used (not an image, no face, several faces…); the attempt is still recorded."""
+class TemplateDeletion(StrEnum):
+    """Why a pensioner's templates were deleted."""
 
-    keep_changes = True
-
-
-class NotEnrolled(Conflict):
-    """No face template yet."""
-
-    code = "not_enrolled"
-    message_zh = "该养老金领取人尚未采集人脸，请到柜台或预约上门采集。"
-    message_en = "No face is enrolled for this pensioner; enrol at a counter or during a home visit."
-
-
-class Locked(Conflict):
-    """Too many failed face attempts today."""
-
-    status_code = 429
-    code = "locked"
-    message_zh = "今日人脸认证失败次数过多，请明天再试，或申请上门认证、到柜台办理。"
-    message_en = "Too many failed face attempts today; try tomorrow, ask for a home visit, or visit a counter."
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DECEASED = "deceased"
 
 
 def verification_config(settings: Settings) -> VerificationConfig:
@@ -88,8 +82,7 @@ def analyse(*, settings: Settings, photo: bytes, num_jitters: int | None = None)
     result = facepool.run(facepool.analyse_photo, photo, config, num_jitters)
     if isinstance(result, tuple):
         code, _detail = result
-        zh, en = VERIFICATION_MESSAGES[code]
-        raise FaceRejected(zh, en, code=code)
+        raise FaceRejected(code)
     return result
 
 
@@ -126,56 +119,25 @@ def enrol(
     now: datetime,
 ) -> list[FaceTemplate]:
     """Make anchor templates from reference photos, with the biometric consent recorded; photos are not kept."""
-    if source not in {s.value for s in TemplateSource}:
-        raise InvalidInput("模板来源无效。", "Unknown template source.", code="bad_source")
-    if consent_method not in CONSENT_METHODS:
-        raise InvalidInput(
-            "请记录人脸信息处理的单独同意方式。",
-            f"Record how separate consent to face processing was given: one of {sorted(CONSENT_METHODS)}.",
-            code="consent_required",
-        )
-    if not photos or len(photos) > 5:
-        raise InvalidInput("请上传1至5张照片。", "Upload 1 to 5 photos.", code="bad_photo_count")
-    config = verification_config(settings)
-    analyses: list[FaceAnalysis] = []
-    for index, photo in enumerate(photos):
-        try:
-            analysis = analyse(settings=settings, photo=photo, num_jitters=config.enrol_num_jitters)
-        except FaceRejected as exc:
-            exc.detail = {"photo": index}
-            exc.keep_changes = False
-            raise
-        if not analysis.quality.ok:
-            raise InvalidInput(
-                "照片质量不合格，请按提示重新拍摄。",
-                "The photo does not meet the quality gates; retake it as advised.",
-                code="photo_quality",
-                detail={
-                    "photo": index,
-                    "reasons": analysis.quality.reasons,
-                    "advice": advice_for(analysis.quality.reasons),
-                },
-            )
-        analyses.append(analysis)
-    ring = KeyRing.from_settings(settings)
-    consent = BiometricConsent(
-        pensioner_id=pensioner_id, given_at=now, method=consent_method, recorded_by_staff_id=staff_id
+    _check_enrolment(photos=photos, source=source, consent_method=consent_method)
+    analyses = _analyse_references(settings=settings, photos=photos)
+    session.add(
+        BiometricConsent(pensioner_id=pensioner_id, given_at=now, method=consent_method, recorded_by_staff_id=staff_id)
     )
-    session.add(consent)
-    created = []
-    for analysis in analyses:
-        blob, key_id = encrypt_encoding(ring, analysis.encoding, pensioner_id=pensioner_id)
-        template = FaceTemplate(
+    ring = KeyRing.from_settings(settings)
+    created = [
+        _new_template(
+            ring,
             pensioner_id=pensioner_id,
-            kind=TemplateKind.ANCHOR.value,
+            encoding=analysis.encoding,
+            kind=TemplateKind.ANCHOR,
             source=source,
-            encoding=blob,
-            key_id=key_id,
-            created_by_staff_id=staff_id,
-            created_at=now,
+            staff_id=staff_id,
+            now=now,
         )
-        session.add(template)
-        created.append(template)
+        for analysis in analyses
+    ]
+    session.add_all(created)
     session.flush()
     audit.record(
         session=session,
@@ -188,6 +150,57 @@ def enrol(
     )
     metrics.face_decision("enrol", "enrolled")
     return created
+
+
+def _check_enrolment(*, photos: list[bytes], source: str, consent_method: str) -> None:
+    """Refuse an unknown source, a missing consent method or a wrong number of photos."""
+    if source not in {s.value for s in TemplateSource}:
+        raise BadTemplateSource()
+    if consent_method not in CONSENT_METHODS:
+        raise ConsentRequired(sorted(CONSENT_METHODS))
+    if not photos or len(photos) > MAX_REFERENCE_PHOTOS:
+        raise BadPhotoCount()
+
+
+def _analyse_references(*, settings: Settings, photos: list[bytes]) -> list[FaceAnalysis]:
+    """Analyse every reference photo; the first unusable one refuses the enrolment (nothing is recorded)."""
+    jitters = verification_config(settings).enrol_num_jitters
+    analyses: list[FaceAnalysis] = []
+    for index, photo in enumerate(photos):
+        try:
+            analysis = analyse(settings=settings, photo=photo, num_jitters=jitters)
+        except FaceRejected as exc:
+            exc.detail = {"photo": index}
+            exc.keep_changes = False
+            raise
+        if not analysis.quality.ok:
+            reasons = analysis.quality.reasons
+            raise PhotoQuality(photo=index, reasons=reasons, advice=advice_for(reasons))
+        analyses.append(analysis)
+    return analyses
+
+
+def _new_template(
+    ring: KeyRing,
+    *,
+    pensioner_id: int,
+    encoding: np.ndarray,
+    kind: TemplateKind,
+    source: str,
+    staff_id: int | None,
+    now: datetime,
+) -> FaceTemplate:
+    """An encrypted template row (not yet added to the session)."""
+    blob, key_id = encrypt_encoding(ring, encoding, pensioner_id=pensioner_id)
+    return FaceTemplate(
+        pensioner_id=pensioner_id,
+        kind=kind.value,
+        source=source,
+        encoding=blob,
+        key_id=key_id,
+        created_by_staff_id=staff_id,
+        created_at=now,
+    )
 
 
 def _local_day_start(now: datetime, tz: str) -> datetime:
@@ -253,15 +266,15 @@ def add_rolling_template(
     if not should_add_rolling_template(result, config):
         return False
     ring = KeyRing.from_settings(settings)
-    blob, key_id = encrypt_encoding(ring, encoding, pensioner_id=pensioner_id)
     session.add(
-        FaceTemplate(
+        _new_template(
+            ring,
             pensioner_id=pensioner_id,
-            kind=TemplateKind.ROLLING.value,
+            encoding=encoding,
+            kind=TemplateKind.ROLLING,
             source=TemplateSource.APP.value,
-            encoding=blob,
-            key_id=key_id,
-            created_at=now,
+            staff_id=None,
+            now=now,
         )
     )
     session.flush()
@@ -313,11 +326,11 @@ def verify_photo(
     except FaceRejected as exc:
         attempt.reasons = [exc.code]
         session.flush()
-        metrics.face_decision("verify_photo", "rejected")
+        metrics.face_decision("verify_photo", AttemptDecision.REJECTED.value)
         raise
     if not analysis.quality.ok:
-        metrics.face_decision("verify_photo", "retry")
-        attempt.decision = "retry"
+        metrics.face_decision("verify_photo", AttemptDecision.RETRY.value)
+        attempt.decision = AttemptDecision.RETRY.value
         attempt.reasons = list(analysis.quality.reasons)
         session.flush()
         return VerifyOutcome(attempt=attempt, match=None, reasons=list(analysis.quality.reasons))
@@ -341,7 +354,7 @@ def verify_photo(
     return VerifyOutcome(attempt=attempt, match=result, reasons=list(result.reasons), rolling_template_added=added)
 
 
-def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: str) -> int:
+def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: TemplateDeletion) -> int:
     """Delete every template of a pensioner (pension ended, consent withdrawn)."""
     result = session.execute(delete(FaceTemplate).where(FaceTemplate.pensioner_id == pensioner_id))
     count = int(getattr(result, "rowcount", 0) or 0)
@@ -352,6 +365,6 @@ def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | Non
         action="face_templates_deleted",
         target_type="pensioner",
         target_id=pensioner_id,
-        detail={"count": count, "reason": reason},
+        detail={"count": count, "reason": reason.value},
     )
     return count

@@ -64,6 +64,25 @@ class AttemptDecision(StrEnum):
     LIVENESS_FAILED = "liveness_failed"
 
 
+class AppDecision(StrEnum):
+    """What the app's liveness answer decided (stored on the challenge, returned to the app)."""
+
+    CERTIFIED = "certified"
+    RETRY = "retry"
+    NO_MATCH = "no_match"
+    LIVENESS_FAILED = "liveness_failed"
+    REJECTED = "rejected"
+    LOCKED = "locked"
+
+
+class AppReason(StrEnum):
+    """Reasons the app channel adds to the face and liveness reasons of an answer."""
+
+    LOCKED = "locked"
+    REPLAYED_FRAMES = "replayed_frames"
+    COHORT_TOO_SMALL = "cohort_too_small"
+
+
 class CertificationChannel(StrEnum):
     """How a pensioner proved they are alive."""
 

@@ -1,0 +1,225 @@
+"""The app channel: a liveness answer, checked on the face side, decided and recorded as a certification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from certification import seasons as season_service
+from certification import service as certification_service
+from core import audit, metrics
+from core.settings import Settings
+from faces import liveness
+from faces import service as face_service
+from faces.errors import Locked, RecordingRejected
+from models import Certification, LivenessChallenge, Pensioner, VerificationAttempt
+from models.enums import AppDecision, AppReason, AttemptDecision, CertificationChannel
+from verification.liveness import ActionStep, LivenessResult
+from verification.matching import MatchResult
+
+METRIC = "app_certification"
+_FROM_MATCH = {
+    AttemptDecision.MATCH: AppDecision.CERTIFIED,
+    AttemptDecision.RETRY: AppDecision.RETRY,
+    AttemptDecision.NO_MATCH: AppDecision.NO_MATCH,
+}
+_COHORT_ADVICE = (
+    "系统正在建立人脸比对基准，暂时无法在手机上完成认证，请到任一社保窗口办理或申请上门认证。",
+    "Face matching is not yet calibrated for self-service; please certify at any counter or ask for a home visit.",
+)
+
+
+@dataclass
+class AppAnswer:
+    """What one liveness answer decided: the attempt, and the certification when it certified."""
+
+    decision: AppDecision
+    reasons: list[str]
+    steps: list[ActionStep] = field(default_factory=list)
+    attempt: VerificationAttempt | None = None
+    certification: Certification | None = None
+
+
+def advice_for(reasons: list[str]) -> list[dict[str, str]]:
+    """Bilingual advice for an answer's reasons: face, lock and cohort advice, then liveness advice."""
+    out = face_service.advice_for(reasons)
+    if AppReason.LOCKED in reasons:
+        out.append({"reason": AppReason.LOCKED.value, "zh": Locked.message_zh, "en": Locked.message_en})
+    if AppReason.COHORT_TOO_SMALL in reasons:
+        out.append({"reason": AppReason.COHORT_TOO_SMALL.value, "zh": _COHORT_ADVICE[0], "en": _COHORT_ADVICE[1]})
+    return liveness.add_liveness_advice(out, reasons)
+
+
+def submit(
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner: Pensioner,
+    challenge_id: str,
+    frames: list[bytes],
+    timestamps_ms: list[int],
+    video: bytes | None,
+    now: datetime,
+) -> AppAnswer:
+    """Check the challenge, the liveness sequence, replays and the 1:1 match; certify on success."""
+    liveness.check_recording(frames, timestamps_ms, video)
+    challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
+    season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
+    season_year = season.year if season else None
+    try:
+        face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner.id, now=now)
+    except Locked:
+        challenge.result = AppDecision.LOCKED.value
+        metrics.face_decision(METRIC, AppDecision.LOCKED.value)
+        return AppAnswer(decision=AppDecision.LOCKED, reasons=[AppReason.LOCKED.value])
+    attempt = VerificationAttempt(
+        pensioner_id=pensioner.id,
+        at=now,
+        channel=CertificationChannel.APP.value,
+        season_year=season_year,
+        decision=AttemptDecision.LIVENESS_FAILED.value,
+        reasons=[],
+        image_sha256=liveness.recording_sha256(frames, video),
+        challenge_id=challenge.id,
+    )
+    session.add(attempt)
+    result, reasons = _analyse(
+        session=session,
+        settings=settings,
+        attempt=attempt,
+        challenge=challenge,
+        recording=(frames, timestamps_ms, video),
+        now=now,
+    )
+    decision, match = _decide(
+        session=session, settings=settings, pensioner_id=pensioner.id, result=result, reasons=reasons
+    )
+    if match is not None:
+        attempt.distance, attempt.score = match.distance, match.score
+    answer = AppAnswer(decision=decision, reasons=reasons, steps=list(result.steps), attempt=attempt)
+    if decision is AppDecision.CERTIFIED and match is not None:
+        answer.certification = _certify(
+            session=session,
+            settings=settings,
+            attempt=attempt,
+            challenge=challenge,
+            match=match,
+            result=result,
+            now=now,
+        )
+    _record_outcome(session=session, answer=answer, attempt=attempt, challenge=challenge)
+    return answer
+
+
+def _analyse(
+    *,
+    session: Session,
+    settings: Settings,
+    attempt: VerificationAttempt,
+    challenge: LivenessChallenge,
+    recording: tuple[list[bytes], list[int], bytes | None],
+    now: datetime,
+) -> tuple[LivenessResult, list[str]]:
+    """The liveness result and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
+    frames, timestamps_ms, video = recording
+    try:
+        result, hashes = liveness.analyse_recording(
+            settings=settings, actions=list(challenge.actions), frames=frames, timestamps_ms=timestamps_ms, video=video
+        )
+    except RecordingRejected as exc:
+        attempt.reasons = [exc.code]
+        attempt.decision = AttemptDecision.REJECTED.value
+        challenge.result = AppDecision.REJECTED.value
+        session.flush()
+        metrics.face_decision(METRIC, AppDecision.REJECTED.value)
+        raise
+    reasons = list(result.reasons)
+    if liveness.remember_frames(
+        session=session,
+        pensioner_id=attempt.pensioner_id,
+        season_year=attempt.season_year or 0,
+        challenge_id=challenge.id,
+        hashes=hashes,
+        now=now,
+    ):
+        reasons.append(AppReason.REPLAYED_FRAMES.value)
+    return result, reasons
+
+
+def _decide(
+    *, session: Session, settings: Settings, pensioner_id: int, result: LivenessResult, reasons: list[str]
+) -> tuple[AppDecision, MatchResult | None]:
+    """Liveness first, then the 1:1 match; without a cohort self-service never certifies (adds to `reasons`)."""
+    if not result.passed or AppReason.REPLAYED_FRAMES in reasons or not result.track_encodings:
+        return AppDecision.LIVENESS_FAILED, None
+    match = face_service.match_encodings(
+        session=session,
+        settings=settings,
+        pensioner_id=pensioner_id,
+        probes=[np.asarray(e) for e in result.track_encodings],
+    )
+    reasons += match.reasons
+    decision = _FROM_MATCH[AttemptDecision(match.decision)]
+    if decision is AppDecision.CERTIFIED and not match.normalised and settings.face_app_requires_cohort:
+        # Raw thresholds let ~19 % of East-Asian stranger pairs through (docs/accuracy.md): until enough
+        # pensioners are enrolled to normalise scores, self-service cannot certify; staff channels can.
+        decision = AppDecision.RETRY
+        reasons.append(AppReason.COHORT_TOO_SMALL.value)
+    return decision, match
+
+
+def _certify(
+    *,
+    session: Session,
+    settings: Settings,
+    attempt: VerificationAttempt,
+    challenge: LivenessChallenge,
+    match: MatchResult,
+    result: LivenessResult,
+    now: datetime,
+) -> Certification:
+    """Record the season's certification for the matching attempt and keep the face as a rolling template."""
+    attempt.decision = AttemptDecision.MATCH.value
+    session.flush()
+    cert = certification_service.record_certification(
+        session=session,
+        settings=settings,
+        pensioner_id=attempt.pensioner_id,
+        channel=CertificationChannel.APP.value,
+        now=now,
+        attempt_id=attempt.id,
+        evidence={"challenge_id": challenge.id, "actions": challenge.actions},
+    )
+    face_service.add_rolling_template(
+        session=session,
+        settings=settings,
+        pensioner_id=attempt.pensioner_id,
+        result=match,
+        encoding=np.asarray(result.track_encodings[0]),
+        now=now,
+    )
+    return cert
+
+
+def _record_outcome(
+    *, session: Session, answer: AppAnswer, attempt: VerificationAttempt, challenge: LivenessChallenge
+) -> None:
+    """Write the decision on the attempt and the challenge, count it and audit it."""
+    if answer.decision is not AppDecision.CERTIFIED:  # retry, no_match, liveness_failed: attempt decisions too
+        attempt.decision = AttemptDecision(answer.decision.value).value
+    attempt.reasons = answer.reasons
+    challenge.result = answer.decision.value
+    session.flush()
+    metrics.face_decision(METRIC, answer.decision.value)
+    audit.record(
+        session=session,
+        actor_type="pensioner",
+        actor_id=attempt.pensioner_id,
+        action=f"app_certification_{answer.decision.value}",
+        target_type="pensioner",
+        target_id=attempt.pensioner_id,
+        detail={"attempt": attempt.id, "reasons": answer.reasons},
+    )

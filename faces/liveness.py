@@ -1,0 +1,201 @@
+"""Active liveness on the face side: server-issued challenges, the recording's analysis and replay hashes."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.settings import Settings
+from faces import pool as facepool
+from faces import service as face_service
+from faces.errors import (
+    ChallengeGone,
+    ChallengeNotFound,
+    ChallengeUsed,
+    FramesAndVideo,
+    NoActionsLeft,
+    NoFrames,
+    RecordingRejected,
+    TimestampsMissing,
+    TooManyFrames,
+    UnknownAction,
+)
+from models import FrameHash, LivenessChallenge
+from verification.config import VerificationConfig
+from verification.errors import VerificationError
+from verification.image import decode_image, image_sha256
+from verification.liveness import ACTIONS, LivenessConfig, LivenessResult, analyse_sequence, frame_phash, is_replay
+from verification.liveness import ADVICE as LIVENESS_ADVICE
+from verification.video import VideoLimits, decode_video, subsample
+
+MAX_FRAMES = 90
+CAPTURE_FPS = 15
+MAX_SIDE_PX = 960
+MAX_FRAME_PIXELS = 4_000_000
+MAX_VIDEO_SECONDS = 20
+
+
+def capture_parameters(settings: Settings) -> dict[str, Any]:
+    """What the app must record."""
+    return {
+        "frame_rate": CAPTURE_FPS,
+        "min_frames": LivenessConfig().min_frames,
+        "max_frames": MAX_FRAMES,
+        "max_side_px": MAX_SIDE_PX,
+        "frame_format": "image/jpeg",
+        "max_frame_bytes": settings.max_frame_bytes,
+        "video_formats": ["video/mp4", "video/webm"],
+        "max_video_bytes": settings.max_video_bytes,
+        "max_video_seconds": MAX_VIDEO_SECONDS,
+    }
+
+
+def create_challenge(
+    *, session: Session, settings: Settings, pensioner_id: int, now: datetime, without: list[str]
+) -> LivenessChallenge:
+    """A random ordered 2–3 actions, single-use, bound to this pensioner; `without` drops actions the person cannot do."""
+    unknown = set(without) - set(ACTIONS)
+    if unknown:
+        raise UnknownAction(sorted(unknown))
+    face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner_id, now=now)
+    allowed = [a for a in ACTIONS if a not in without]
+    if not allowed:
+        raise NoActionsLeft()
+    rng = secrets.SystemRandom()
+    count = min(len(allowed), rng.choice((2, 3)))
+    actions = rng.sample(allowed, count)
+    if len(actions) < 2:
+        actions = actions * 2  # one possible action: ask for it twice
+    challenge = LivenessChallenge(
+        id=str(uuid.uuid4()),
+        pensioner_id=pensioner_id,
+        actions=actions,
+        expires_at=now + timedelta(seconds=settings.challenge_ttl_seconds),
+        created_at=now,
+    )
+    session.add(challenge)
+    session.flush()
+    return challenge
+
+
+def check_recording(frames: list[bytes], timestamps_ms: list[int], video: bytes | None) -> None:
+    """Refuse an answer that is not either one video or up to MAX_FRAMES frames each with a capture time."""
+    if video is not None and frames:
+        raise FramesAndVideo()
+    if video is None:
+        if not frames:
+            raise NoFrames()
+        if len(frames) > MAX_FRAMES:
+            raise TooManyFrames(MAX_FRAMES)
+        if len(timestamps_ms) != len(frames):
+            raise TimestampsMissing()
+
+
+def claim_challenge(*, session: Session, pensioner_id: int, challenge_id: str, now: datetime) -> LivenessChallenge:
+    """Lock the pensioner's open challenge and mark it used (the answer is its only use)."""
+    challenge = session.get(LivenessChallenge, challenge_id, with_for_update=True)
+    if challenge is None or challenge.pensioner_id != pensioner_id:
+        raise ChallengeNotFound()
+    if challenge.used_at is not None:
+        raise ChallengeUsed()
+    if challenge.expires_at <= now:
+        raise ChallengeGone()
+    challenge.used_at = now
+    return challenge
+
+
+def recording_sha256(frames: list[bytes], video: bytes | None) -> str:
+    """The digest kept on the attempt instead of the recording."""
+    return image_sha256(video if video is not None else b"".join(frames))
+
+
+@dataclass
+class AnalysedSubmission:
+    """What the face pool returns for a submission."""
+
+    result: LivenessResult | None
+    hashes: list[int] = field(default_factory=list)
+    error: tuple[str, str, str] | None = None  # code, zh, en
+
+
+def analyse_submission(
+    frames: list[bytes],
+    timestamps_ms: list[int],
+    video: bytes | None,
+    actions: list[str],
+    max_frame_bytes: int,
+    max_video_bytes: int,
+) -> AnalysedSubmission:
+    """Decode frames or video and run the liveness analysis (runs in the face pool)."""
+    config = LivenessConfig()
+    try:
+        if video is not None:
+            decoded = decode_video(video, limits=VideoLimits(max_bytes=max_video_bytes))
+            rgb, times = decoded.frames, decoded.timestamps_ms
+        else:
+            face_cfg = VerificationConfig(max_image_bytes=max_frame_bytes, max_image_pixels=MAX_FRAME_PIXELS)
+            rgb = [decode_image(b, config=face_cfg) for b in frames]
+            rgb, times = subsample(rgb, timestamps_ms, CAPTURE_FPS) if len(rgb) > 1 else (rgb, timestamps_ms)
+    except VerificationError as exc:
+        return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))
+    hashes = [frame_phash(f) for f in rgb]
+    return AnalysedSubmission(result=analyse_sequence(rgb, times, actions, config=config), hashes=hashes)
+
+
+def analyse_recording(
+    *, settings: Settings, actions: list[str], frames: list[bytes], timestamps_ms: list[int], video: bytes | None
+) -> tuple[LivenessResult, list[int]]:
+    """The liveness result and frame hashes, analysed in the face pool; RecordingRejected when it cannot be decoded."""
+    analysed = facepool.run(
+        analyse_submission, frames, timestamps_ms, video, actions, settings.max_frame_bytes, settings.max_video_bytes
+    )
+    if analysed.error is not None:
+        raise RecordingRejected(*analysed.error)
+    assert analysed.result is not None
+    return analysed.result, analysed.hashes
+
+
+def _signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _unsigned64(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
+def remember_frames(
+    *, session: Session, pensioner_id: int, season_year: int, challenge_id: str, hashes: list[int], now: datetime
+) -> bool:
+    """Store the recording's frame hashes; True when they replay frames sent earlier in the season."""
+    old = [
+        _unsigned64(h)
+        for h in session.scalars(
+            select(FrameHash.phash).where(FrameHash.pensioner_id == pensioner_id, FrameHash.season_year == season_year)
+        )
+    ]
+    replayed = bool(old) and is_replay(hashes, old)
+    session.add_all(
+        FrameHash(
+            pensioner_id=pensioner_id,
+            season_year=season_year,
+            phash=_signed64(h),
+            challenge_id=challenge_id,
+            created_at=now,
+        )
+        for h in hashes
+    )
+    return replayed
+
+
+def add_liveness_advice(advice: list[dict[str, str]], reasons: list[str]) -> list[dict[str, str]]:
+    """Append the advice for each liveness reason not advised on yet."""
+    for r in reasons:
+        if r in LIVENESS_ADVICE and not any(a["reason"] == r for a in advice):
+            advice.append({"reason": r, "zh": LIVENESS_ADVICE[r][0], "en": LIVENESS_ADVICE[r][1]})
+    return advice
