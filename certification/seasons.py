@@ -189,16 +189,6 @@ def list_seasons(*, session: Session) -> list[Season]:
     return list(session.scalars(select(Season).order_by(Season.year.desc())))
 
 
-def _windows(session: Session, season: Season) -> list[SeasonRegionWindow]:
-    return list(
-        session.scalars(
-            select(SeasonRegionWindow)
-            .where(SeasonRegionWindow.season_id == season.id)
-            .order_by(SeasonRegionWindow.region_code)
-        )
-    )
-
-
 def _season_window(season: Season) -> Window:
     return Window(season.year, season.open_date, season.close_date, season.grace_days, season.suspend_from_date)
 
@@ -210,19 +200,21 @@ def _region_window(season: Season, w: SeasonRegionWindow) -> Window:
 def window_for(*, session: Session, season: Season, pensioner: Pensioner) -> Window:
     """The pensioner's window: the most specific of community, town, district, city, else the season's."""
     chain = [pensioner.region_code, pensioner.town_code, pensioner.district_code, pensioner.city_code]
-    found = {
-        w.region_code: w
-        for w in session.scalars(
-            select(SeasonRegionWindow).where(
-                SeasonRegionWindow.season_id == season.id,
-                SeasonRegionWindow.region_code.in_([c for c in chain if c]),
-            )
-        )
-    }
+    found = region_windows(session=session, season=season)
     for code in chain:
         if code and code in found:
-            return _region_window(season, found[code])
+            return found[code]
     return _season_window(season)
+
+
+def region_windows(*, session: Session, season: Season) -> dict[str, Window]:
+    """The season's regional windows by region code, in code order."""
+    rows = session.scalars(
+        select(SeasonRegionWindow)
+        .where(SeasonRegionWindow.season_id == season.id)
+        .order_by(SeasonRegionWindow.region_code)
+    )
+    return {w.region_code: _region_window(season, w) for w in rows}
 
 
 def deadline_for(
@@ -263,10 +255,10 @@ class Cohort:
 
 def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
     """Partition the city by window: one cohort per regional window plus the rest (most specific wins)."""
-    windows = _windows(session, season)
+    windows = region_windows(session=session, season=season)
     if not windows:
         return [Cohort(_season_window(season), true())]
-    codes = [w.region_code for w in windows]
+    codes = list(windows)
     # Division codes are unique across levels, so one IN list per column finds the most specific match.
     key = case(
         (Pensioner.region_code.in_(codes), Pensioner.region_code),
@@ -275,7 +267,7 @@ def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
         (Pensioner.city_code.in_(codes), Pensioner.city_code),
         else_=literal(""),
     )
-    cohorts = [Cohort(_region_window(season, w), key == w.region_code) for w in windows]
+    cohorts = [Cohort(w, key == code) for code, w in windows.items()]
     cohorts.append(Cohort(_season_window(season), key == ""))
     return cohorts
 
