@@ -25,6 +25,7 @@ from core.errors import NotFound
 from models import Pensioner
 from registry import regions as region_service
 from registry.deps import city_of
+from registry.errors import PensionerNotFound
 
 router = APIRouter(tags=["seasons"])
 
@@ -86,7 +87,7 @@ def certify_at_counter(
     def action() -> tuple[int, dict[str, Any]]:
         pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == national_id))
         if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-            raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+            raise PensionerNotFound()
         cert = certification_service.record_certification(
             session=session,
             pensioner_id=pensioner.id,

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from core import audit
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.settings import Settings, get_settings
 from models import Certification, Pensioner
 from models.enums import CertificationChannel, PensionStatus
+from registry.errors import PensionerNotFound
 
 CHANNELS = {c.value for c in CertificationChannel}
 
@@ -47,7 +48,7 @@ def record_certification(
         raise InvalidInput("认证渠道无效。", "Unknown certification channel.", code="invalid_channel")
     pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
     if pensioner is None:
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+        raise PensionerNotFound()
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         raise Conflict("该养老金已终止发放。", "This pension has been terminated.", code="pension_terminated")
     today = seasons.local_date(now, settings.timezone)

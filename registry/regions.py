@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.csvfile import read_rows
-from core.errors import InvalidInput, NotFound
 from models import Pensioner, Region
 from models.engine import dialect_insert
 from models.enums import RegionLevel
+from registry.errors import EmptyImportFile, InvalidRegionFile, RegionNotFound
 
 _CODE = re.compile(r"^\d{12}$")
 _LEVEL_ORDER = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWN, RegionLevel.COMMUNITY]
@@ -64,7 +64,7 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     """Upsert regions from CSV; the whole file is refused if any row is bad (the tree must stay whole)."""
     rows, _ = read_rows(data, _ALIASES, {"code", "name", "parent_code", "level"})
     if not rows:
-        raise InvalidInput("文件没有数据行。", "The file has no data rows.", code="empty_file")
+        raise EmptyImportFile()
     errors: list[dict[str, object]] = []
     parsed: dict[str, dict[str, str | float | None]] = {}
     for line, row in rows:
@@ -105,12 +105,7 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
         elif _LEVEL_ORDER.index(RegionLevel(levels[parent])) >= _LEVEL_ORDER.index(RegionLevel(str(reg["level"]))):
             errors.append({"line": line_of[code], "reason": "bad_parent_level"})
     if errors:
-        raise InvalidInput(
-            "区划文件有错误，未导入任何数据。",
-            "The region file has errors; nothing was imported.",
-            code="invalid_regions",
-            detail={"rejected": sorted(errors, key=lambda e: int(str(e["line"])))},
-        )
+        raise InvalidRegionFile(detail={"rejected": sorted(errors, key=lambda e: int(str(e["line"])))})
     values = list(parsed.values())
     inserted = sum(1 for c in parsed if c not in existing)
     ins = dialect_insert(session, Region)
@@ -171,7 +166,7 @@ def get_region(*, session: Session, code: str) -> Region:
     """A region by code, or NotFound."""
     region = session.get(Region, normalise_code(code))
     if region is None:
-        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
+        raise RegionNotFound()
     return region
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.csvfile import read_rows
-from core.errors import InvalidInput
 from core.national_id import InvalidNationalId, parse_national_id
 from models import Pensioner
 from models.base import utcnow
 from models.enums import PensionStatus
+from registry.errors import EmptyImportFile
 from registry.regions import ancestry_map, normalise_code
 
 ALIASES = {
@@ -86,7 +86,7 @@ def import_roster(
     """Validate every row, import the good ones in the caller's transaction, report the bad ones."""
     rows, encoding = read_rows(data, ALIASES, REQUIRED)
     if not rows:
-        raise InvalidInput("文件没有数据行。", "The file has no data rows.", code="empty_file")
+        raise EmptyImportFile()
     result = RosterImportResult(encoding=encoding)
     ancestry = ancestry_map(session)
     today = today or date.today()
