@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, Subquery, and_, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -74,7 +74,7 @@ def _count_if(cond: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _community_source(
     *, settings: Settings, season_year: int, today: date, now: datetime
-) -> tuple[list[str], Select[Unpack[tuple[Any, ...]]]]:
+) -> tuple[list[str], Select[*tuple[Any, ...]]]:
     """The roll-up's column names and the SELECT over living pensioners, grouped by community."""
     cert, failed, task = _season_rows(season_year)
     columns = _community_columns(settings=settings, rows=(cert, failed, task), season_year=season_year, today=today, now=now)
@@ -127,7 +127,7 @@ def _local_day(session: Session, column: Any, tz: str) -> ColumnElement[date]:
     return func.date(column, f"{hours:+d} hours")
 
 
-def _day_source(session: Session, settings: Settings, season_year: int) -> Select[Unpack[tuple[Any, ...]]]:
+def _day_source(session: Session, settings: Settings, season_year: int) -> Select[*tuple[Any, ...]]:
     """SELECT of certifications per community and local day."""
     day = _local_day(session, Certification.certified_at, settings.timezone)
     return (
