@@ -8,11 +8,11 @@ from fastapi import APIRouter, File, Form, Header, UploadFile
 
 from certification import app as liveness_service
 from certification import attestation
+from certification.schemas import ChallengeIn, MeOut
 from core.clock import NowDep
 from core.deps import CurrentPensioner, SessionDep, SettingsDep
 from core.errors import InvalidInput
 from core.idempotency import check_key, fingerprint, run_once
-from core.schemas import ChallengeIn, MeOut
 from core.uploads import read_limited
 
 router = APIRouter(prefix="/me", tags=["pensioner app"])

@@ -78,3 +78,21 @@ class MyCertificationOut(BaseModel):
     certified_at: datetime | None
     message: str
     message_en: str
+
+
+class MeOut(BaseModel):
+    """The logged-in pensioner's own record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    national_id_masked: str
+    pension_status: str
+    status_since: date | None
+
+
+class ChallengeIn(BaseModel):
+    """Actions the pensioner cannot perform (accessibility)."""
+
+    without: list[str] = Field(default_factory=list, max_length=4)

@@ -190,11 +190,19 @@ def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetim
     )
 
 
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI description of a file answer (no JSON body, so no response model)."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
 def _filename(now: datetime, ext: str) -> str:
     return f"attachment; filename=at_risk_{now:%Y%m%d}.{ext}; filename*=UTF-8''%E9%A3%8E%E9%99%A9%E5%90%8D%E5%8D%95_{now:%Y%m%d}.{ext}"
 
 
-@router.get("/pensioners.csv", response_class=StreamingResponse)
+@router.get("/pensioners.csv", response_class=StreamingResponse, responses=_file("text/csv", "The at-risk list as CSV"))
 def at_risk_csv(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
@@ -206,7 +214,9 @@ def at_risk_csv(
     )
 
 
-@router.get("/pensioners.xlsx", response_class=StreamingResponse)
+@router.get(
+    "/pensioners.xlsx", response_class=StreamingResponse, responses=_file(_XLSX, "The at-risk list as an Excel workbook")
+)
 def at_risk_xlsx(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
@@ -214,6 +224,6 @@ def at_risk_xlsx(
     rows = list(_rows(session, settings, scope, q, now))  # bad filters fail here, before the workbook exists
     return Response(
         exports.xlsx_bytes(rows),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=_XLSX,
         headers={"Content-Disposition": _filename(now, "xlsx")},
     )
