@@ -154,7 +154,13 @@ def _write_batch(
     """Insert the new people of a batch and update the changed ones; count into result."""
     existing = _existing(session, list(batch))
     new_rows = [
-        {**values, "pension_status": PensionStatus.ACTIVE.value, "status_since": today, "created_at": now, "updated_at": now}
+        {
+            **values,
+            "pension_status": PensionStatus.ACTIVE.value,
+            "status_since": today,
+            "created_at": now,
+            "updated_at": now,
+        }
         for n, values in batch.items()
         if n not in existing
     ]

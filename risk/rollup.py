@@ -77,7 +77,9 @@ def _community_source(
 ) -> tuple[list[str], Select[*tuple[Any, ...]]]:
     """The roll-up's column names and the SELECT over living pensioners, grouped by community."""
     cert, failed, task = _season_rows(season_year)
-    columns = _community_columns(settings=settings, rows=(cert, failed, task), season_year=season_year, today=today, now=now)
+    columns = _community_columns(
+        settings=settings, rows=(cert, failed, task), season_year=season_year, today=today, now=now
+    )
     source = (
         select(*[c.label(k) for k, c in columns.items()])
         .select_from(Pensioner)

@@ -195,14 +195,19 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI description of a file answer (no JSON body, so no response model)."""
-    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}}
+    schema = {"type": "string", "format": "binary"}
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+_CSV_FILE = _file("text/csv", "The at-risk list as CSV")
+_XLSX_FILE = _file(_XLSX, "The at-risk list as an Excel workbook")
 
 
 def _filename(now: datetime, ext: str) -> str:
     return f"attachment; filename=at_risk_{now:%Y%m%d}.{ext}; filename*=UTF-8''%E9%A3%8E%E9%99%A9%E5%90%8D%E5%8D%95_{now:%Y%m%d}.{ext}"
 
 
-@router.get("/pensioners.csv", response_class=StreamingResponse, responses=_file("text/csv", "The at-risk list as CSV"))
+@router.get("/pensioners.csv", response_class=StreamingResponse, responses=_CSV_FILE)
 def at_risk_csv(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
@@ -214,9 +219,7 @@ def at_risk_csv(
     )
 
 
-@router.get(
-    "/pensioners.xlsx", response_class=StreamingResponse, responses=_file(_XLSX, "The at-risk list as an Excel workbook")
-)
+@router.get("/pensioners.xlsx", response_class=StreamingResponse, responses=_XLSX_FILE)
 def at_risk_xlsx(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
