@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth import service as auth_service
+from auth.schemas import OtpRequestIn, OtpRequestOut, PensionerTokenIn, RefreshIn, TokenOut
 from core.clock import NowDep
 from core.deps import SessionDep, SettingsDep
-from core.schemas import OtpRequestIn, OtpRequestOut, PensionerTokenIn, RefreshIn, TokenOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

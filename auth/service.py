@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from auth.errors import AccountDisabled, BadCredentials, BadOtp, SessionExpired
 from core import audit, ratelimit
-from core.errors import NotAuthenticated
 from core.national_id import InvalidNationalId, parse_national_id
 from core.security import (
     DUMMY_PASSWORD_HASH,
@@ -92,9 +92,7 @@ def staff_login(
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(staff.password_hash if staff else DUMMY_PASSWORD_HASH, password)
     if staff is None or not ok or not staff.active:
-        raise NotAuthenticated(
-            "用户名或密码错误。", "Wrong username or password.", code="bad_credentials", keep_changes=True
-        )
+        raise BadCredentials()
     ratelimit.clear(session=session, bucket=account_bucket)
     audit.record(
         session=session,
@@ -169,14 +167,13 @@ def request_otp(
 
 def pensioner_login(*, session: Session, settings: Settings, national_id: str, code: str, now: datetime) -> TokenPair:
     """Exchange a valid, unused, unexpired code for tokens; wrong codes count against the code."""
-    bad = NotAuthenticated("验证码错误或已过期。", "Wrong or expired code.", code="bad_otp")
     try:
         nid = parse_national_id(national_id).number
     except InvalidNationalId:
-        raise bad
+        raise BadOtp()
     pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == nid))
     if pensioner is None:
-        raise bad
+        raise BadOtp()
     otp = session.scalar(
         select(OtpCode)
         .where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None))
@@ -184,11 +181,10 @@ def pensioner_login(*, session: Session, settings: Settings, national_id: str, c
         .limit(1)
     )
     if otp is None or otp.expires_at <= now or otp.attempts >= settings.otp_max_attempts:
-        raise bad
+        raise BadOtp()
     if not codes_equal(otp.code_hash, hash_code(settings.secret_key, code.strip())):
         otp.attempts += 1
-        bad.keep_changes = True
-        raise bad
+        raise BadOtp(keep_changes=True)
     otp.used_at = now
     audit.record(
         session=session,
@@ -208,11 +204,11 @@ def refresh(*, session: Session, settings: Settings, refresh_token: str, now: da
     claims = decode_token(refresh_token, secret=settings.secret_key, now=now, expected_type="refresh")
     row = session.get(RefreshToken, claims.jti, with_for_update=True)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
-        raise NotAuthenticated("登录已过期，请重新登录。", "Session expired; log in again.", code="invalid_token")
+        raise SessionExpired()
     if claims.subject_type == "staff":
         staff = session.get(StaffUser, claims.subject_id)
         if staff is None or not staff.active:
-            raise NotAuthenticated("账号不可用。", "Account disabled.", code="account_disabled")
+            raise AccountDisabled()
     row.revoked_at = now
     return _issue(
         session=session,

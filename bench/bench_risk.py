@@ -117,12 +117,12 @@ def bench(kind: str, n: int, pg_url: str) -> None:
         print(f"[{kind}] rows: {counts}", flush=True)
         app = create_app(settings)
         app.dependency_overrides[get_now] = lambda: NOW
-        from risk import service as risk_service
+        from risk import rollup as rollup_service
 
         factory = make_session_factory(engine)
         t0 = time.perf_counter()
         with session_scope(factory) as session:
-            written = risk_service.refresh_rollup(session=session, settings=settings, season_year=2026, now=NOW)
+            written = rollup_service.refresh_rollup(session=session, settings=settings, season_year=2026, now=NOW)
         print(f"[{kind}] roll-up refresh: {time.perf_counter() - t0:.2f} s ({written} communities)", flush=True)
         with TestClient(app) as client:
             token = client.post("/api/v1/auth/staff-token", data={"username": "bench_sup", "password": PASSWORD})

@@ -13,13 +13,14 @@ from certification.schemas import (
     AppCertificationOut,
     AppCertificationRef,
     CaptureOut,
+    ChallengeIn,
     ChallengeOut,
+    MeOut,
     StepOut,
 )
 from core.clock import NowDep
 from core.deps import CurrentPensioner, SessionDep, SettingsDep
 from core.idempotency import check_key, fingerprint, run_once
-from core.schemas import ChallengeIn, MeOut
 from core.uploads import read_limited
 from faces import liveness
 from faces.errors import TimestampsUnreadable

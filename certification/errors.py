@@ -15,22 +15,6 @@ class InvalidChannel(InvalidInput):
     message_en = "Unknown certification channel."
 
 
-class PensionerNotFound(NotFound):
-    """No such pensioner (or outside the caller's city)."""
-
-    code = "pensioner_not_found"
-    message_zh = "未找到该养老金领取人。"
-    message_en = "Pensioner not found."
-
-
-class RegionNotFound(NotFound):
-    """No such region inside the caller's jurisdiction."""
-
-    code = "region_not_found"
-    message_zh = "未找到该区划。"
-    message_en = "Region not found."
-
-
 class PensionTerminated(Conflict):
     """A terminated pension cannot be certified."""
 
@@ -74,3 +58,66 @@ class AttestationFailed(InvalidInput):
     code = "attestation_failed"
     message_zh = "无法确认应用运行在可信设备上，请使用官方应用。"
     message_en = "The app's device attestation failed; use the official app on a genuine device."
+
+
+class SeasonNotFound(NotFound):
+    """No season of the year asked for."""
+
+    code = "season_not_found"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"未找到{year}年度认证期。", f"No season for {year}.")
+
+
+class InvalidSeasonYear(InvalidInput):
+    """A season year outside 2000–2100."""
+
+    code = "invalid_season_year"
+    message_zh = "年度无效。"
+    message_en = "Invalid season year."
+
+
+class InvalidGraceDays(InvalidInput):
+    """Grace days outside 0–366."""
+
+    code = "invalid_grace_days"
+    message_zh = "宽限期天数无效。"
+    message_en = "Grace days must be 0–366."
+
+
+class CloseBeforeOpen(InvalidInput):
+    """A window that closes before it opens."""
+
+    code = "season_close_before_open"
+    message_zh = "截止日期不能早于开始日期。"
+    message_en = "The close date is before the open date."
+
+
+class InvalidSuspendFrom(InvalidInput):
+    """A suspension date not after close + grace."""
+
+    code = "invalid_suspend_from_date"
+    message_zh = "暂停发放日期必须晚于截止日期加宽限期。"
+    message_en = "The suspension date must be after close + grace."
+
+
+class SeasonExists(Conflict):
+    """The year already has a season."""
+
+    code = "season_exists"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"{year}年度认证期已存在。", f"The {year} season already exists.")
+
+
+class SeasonOverlap(Conflict):
+    """A season or an extended window that runs into another season."""
+
+    code = "season_overlap"
+    message_zh = "延长后与下一年度认证期重叠。"
+    message_en = "The extension overlaps the next season."
+
+    @classmethod
+    def with_season(cls, year: int) -> SeasonOverlap:
+        """Overlap with a named season."""
+        return cls(f"与{year}年度认证期重叠。", f"Overlaps the {year} season.", detail={"overlaps": year})

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from certification import seasons as season_service
 from certification import service as certification_service
-from certification.errors import PensionerNotFound, RegionNotFound
 from certification.schemas import (
     CertificationOut,
     CounterCertificationIn,
@@ -26,6 +25,7 @@ from models import Pensioner
 from models.enums import CertificationChannel
 from registry import regions as region_service
 from registry.deps import city_of
+from registry.errors import PensionerNotFound, RegionNotFound
 
 router = APIRouter(tags=["seasons"])
 

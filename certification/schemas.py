@@ -141,3 +141,21 @@ class AppCertificationOut(AppAnswerOut):
     """The answer, and whether it is the replay of an earlier identical request."""
 
     replayed: bool
+
+
+class MeOut(BaseModel):
+    """The logged-in pensioner's own record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    national_id_masked: str
+    pension_status: str
+    status_since: date | None
+
+
+class ChallengeIn(BaseModel):
+    """Actions the pensioner cannot perform (accessibility)."""
+
+    without: list[str] = Field(default_factory=list, max_length=4)

@@ -10,10 +10,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, literal, select, true
 from sqlalchemy.orm import Session
 
+from certification.errors import (
+    CloseBeforeOpen,
+    InvalidGraceDays,
+    InvalidSeasonYear,
+    InvalidSuspendFrom,
+    SeasonExists,
+    SeasonNotFound,
+    SeasonOverlap,
+)
 from core import audit
-from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import Settings
 from models import Pensioner, Region, Season, SeasonRegionWindow
+from registry.errors import RegionNotFound
 
 
 def local_date(now: datetime, tz: str) -> date:
@@ -77,35 +86,24 @@ def create_season(
 ) -> Season:
     """Create the season for `year`; defaults from settings (1 April – 30 June); no overlaps."""
     if not 2000 <= year <= 2100:
-        raise InvalidInput("年度无效。", "Invalid season year.", code="invalid_season_year")
+        raise InvalidSeasonYear()
     open_date = open_date or _month_day(year, settings.season_open_month_day)
     close_date = close_date or _month_day(year, settings.season_close_month_day)
     grace = settings.season_grace_days if grace_days is None else grace_days
     if grace < 0 or grace > 366:
-        raise InvalidInput("宽限期天数无效。", "Grace days must be 0–366.", code="invalid_grace_days")
+        raise InvalidGraceDays()
     if close_date < open_date:
-        raise InvalidInput(
-            "截止日期不能早于开始日期。", "The close date is before the open date.", code="season_close_before_open"
-        )
+        raise CloseBeforeOpen()
     effective = suspend_from_date or suspend_from(close_date, grace)
     if effective <= close_date + timedelta(days=grace):
-        raise InvalidInput(
-            "暂停发放日期必须晚于截止日期加宽限期。",
-            "The suspension date must be after close + grace.",
-            code="invalid_suspend_from_date",
-        )
+        raise InvalidSuspendFrom()
     if session.scalar(select(Season.id).where(Season.year == year)) is not None:
-        raise Conflict(f"{year}年度认证期已存在。", f"The {year} season already exists.", code="season_exists")
+        raise SeasonExists(year)
     overlap = session.scalar(
         select(Season.year).where(Season.open_date <= effective, Season.suspend_from_date >= open_date).limit(1)
     )
     if overlap is not None:
-        raise Conflict(
-            f"与{overlap}年度认证期重叠。",
-            f"Overlaps the {overlap} season.",
-            code="season_overlap",
-            detail={"overlaps": overlap},
-        )
+        raise SeasonOverlap.with_season(overlap)
     season = Season(
         year=year, open_date=open_date, close_date=close_date, grace_days=grace, suspend_from_date=effective
     )
@@ -135,18 +133,16 @@ def extend_window(
     """Give a region (community/town/district/city) its own close date for a season; upsert."""
     season = get_season(session=session, year=year)
     if session.get(Region, region_code) is None:
-        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
+        raise RegionNotFound()
     if close_date < season.open_date:
-        raise InvalidInput(
-            "截止日期不能早于开始日期。", "The close date is before the open date.", code="season_close_before_open"
-        )
+        raise CloseBeforeOpen()
     grace = season.grace_days if grace_days is None else grace_days
     if grace < 0 or grace > 366:
-        raise InvalidInput("宽限期天数无效。", "Grace days must be 0–366.", code="invalid_grace_days")
+        raise InvalidGraceDays()
     effective = suspend_from(close_date, grace)
     following = session.scalar(select(Season.open_date).where(Season.year > year).order_by(Season.year).limit(1))
     if following is not None and effective > following:
-        raise Conflict("延长后与下一年度认证期重叠。", "The extension overlaps the next season.", code="season_overlap")
+        raise SeasonOverlap()
     window = session.scalar(
         select(SeasonRegionWindow).where(
             SeasonRegionWindow.season_id == season.id, SeasonRegionWindow.region_code == region_code
@@ -175,7 +171,7 @@ def get_season(*, session: Session, year: int) -> Season:
     """The season of `year`, or NotFound."""
     season = session.scalar(select(Season).where(Season.year == year))
     if season is None:
-        raise NotFound(f"未找到{year}年度认证期。", f"No season for {year}.", code="season_not_found")
+        raise SeasonNotFound(year)
     return season
 
 
@@ -189,16 +185,6 @@ def list_seasons(*, session: Session) -> list[Season]:
     return list(session.scalars(select(Season).order_by(Season.year.desc())))
 
 
-def _windows(session: Session, season: Season) -> list[SeasonRegionWindow]:
-    return list(
-        session.scalars(
-            select(SeasonRegionWindow)
-            .where(SeasonRegionWindow.season_id == season.id)
-            .order_by(SeasonRegionWindow.region_code)
-        )
-    )
-
-
 def _season_window(season: Season) -> Window:
     return Window(season.year, season.open_date, season.close_date, season.grace_days, season.suspend_from_date)
 
@@ -210,19 +196,21 @@ def _region_window(season: Season, w: SeasonRegionWindow) -> Window:
 def window_for(*, session: Session, season: Season, pensioner: Pensioner) -> Window:
     """The pensioner's window: the most specific of community, town, district, city, else the season's."""
     chain = [pensioner.region_code, pensioner.town_code, pensioner.district_code, pensioner.city_code]
-    found = {
-        w.region_code: w
-        for w in session.scalars(
-            select(SeasonRegionWindow).where(
-                SeasonRegionWindow.season_id == season.id,
-                SeasonRegionWindow.region_code.in_([c for c in chain if c]),
-            )
-        )
-    }
+    found = region_windows(session=session, season=season)
     for code in chain:
         if code and code in found:
-            return _region_window(season, found[code])
+            return found[code]
     return _season_window(season)
+
+
+def region_windows(*, session: Session, season: Season) -> dict[str, Window]:
+    """The season's regional windows by region code, in code order."""
+    rows = session.scalars(
+        select(SeasonRegionWindow)
+        .where(SeasonRegionWindow.season_id == season.id)
+        .order_by(SeasonRegionWindow.region_code)
+    )
+    return {w.region_code: _region_window(season, w) for w in rows}
 
 
 def deadline_for(
@@ -263,10 +251,10 @@ class Cohort:
 
 def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
     """Partition the city by window: one cohort per regional window plus the rest (most specific wins)."""
-    windows = _windows(session, season)
+    windows = region_windows(session=session, season=season)
     if not windows:
         return [Cohort(_season_window(season), true())]
-    codes = [w.region_code for w in windows]
+    codes = list(windows)
     # Division codes are unique across levels, so one IN list per column finds the most specific match.
     key = case(
         (Pensioner.region_code.in_(codes), Pensioner.region_code),
@@ -275,7 +263,7 @@ def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
         (Pensioner.city_code.in_(codes), Pensioner.city_code),
         else_=literal(""),
     )
-    cohorts = [Cohort(_region_window(season, w), key == w.region_code) for w in windows]
+    cohorts = [Cohort(w, key == code) for code, w in windows.items()]
     cohorts.append(Cohort(_season_window(season), key == ""))
     return cohorts
 

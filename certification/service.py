@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
-from certification.errors import InvalidChannel, NoOpenSeason, PensionerNotFound, PensionTerminated
+from certification.errors import InvalidChannel, NoOpenSeason, PensionTerminated
 from core import audit
 from core.settings import Settings, get_settings
 from models import Certification, Pensioner
 from models.enums import CertificationChannel, PensionStatus
+from registry.errors import PensionerNotFound
 
 CHANNELS = {c.value for c in CertificationChannel}
 

@@ -17,6 +17,7 @@ from core.settings import get_settings
 from models import Pensioner
 from models.base import utcnow
 from models.engine import session_scope
+from registry.errors import PensionerNotFound
 
 
 def _pensioner_id(session: Session, national_id: str) -> int:
@@ -26,7 +27,7 @@ def _pensioner_id(session: Session, national_id: str) -> int:
         raise NotFound("身份证号无效。", "Invalid national ID.", code="bad_national_id")
     pid = session.scalar(select(Pensioner.id).where(Pensioner.national_id == nid))
     if pid is None:
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+        raise PensionerNotFound()
     return int(pid)
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from core.deps import CurrentStaff, RowId, SessionDep
-from core.errors import NotFound
 from models import Pensioner, Region
 from registry import regions as region_service
+from registry.errors import PensionerNotFound
 
 
 def staff_region(session: SessionDep, staff: CurrentStaff) -> Region:
@@ -22,7 +22,7 @@ def pensioner_in_scope(pensioner_id: RowId, session: SessionDep, staff: CurrentS
     region = region_service.get_region(session=session, code=staff.region_code)
     pensioner = session.get(Pensioner, pensioner_id)
     if pensioner is None or not _in_region(pensioner, region):
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+        raise PensionerNotFound()
     return pensioner
 
 
@@ -42,7 +42,7 @@ def pensioner_in_city(pensioner_id: RowId, session: SessionDep, staff: CurrentSt
     """Any office or field worker in the city may serve any of its pensioners, whatever their district."""
     pensioner = session.get(Pensioner, pensioner_id)
     if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-        raise NotFound("未找到该养老金领取人。", "Pensioner not found.", code="pensioner_not_found")
+        raise PensionerNotFound()
     return pensioner
 
 

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.csvfile import read_rows
-from core.errors import InvalidInput, NotFound
 from models import Pensioner, Region
 from models.engine import dialect_insert
 from models.enums import RegionLevel
+from registry.errors import EmptyImportFile, InvalidRegionFile, RegionNotFound
 
 _CODE = re.compile(r"^\d{12}$")
 _LEVEL_ORDER = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWN, RegionLevel.COMMUNITY]
@@ -64,9 +64,35 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     """Upsert regions from CSV; the whole file is refused if any row is bad (the tree must stay whole)."""
     rows, _ = read_rows(data, _ALIASES, {"code", "name", "parent_code", "level"})
     if not rows:
-        raise InvalidInput("文件没有数据行。", "The file has no data rows.", code="empty_file")
+        raise EmptyImportFile()
+    parsed, errors = _parse_regions(rows)
+    existing = {r.code: r.level for r in session.execute(select(Region.code, Region.level))}
+    errors += _parent_errors(parsed, existing, {normalise_code(r["code"]): ln for ln, r in rows})
+    if errors:
+        raise InvalidRegionFile(detail={"rejected": sorted(errors, key=lambda e: int(str(e["line"])))})
+    values = list(parsed.values())
+    inserted = sum(1 for c in parsed if c not in existing)
+    _upsert_regions(session, values)
+    audit.record(
+        session=session,
+        actor_type="staff" if actor_id else "system",
+        actor_id=actor_id,
+        action="regions_imported",
+        target_type="region",
+        target_id=None,
+        detail={"inserted": inserted, "updated": len(values) - inserted},
+    )
+    session.flush()
+    return RegionImportResult(inserted=inserted, updated=len(values) - inserted)
+
+
+_Parsed = dict[str, dict[str, str | float | None]]
+
+
+def _parse_regions(rows: list[tuple[int, dict[str, str]]]) -> tuple[_Parsed, list[dict[str, object]]]:
+    """Each good row by its normalised code, and the lines refused with their reason."""
     errors: list[dict[str, object]] = []
-    parsed: dict[str, dict[str, str | float | None]] = {}
+    parsed: _Parsed = {}
     for line, row in rows:
         code = normalise_code(row["code"])
         parent = normalise_code(row["parent_code"]) or None
@@ -92,9 +118,13 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
                 "latitude": coords[0],
                 "longitude": coords[1],
             }
-    existing = {r.code: r.level for r in session.execute(select(Region.code, Region.level))}
+    return parsed, errors
+
+
+def _parent_errors(parsed: _Parsed, existing: dict[str, str], line_of: dict[str, int]) -> list[dict[str, object]]:
+    """Rows below city level whose parent is unknown (in the file and the database) or not a level above."""
     levels = {**existing, **{c: str(v["level"]) for c, v in parsed.items()}}
-    line_of = {normalise_code(r["code"]): ln for ln, r in rows}
+    errors: list[dict[str, object]] = []
     for code, reg in parsed.items():
         parent_code = reg["parent_code"]
         parent = None if parent_code is None else str(parent_code)
@@ -104,15 +134,11 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
             errors.append({"line": line_of[code], "reason": "unknown_parent"})
         elif _LEVEL_ORDER.index(RegionLevel(levels[parent])) >= _LEVEL_ORDER.index(RegionLevel(str(reg["level"]))):
             errors.append({"line": line_of[code], "reason": "bad_parent_level"})
-    if errors:
-        raise InvalidInput(
-            "区划文件有错误，未导入任何数据。",
-            "The region file has errors; nothing was imported.",
-            code="invalid_regions",
-            detail={"rejected": sorted(errors, key=lambda e: int(str(e["line"])))},
-        )
-    values = list(parsed.values())
-    inserted = sum(1 for c in parsed if c not in existing)
+    return errors
+
+
+def _upsert_regions(session: Session, values: list[dict[str, str | float | None]]) -> None:
+    """INSERT … ON CONFLICT (code) DO UPDATE, 500 rows a statement."""
     ins = dialect_insert(session, Region)
     stmt = ins.on_conflict_do_update(
         index_elements=["code"],
@@ -126,17 +152,6 @@ def import_regions(*, session: Session, data: bytes, actor_id: int | None = None
     )
     for i in range(0, len(values), 500):
         session.execute(stmt, values[i : i + 500])
-    audit.record(
-        session=session,
-        actor_type="staff" if actor_id else "system",
-        actor_id=actor_id,
-        action="regions_imported",
-        target_type="region",
-        target_id=None,
-        detail={"inserted": inserted, "updated": len(values) - inserted},
-    )
-    session.flush()
-    return RegionImportResult(inserted=inserted, updated=len(values) - inserted)
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,7 @@ def get_region(*, session: Session, code: str) -> Region:
     """A region by code, or NotFound."""
     region = session.get(Region, normalise_code(code))
     if region is None:
-        raise NotFound("未找到该区划。", "Region not found.", code="region_not_found")
+        raise RegionNotFound()
     return region
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.csvfile import read_rows
-from core.errors import InvalidInput
 from core.national_id import InvalidNationalId, parse_national_id
 from models import Pensioner
 from models.base import utcnow
 from models.enums import PensionStatus
+from registry.errors import EmptyImportFile
 from registry.regions import ancestry_map, normalise_code
 
 ALIASES = {
@@ -86,58 +86,17 @@ def import_roster(
     """Validate every row, import the good ones in the caller's transaction, report the bad ones."""
     rows, encoding = read_rows(data, ALIASES, REQUIRED)
     if not rows:
-        raise InvalidInput("文件没有数据行。", "The file has no data rows.", code="empty_file")
+        raise EmptyImportFile()
     result = RosterImportResult(encoding=encoding)
-    ancestry = ancestry_map(session)
     today = today or date.today()
-    good: dict[str, dict[str, Any]] = {}
-    for line, row in rows:
-        reason, values = _validate(row, ancestry, today)
-        if reason is None and values["national_id"] in good:
-            reason = "duplicate_in_file"
-        if reason is not None:
-            result.rejected.append({"line": line, "reason": reason})
-            continue
-        good[values["national_id"]] = values
+    good = _good_rows(rows, ancestry_map(session), today, result)
     ids = list(good)
     total = len(ids)
     done = 0
     now = utcnow()
     for start in range(0, total, _CHUNK * 10):
         batch = ids[start : start + _CHUNK * 10]
-        existing: dict[str, tuple[Any, ...]] = {}
-        for i in range(0, len(batch), _CHUNK):
-            part = batch[i : i + _CHUNK]
-            found = session.execute(
-                select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED)).where(
-                    Pensioner.national_id.in_(part)
-                )
-            )
-            existing.update({str(row[0]): tuple(row[1:]) for row in found})
-        new_rows = [
-            {
-                **good[n],
-                "pension_status": PensionStatus.ACTIVE.value,
-                "status_since": today,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for n in batch
-            if n not in existing
-        ]
-        # Only rows whose data changed are written: a monthly re-import of the same roster is mostly reads.
-        upd_rows = [
-            {**good[n], "id": existing[n][0], "updated_at": now}
-            for n in batch
-            if n in existing and tuple(good[n][c] for c in _COMPARED) != existing[n][1:]
-        ]
-        result.unchanged += sum(1 for n in batch if n in existing) - len(upd_rows)
-        if new_rows:
-            session.execute(insert(Pensioner), new_rows)
-        if upd_rows:
-            session.execute(update(Pensioner), upd_rows)
-        result.inserted += len(new_rows)
-        result.updated += len(upd_rows)
+        _write_batch(session, {n: good[n] for n in batch}, today=today, now=now, result=result)
         done += len(batch)
         if progress:
             progress(done, total)
@@ -157,6 +116,67 @@ def import_roster(
     )
     session.flush()
     return result
+
+
+def _good_rows(
+    rows: list[tuple[int, dict[str, str]]], ancestry: dict[str, Any], today: date, result: RosterImportResult
+) -> dict[str, dict[str, Any]]:
+    """The valid rows by national ID, in file order; bad and repeated lines go to result.rejected."""
+    good: dict[str, dict[str, Any]] = {}
+    for line, row in rows:
+        reason, values = _validate(row, ancestry, today)
+        if reason is None and values["national_id"] in good:
+            reason = "duplicate_in_file"
+        if reason is not None:
+            result.rejected.append({"line": line, "reason": reason})
+            continue
+        good[values["national_id"]] = values
+    return good
+
+
+def _existing(session: Session, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """(id, compared columns…) of the pensioners already registered under these national IDs."""
+    existing: dict[str, tuple[Any, ...]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i : i + _CHUNK]
+        found = session.execute(
+            select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED)).where(
+                Pensioner.national_id.in_(part)
+            )
+        )
+        existing.update({str(row[0]): tuple(row[1:]) for row in found})
+    return existing
+
+
+def _write_batch(
+    session: Session, batch: dict[str, dict[str, Any]], *, today: date, now: datetime, result: RosterImportResult
+) -> None:
+    """Insert the new people of a batch and update the changed ones; count into result."""
+    existing = _existing(session, list(batch))
+    new_rows = [
+        {
+            **values,
+            "pension_status": PensionStatus.ACTIVE.value,
+            "status_since": today,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n, values in batch.items()
+        if n not in existing
+    ]
+    # Only rows whose data changed are written: a monthly re-import of the same roster is mostly reads.
+    upd_rows = [
+        {**values, "id": existing[n][0], "updated_at": now}
+        for n, values in batch.items()
+        if n in existing and tuple(values[c] for c in _COMPARED) != existing[n][1:]
+    ]
+    result.unchanged += sum(1 for n in batch if n in existing) - len(upd_rows)
+    if new_rows:
+        session.execute(insert(Pensioner), new_rows)
+    if upd_rows:
+        session.execute(update(Pensioner), upd_rows)
+    result.inserted += len(new_rows)
+    result.updated += len(upd_rows)
 
 
 def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tuple[str | None, dict[str, Any]]:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
 from core.deps import AdminStaff, OfficeStaff, Offset, SessionDep, SettingsDep
-from core.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
 from core.uploads import read_limited
 from models import Pensioner, Region
 from registry import regions as region_service
 from registry import roster as roster_service
 from registry.deps import PensionerInScope, staff_region
+from registry.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
 
 router = APIRouter(tags=["registry"])
 RegionDep = Annotated[Region, Depends(staff_region)]

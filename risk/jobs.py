@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from certification import seasons
 from core.jobs import SweepContext
-from risk import service as risk_service
+from risk import rollup as rollup_service
 
 
 def refresh_rollup(ctx: SweepContext) -> dict[str, int]:
@@ -12,7 +12,7 @@ def refresh_rollup(ctx: SweepContext) -> dict[str, int]:
     season = seasons.current_season(session=ctx.session, today=seasons.local_date(ctx.now, ctx.settings.timezone))
     if season is None:
         return {"risk_rollup_communities": 0}
-    count = risk_service.refresh_rollup(
+    count = rollup_service.refresh_rollup(
         session=ctx.session, settings=ctx.settings, season_year=season.year, now=ctx.now
     )
     return {"risk_rollup_communities": count}

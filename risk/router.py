@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,7 +13,11 @@ from core.clock import NowDep
 from core.deps import Offset, SessionDep, SettingsDep, SupervisorStaff
 from models import Region
 from registry.deps import staff_region
-from risk import service as risk_service
+from risk import at_risk as at_risk_service
+from risk import exports
+from risk import rollup as rollup_service
+from risk import scope as risk_scope
+from risk import summary as summary_service
 from risk.schemas import AtRiskOut, AtRiskPageOut, ReasonOut, RegionRiskOut, RiskSummaryOut, TrendPoint
 
 router = APIRouter(prefix="/risk", tags=["risk"])
@@ -41,8 +43,8 @@ class RiskQuery:
     ) -> None:
         self.region = region
         self.season = season
-        self.sort: risk_service.SortKey = sort  # type: ignore[assignment]
-        self.filters = risk_service.RiskFilter(
+        self.sort: at_risk_service.SortKey = sort  # type: ignore[assignment]
+        self.filters = at_risk_service.RiskFilter(
             min_age=min_age,
             max_age=max_age,
             bedridden=bedridden,
@@ -55,7 +57,7 @@ class RiskQuery:
 RiskQueryDep = Annotated[RiskQuery, Depends()]
 
 
-def region_out(fig: risk_service.RegionFigures) -> dict[str, Any]:
+def region_out(fig: summary_service.RegionFigures) -> dict[str, Any]:
     """The JSON shape of one region's figures."""
     return {
         "region": fig.code,
@@ -81,7 +83,7 @@ def region_out(fig: risk_service.RegionFigures) -> dict[str, Any]:
     }
 
 
-def row_out(row: risk_service.RiskRow) -> AtRiskOut:
+def row_out(row: at_risk_service.RiskRow) -> AtRiskOut:
     """The JSON shape of one at-risk row."""
     return AtRiskOut(
         id=row.id,
@@ -101,7 +103,7 @@ def row_out(row: risk_service.RiskRow) -> AtRiskOut:
         reminders_sent=row.reminders_sent,
         last_reminder_at=row.last_reminder_at,
         reasons=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in row.reasons],
-        under_way=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in risk_service.under_way(row)],
+        under_way=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in at_risk_service.under_way(row)],
         history_url=f"/dashboard/pensioners/{row.id}",
     )
 
@@ -117,9 +119,9 @@ def risk_summary(
     season: SeasonQuery = None,
 ) -> RiskSummaryOut:
     """Counts for a region and each child region: certified by channel, pending, at risk, visits, trend."""
-    target = risk_service.scoped_region(session=session, staff_region=scope, code=region)
-    season_row = risk_service.resolve_season(session=session, settings=settings, year=season, now=now)
-    result = risk_service.summary(session=session, settings=settings, region=target, season=season_row, now=now)
+    target = risk_scope.scoped_region(session=session, staff_region=scope, code=region)
+    season_row = risk_scope.resolve_season(session=session, settings=settings, year=season, now=now)
+    result = summary_service.summary(session=session, settings=settings, region=target, season=season_row, now=now)
     return RiskSummaryOut(
         season=season_row.year,
         today=result.today,
@@ -134,8 +136,8 @@ def refresh(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, season: SeasonQuery = None
 ) -> None:
     """Recompute the season's roll-up now (the scheduler does this every few minutes)."""
-    season_row = risk_service.resolve_season(session=session, settings=settings, year=season, now=now)
-    risk_service.refresh_rollup(session=session, settings=settings, season_year=season_row.year, now=now)
+    season_row = risk_scope.resolve_season(session=session, settings=settings, year=season, now=now)
+    rollup_service.refresh_rollup(session=session, settings=settings, season_year=season_row.year, now=now)
 
 
 @router.get("/pensioners", response_model=AtRiskPageOut)
@@ -150,9 +152,9 @@ def at_risk(
     offset: Offset = 0,
 ) -> AtRiskPageOut:
     """Pending pensioners close to (or past) their deadline, with reasons and what is under way."""
-    target = risk_service.scoped_region(session=session, staff_region=scope, code=q.region)
-    season_row = risk_service.resolve_season(session=session, settings=settings, year=q.season, now=now)
-    page = risk_service.at_risk_page(
+    target = risk_scope.scoped_region(session=session, staff_region=scope, code=q.region)
+    season_row = risk_scope.resolve_season(session=session, settings=settings, year=q.season, now=now)
+    page = at_risk_service.at_risk_page(
         session=session,
         settings=settings,
         region=target,
@@ -173,52 +175,10 @@ def at_risk(
     )
 
 
-HEADERS = [
-    "序号",
-    "姓名",
-    "身份证号",
-    "所在社区/村",
-    "年龄",
-    "卧床",
-    "养老金状态",
-    "认证截止日期",
-    "剩余天数",
-    "App认证失败次数",
-    "上门认证任务",
-    "上门截止日期",
-    "已发提醒短信",
-    "风险原因",
-    "已采取措施",
-]
-_STATUS_ZH = {"active": "正常发放", "suspended": "暂停发放", "terminated": "终止发放"}
-_VISIT_ZH = {None: "无", "open": "进行中", "done": "已完成", "cancelled": "已取消"}
-
-
-def export_cells(row: risk_service.RiskRow, index: int) -> list[Any]:
-    """One export line, in Chinese."""
-    return [
-        index,
-        row.name,
-        row.national_id,
-        row.region_name,
-        row.age,
-        "是" if row.bedridden else "否",
-        _STATUS_ZH.get(row.pension_status, row.pension_status),
-        row.deadline,
-        row.days_left,
-        row.failed_attempts,
-        _VISIT_ZH.get(row.visit_status, row.visit_status or ""),
-        row.visit_due_date or "",
-        row.reminders_sent,
-        "；".join(r.zh for r in row.reasons),
-        "；".join(r.zh for r in risk_service.under_way(row)),
-    ]
-
-
-def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetime) -> Iterator[risk_service.RiskRow]:
-    target = risk_service.scoped_region(session=session, staff_region=scope, code=q.region)
-    season_row = risk_service.resolve_season(session=session, settings=settings, year=q.season, now=now)
-    return risk_service.iter_at_risk(
+def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetime) -> Iterator[at_risk_service.RiskRow]:
+    target = risk_scope.scoped_region(session=session, staff_region=scope, code=q.region)
+    season_row = risk_scope.resolve_season(session=session, settings=settings, year=q.season, now=now)
+    return at_risk_service.iter_at_risk(
         session=session,
         settings=settings,
         region=target,
@@ -230,57 +190,43 @@ def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetim
     )
 
 
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI description of a file answer (no JSON body, so no response model)."""
+    schema = {"type": "string", "format": "binary"}
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+_CSV_FILE = _file("text/csv", "The at-risk list as CSV")
+_XLSX_FILE = _file(_XLSX, "The at-risk list as an Excel workbook")
+
+
 def _filename(now: datetime, ext: str) -> str:
     return f"attachment; filename=at_risk_{now:%Y%m%d}.{ext}; filename*=UTF-8''%E9%A3%8E%E9%99%A9%E5%90%8D%E5%8D%95_{now:%Y%m%d}.{ext}"
 
 
-@router.get("/pensioners.csv", response_class=StreamingResponse)
+@router.get("/pensioners.csv", response_class=StreamingResponse, responses=_CSV_FILE)
 def at_risk_csv(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
     """The at-risk list as CSV (UTF-8 with BOM, so Excel shows Chinese)."""
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf)
-    writer.writerow(HEADERS)
-    for i, row in enumerate(_rows(session, settings, scope, q, now), start=1):
-        cells = export_cells(row, i)
-        cells[2] = f"\t{cells[2]}"  # keep Excel from turning the 18-digit ID into a float
-        writer.writerow(cells)
     return Response(
-        buf.getvalue().encode("utf-8"),
+        exports.csv_bytes(_rows(session, settings, scope, q, now)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": _filename(now, "csv")},
     )
 
 
-@router.get("/pensioners.xlsx", response_class=StreamingResponse)
+@router.get("/pensioners.xlsx", response_class=StreamingResponse, responses=_XLSX_FILE)
 def at_risk_xlsx(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
     """The at-risk list as an Excel workbook with Chinese headers."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     rows = list(_rows(session, settings, scope, q, now))  # bad filters fail here, before the workbook exists
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("风险名单")
-    ws.column_dimensions["C"].width = 22
-    ws.column_dimensions["N"].width = 50
-    header = []
-    for h in HEADERS:
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(ws, value=h)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    ws.append(header)
-    for i, row in enumerate(rows, start=1):
-        ws.append(export_cells(row, i))
-    out = io.BytesIO()
-    wb.save(out)
     return Response(
-        out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        exports.xlsx_bytes(rows),
+        media_type=_XLSX,
         headers={"Content-Disposition": _filename(now, "xlsx")},
     )

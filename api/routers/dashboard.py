@@ -19,7 +19,10 @@ from core.security import decode_token
 from models import Certification, HomeVisitTask, Notification, Pensioner, Region, StaffUser, VerificationAttempt
 from models.enums import StaffRole
 from registry import regions as region_service
-from risk import service as risk_service
+from risk import at_risk as at_risk_service
+from risk import rollup as rollup_service
+from risk import scope as risk_scope
+from risk import summary as summary_service
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -125,18 +128,18 @@ def dashboard(
         return _forbidden(request, "仅督导人员和管理员可以查看此页面。", 403)
     try:
         scope = region_service.get_region(session=session, code=staff.region_code)
-        target = risk_service.scoped_region(session=session, staff_region=scope, code=region)
-        season_row = risk_service.resolve_season(session=session, settings=settings, year=season, now=now)
+        target = risk_scope.scoped_region(session=session, staff_region=scope, code=region)
+        season_row = risk_scope.resolve_season(session=session, settings=settings, year=season, now=now)
     except NotFound as exc:
         return _forbidden(request, exc.message_zh, 404)
-    result = risk_service.summary(session=session, settings=settings, region=target, season=season_row, now=now)
-    page = risk_service.at_risk_page(
+    result = summary_service.summary(session=session, settings=settings, region=target, season=season_row, now=now)
+    page = at_risk_service.at_risk_page(
         session=session,
         settings=settings,
         region=target,
         season=season_row,
         now=now,
-        filters=risk_service.RiskFilter(),
+        filters=at_risk_service.RiskFilter(),
         sort=sort,  # type: ignore[arg-type]
         limit=50,
         offset=offset,
@@ -150,10 +153,10 @@ def dashboard(
         "sort": sort,
         "breadcrumbs": _breadcrumbs(session, target, scope),
         "level_zh": LEVEL_ZH,
-        "channel_zh": risk_service.CHANNEL_ZH,
+        "channel_zh": rollup_service.CHANNEL_ZH,
         "funnel": funnel(fig),
         "trend": trend_chart(fig, season_row.open_date, result.today, result.risk_days),
-        "under_way": risk_service.under_way,
+        "under_way": at_risk_service.under_way,
         "query": {"region": target.code, "season": season_row.year},
     }
     return templates.TemplateResponse(request, "dashboard/index.html", context)
@@ -194,7 +197,7 @@ def pensioner_history(
             .order_by(Notification.created_at.desc())
             .limit(30)
         ).all(),
-        "channel_zh": risk_service.CHANNEL_ZH,
+        "channel_zh": rollup_service.CHANNEL_ZH,
         "tz": settings.timezone,
     }
     return templates.TemplateResponse(request, "dashboard/pensioner.html", context)
@@ -210,7 +213,7 @@ def _breadcrumbs(session: SessionDep, region: Region, scope: Region) -> list[Reg
     return list(reversed(chain))
 
 
-def funnel(fig: risk_service.RegionFigures) -> list[dict[str, Any]]:
+def funnel(fig: summary_service.RegionFigures) -> list[dict[str, Any]]:
     """Bars of the funnel enrolled → certified → pending → at risk, widths in SVG units."""
     steps = [
         ("pensioners", "参保人数", fig.pensioners, "#3b6ea5"),
@@ -235,7 +238,7 @@ def funnel(fig: risk_service.RegionFigures) -> list[dict[str, Any]]:
     ]
 
 
-def trend_chart(fig: risk_service.RegionFigures, open_date: date, today: date, risk_days: int) -> dict[str, Any]:
+def trend_chart(fig: summary_service.RegionFigures, open_date: date, today: date, risk_days: int) -> dict[str, Any]:
     """Daily certifications (bars) and the cumulative share (line) from opening to the deadline."""
     deadline = fig.deadline or today
     end = max(deadline, today)

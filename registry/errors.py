@@ -1,0 +1,77 @@
+"""Named errors of the registry domain: regions, the roster, pensioners in scope and staff accounts."""
+
+from __future__ import annotations
+
+from core.errors import Conflict, InvalidInput, NotFound
+
+
+class RegionNotFound(NotFound):
+    """No region with that code, or outside the caller's jurisdiction."""
+
+    code = "region_not_found"
+    message_zh = "未找到该区划。"
+    message_en = "Region not found."
+
+
+class PensionerNotFound(NotFound):
+    """No such pensioner, or outside the caller's scope (never tell which)."""
+
+    code = "pensioner_not_found"
+    message_zh = "未找到该养老金领取人。"
+    message_en = "Pensioner not found."
+
+
+class EmptyImportFile(InvalidInput):
+    """An import file with a header but no data rows."""
+
+    code = "empty_file"
+    message_zh = "文件没有数据行。"
+    message_en = "The file has no data rows."
+
+
+class InvalidRegionFile(InvalidInput):
+    """A region file with bad rows; nothing is imported (detail lists the rejected lines)."""
+
+    code = "invalid_regions"
+    message_zh = "区划文件有错误，未导入任何数据。"
+    message_en = "The region file has errors; nothing was imported."
+
+
+class BadUsername(InvalidInput):
+    """A username outside 3–64 letters, digits or ._-."""
+
+    code = "bad_username"
+    message_zh = "用户名只能包含字母、数字和._-，3–64个字符。"
+    message_en = "Username: 3–64 letters, digits or ._-"
+
+
+class BadRole(InvalidInput):
+    """A staff role that does not exist."""
+
+    code = "bad_role"
+    message_zh = "角色无效。"
+    message_en = "Unknown role."
+
+
+class WeakPassword(InvalidInput):
+    """A staff password shorter than 8 characters."""
+
+    code = "weak_password"
+    message_zh = "密码至少8个字符。"
+    message_en = "Password needs at least 8 characters."
+
+
+class BadPhone(InvalidInput):
+    """A phone number that is neither a mobile nor a landline number."""
+
+    code = "bad_phone"
+    message_zh = "手机号无效。"
+    message_en = "Invalid phone number."
+
+
+class UsernameTaken(Conflict):
+    """Another account already has the username."""
+
+    code = "username_taken"
+    message_zh = "用户名已存在。"
+    message_en = "Username already exists."

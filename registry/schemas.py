@@ -1,0 +1,72 @@
+"""Response bodies of regions, the roster and pensioners as staff see them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RegionOut(BaseModel):
+    """A region."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+class PensionerOut(BaseModel):
+    """A pensioner as staff see them."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    national_id: str
+    name: str
+    birth_date: date
+    sex: str
+    phone: str | None
+    family_phone: str | None
+    region_code: str
+    district_code: str | None
+    town_code: str | None
+    paying_region_code: str | None
+    bedridden: bool
+    limited_mobility: bool
+    pension_status: str
+    status_since: date | None
+    death_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PensionerPage(BaseModel):
+    """A page of pensioners."""
+
+    total: int
+    items: list[PensionerOut]
+
+
+class ImportRejection(BaseModel):
+    """A rejected CSV line."""
+
+    line: int
+    reason: str
+
+
+class RosterImportOut(BaseModel):
+    """Result of a roster import."""
+
+    inserted: int
+    updated: int
+    rejected: list[ImportRejection]
+
+
+class RegionImportOut(BaseModel):
+    """Result of a region import."""
+
+    inserted: int
+    updated: int

@@ -1,0 +1,87 @@
+"""The at-risk list as CSV and Excel files with Chinese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from risk.at_risk import RiskRow, under_way
+
+HEADERS = [
+    "序号",
+    "姓名",
+    "身份证号",
+    "所在社区/村",
+    "年龄",
+    "卧床",
+    "养老金状态",
+    "认证截止日期",
+    "剩余天数",
+    "App认证失败次数",
+    "上门认证任务",
+    "上门截止日期",
+    "已发提醒短信",
+    "风险原因",
+    "已采取措施",
+]
+_STATUS_ZH = {"active": "正常发放", "suspended": "暂停发放", "terminated": "终止发放"}
+_VISIT_ZH = {None: "无", "open": "进行中", "done": "已完成", "cancelled": "已取消"}
+
+
+def export_cells(row: RiskRow, index: int) -> list[Any]:
+    """One export line, in Chinese."""
+    return [
+        index,
+        row.name,
+        row.national_id,
+        row.region_name,
+        row.age,
+        "是" if row.bedridden else "否",
+        _STATUS_ZH.get(row.pension_status, row.pension_status),
+        row.deadline,
+        row.days_left,
+        row.failed_attempts,
+        _VISIT_ZH.get(row.visit_status, row.visit_status or ""),
+        row.visit_due_date or "",
+        row.reminders_sent,
+        "；".join(r.zh for r in row.reasons),
+        "；".join(r.zh for r in under_way(row)),
+    ]
+
+
+def csv_bytes(rows: Iterable[RiskRow]) -> bytes:
+    """UTF-8 CSV with a BOM, so Excel shows Chinese."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf)
+    writer.writerow(HEADERS)
+    for i, row in enumerate(rows, start=1):
+        cells = export_cells(row, i)
+        cells[2] = f"\t{cells[2]}"  # keep Excel from turning the 18-digit ID into a float
+        writer.writerow(cells)
+    return buf.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(rows: Iterable[RiskRow]) -> bytes:
+    """An Excel workbook with one sheet and bold headers."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("风险名单")
+    ws.column_dimensions["C"].width = 22
+    ws.column_dimensions["N"].width = 50
+    header = []
+    for h in HEADERS:
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    for i, row in enumerate(rows, start=1):
+        ws.append(export_cells(row, i))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
