@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from certification import lifecycle, seasons
 from certification import service as certification_service
 from core import audit
-from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import DomainError
 from core.settings import Settings
 from faces import evidence as evidence_service
 from faces import service as face_service
+from home_visit import errors
 from messaging import outbox
 from models import (
     AuditEvent,
@@ -47,22 +48,6 @@ from verification.image import sniff_format
 
 OPEN = HomeVisitTaskStatus.OPEN.value
 FORM_SCAN_TYPES = {"PDF": "application/pdf", "JPEG": "image/jpeg", "PNG": "image/png"}
-
-
-class TaskClosed(Conflict):
-    """The task is no longer open."""
-
-    code = "task_closed"
-    message_zh = "该上门认证任务已关闭。"
-    message_en = "This home-visit task is closed."
-
-
-class AlreadyCertified(Conflict):
-    """Nothing to visit for: the season is already certified."""
-
-    code = "already_certified"
-    message_zh = "您本年度已完成认证，无需上门。"
-    message_en = "Already certified this season; no visit is needed."
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -384,7 +369,7 @@ def sweep(*, session: Session, settings: Settings, now: datetime) -> SweepResult
 def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: StaffUser, now: datetime) -> HomeVisitTask:
     """A supervisor gives an open task to another field worker whose jurisdiction covers the pensioner."""
     if task.status != OPEN:
-        raise TaskClosed()
+        raise errors.TaskClosed()
     worker = session.get(StaffUser, staff_id)
     pensioner = session.get(Pensioner, task.pensioner_id)
     assert pensioner is not None
@@ -394,11 +379,7 @@ def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: Sta
         or worker.role != StaffRole.FIELD.value
         or worker.region_code not in _chain(pensioner)
     ):
-        raise InvalidInput(
-            "该工作人员不是负责该社区的在岗上门人员。",
-            "That staff member is not an active field worker covering this pensioner.",
-            code="invalid_assignee",
-        )
+        raise errors.InvalidAssignee()
     previous = task.assigned_staff_id
     task.assigned_staff_id = worker.id
     task.escalated_at = None
@@ -431,16 +412,16 @@ def request_visit(
 ) -> HomeVisitTask:
     """A help request (from the app or a logged phone call): the season's task, created or reopened."""
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
-        raise Conflict("该养老金已终止发放。", "This pension has been terminated.", code="pension_terminated")
+        raise errors.PensionTerminated()
     today = seasons.local_date(now, settings.timezone)
     window, deadline = seasons.deadline_for(session=session, settings=settings, pensioner=pensioner, today=today)
     if window is None or deadline is None:
-        raise Conflict("当前没有认证期。", "No certification season is open.", code="no_open_season")
+        raise errors.NoOpenSeason()
     year = window.season_year
     if session.scalar(
         select(Certification.id).where(Certification.pensioner_id == pensioner.id, Certification.season_year == year)
     ):
-        raise AlreadyCertified()
+        raise errors.AlreadyCertified()
     due = due_date_for(today=today, close_date=deadline, settings=settings)
     task = _task_for(session, pensioner.id, year)
     action = "home_visit.requested"
@@ -506,7 +487,7 @@ def get_task(*, session: Session, task_id: int, region: Region, for_update: bool
         stmt = stmt.with_for_update()
     task = session.scalar(stmt)
     if task is None:
-        raise NotFound("未找到该上门认证任务。", "Home-visit task not found.", code="task_not_found")
+        raise errors.TaskNotFound()
     return task
 
 
@@ -598,36 +579,30 @@ def _sha(data: bytes | None) -> str | None:
 def validate_visit(*, data: VisitInput, settings: Settings, now: datetime) -> None:
     """Refuse bad input before anything is written (422 with a stable code)."""
     if data.outcome not in {o.value for o in VisitOutcome}:
-        raise InvalidInput("走访结果无效。", "Unknown visit outcome.", code="invalid_outcome")
+        raise errors.InvalidOutcome()
     if (data.latitude is None) != (data.longitude is None):
-        raise InvalidInput("请同时提供纬度和经度。", "Give both latitude and longitude.", code="invalid_gps")
+        raise errors.GpsIncomplete()
     if (
         data.latitude is not None
         and data.longitude is not None
         and (not -90 <= data.latitude <= 90 or not -180 <= data.longitude <= 180)
     ):
-        raise InvalidInput("GPS坐标超出范围。", "GPS coordinates out of range.", code="invalid_gps")
+        raise errors.GpsOutOfRange()
     if data.visited_at is not None and data.visited_at > now + timedelta(minutes=10):
-        raise InvalidInput("走访时间不能晚于当前时间。", "The visit time is in the future.", code="invalid_visited_at")
+        raise errors.VisitedAtInFuture()
     if data.form_scan is not None and form_scan_type(data.form_scan) is None:
-        raise InvalidInput(
-            "认证表扫描件必须是PDF、JPEG或PNG文件。",
-            "The form scan must be a PDF, JPEG or PNG file.",
-            code="invalid_form_scan",
-        )
+        raise errors.InvalidFormScan()
     if data.photo is not None and sniff_format(data.photo) is None:
-        raise InvalidInput("现场照片必须是JPEG或PNG格式。", "The photo must be a JPEG or PNG.", code="invalid_photo")
+        raise errors.InvalidPhoto()
     if data.outcome == VisitOutcome.CERTIFIED.value:
         if data.photo is None:
-            raise InvalidInput("认证需上传现场照片。", "A photo taken on the spot is required.", code="photo_required")
+            raise errors.PhotoRequired()
         if data.form_scan is None:
-            raise InvalidInput(
-                "认证需上传签字的认证表。", "The signed form's scan is required.", code="form_scan_required"
-            )
+            raise errors.FormScanRequired()
     if data.outcome == VisitOutcome.DECEASED.value and data.death_date is None:
-        raise InvalidInput("请填写死亡日期。", "The date of death is required.", code="death_date_required")
+        raise errors.DeathDateRequired()
     if data.death_date is not None and data.death_date > seasons.local_date(now, settings.timezone):
-        raise InvalidInput("死亡日期不能晚于今天。", "The date of death is in the future.", code="invalid_death_date")
+        raise errors.DeathDateInFuture()
 
 
 def form_scan_type(data: bytes) -> str | None:
@@ -748,7 +723,7 @@ def record_visit(
     """Record one visit and apply its outcome; flags it for supervisor review when the evidence is weak."""
     validate_visit(data=data, settings=settings, now=now)
     if task.status != OPEN:
-        raise TaskClosed()
+        raise errors.TaskClosed()
     pensioner = session.get(Pensioner, task.pensioner_id, with_for_update=True)
     assert pensioner is not None
     review: list[str] = gps_flags(
@@ -891,9 +866,7 @@ def _apply_outcome(
     if outcome in (VisitOutcome.NOT_AT_HOME, VisitOutcome.HOSPITALISED):
         next_due = data.next_due_date or today + timedelta(days=settings.home_visit_revisit_days)
         if next_due < today:
-            raise InvalidInput(
-                "下次走访日期不能早于今天。", "The next visit date is in the past.", code="invalid_next_due_date"
-            )
+            raise errors.NextDueDateInPast()
         task.due_date, task.escalated_at, task.updated_at = next_due, None, now
         return {"next_due_date": next_due.isoformat()}
     if outcome is VisitOutcome.MOVED:
@@ -999,9 +972,9 @@ def review_visit(
         .with_for_update()
     )
     if visit is None:
-        raise NotFound("未找到该走访记录。", "Visit not found.", code="visit_not_found")
+        raise errors.VisitNotFound()
     if not visit.needs_review:
-        raise Conflict("该走访记录无需复核或已复核。", "This visit is not awaiting review.", code="not_awaiting_review")
+        raise errors.NotAwaitingReview()
     task = session.get(HomeVisitTask, visit.task_id)
     assert task is not None
     effect: dict[str, Any] = {}
