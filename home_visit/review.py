@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certification import seasons
 from core import audit
 from core.settings import Settings
 from home_visit import errors
-from home_visit.tasks import OPEN, task_scope
+from home_visit.tasks import OPEN, reschedule_task, revisit_date, task_scope
 from models import Certification, HomeVisit, HomeVisitTask, Pensioner, Region, StaffUser
 from models.enums import VisitOutcome
 from registry import regions as region_service
@@ -63,10 +62,8 @@ def review_visit(
         if cert is not None:
             effect["certification_withdrawn"] = cert.id
             session.delete(cert)
-        today = seasons.local_date(now, settings.timezone)
-        task.status, task.closed_at, task.close_reason, task.escalated_at = OPEN, None, None, None
-        task.due_date = today + timedelta(days=settings.home_visit_revisit_days)
-        task.updated_at = now
+        task.status, task.closed_at, task.close_reason = OPEN, None, None
+        reschedule_task(task, due_date=revisit_date(settings=settings, now=now), now=now)
         effect["task_reopened"] = task.id
     visit.needs_review = False
     visit.reviewed_by_staff_id = reviewer.id

@@ -235,7 +235,18 @@ def notify_escalations(*, session: Session, now: datetime) -> int:
 
 
 def close_task(task: HomeVisitTask, *, now: datetime, status: str, reason: str) -> None:
+    """Close a task (done or cancelled) with its reason."""
     task.status, task.closed_at, task.close_reason, task.updated_at = status, now, reason, now
+
+
+def revisit_date(*, settings: Settings, now: datetime) -> date:
+    """When a put-off task (not at home, moved within the city, visit rejected) is due again by default."""
+    return seasons.local_date(now, settings.timezone) + timedelta(days=settings.home_visit_revisit_days)
+
+
+def reschedule_task(task: HomeVisitTask, *, due_date: date, now: datetime) -> None:
+    """Set a new due date; the task counts as not escalated again."""
+    task.due_date, task.escalated_at, task.updated_at = due_date, None, now
 
 
 def task_scope(region: Region) -> ColumnElement[bool]:

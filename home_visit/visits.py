@@ -20,7 +20,7 @@ from faces import service as face_service
 from home_visit import errors
 from home_visit.addresses import address_point
 from home_visit.assignment import assign_one
-from home_visit.tasks import OPEN, close_task
+from home_visit.tasks import OPEN, close_task, reschedule_task, revisit_date
 from models import HomeVisit, HomeVisitTask, Pensioner, Region, StaffUser
 from models.enums import CertificationChannel, HomeVisitTaskStatus, RegionLevel, TemplateSource, VisitOutcome
 from registry import regions as region_service
@@ -217,54 +217,10 @@ def record_visit(
         longitude=data.longitude,
         detail={"note": data.note} if data.note else {},
     )
-    detail: dict[str, Any] = dict(visit.detail or {})
-    if data.form_scan is not None:
-        content_type = form_scan_type(data.form_scan)
-        assert content_type is not None
-        scan = evidence_service.store_evidence(
-            session=session,
-            settings=settings,
-            pensioner_id=pensioner.id,
-            kind="visit_form_scan",
-            data=data.form_scan,
-            content_type=content_type,
-            now=now,
-        )
-        visit.form_scan_sha256 = _sha(data.form_scan)
-        visit.form_scan_evidence_id = scan.id
-    if data.photo is not None:
-        certifying = data.outcome == VisitOutcome.CERTIFIED.value
-        check = check_photo(
-            session=session,
-            settings=settings,
-            pensioner_id=pensioner.id,
-            photo=data.photo,
-            staff_id=staff.id,
-            now=now,
-            season_year=task.season_year,
-            enrol_if_missing=certifying and data.consent_recorded,
-        )
-        photo_ev = evidence_service.store_evidence(
-            session=session,
-            settings=settings,
-            pensioner_id=pensioner.id,
-            kind="visit_photo",
-            data=data.photo,
-            content_type="image/jpeg" if sniff_format(data.photo) == "JPEG" else "image/png",
-            now=now,
-        )
-        visit.photo_sha256 = _sha(data.photo)
-        visit.photo_distance = check.distance
-        visit.photo_decision = check.decision
-        detail.update(
-            photo_evidence_id=photo_ev.id,
-            photo_attempt_id=check.attempt_id,
-            photo_reasons=check.reasons,
-            template_enrolled=check.template_enrolled,
-        )
-        if certifying and check.decision != "match":
-            review.append("photo_enrolled_unmatched" if check.template_enrolled else f"photo_{check.decision}")
-    visit.detail = detail
+    _store_form_scan(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
+    review += _check_visit_photo(
+        session=session, settings=settings, visit=visit, task=task, staff=staff, data=data, now=now
+    )
     session.add(visit)
     session.flush()
     effect = apply_outcome(
@@ -274,7 +230,7 @@ def record_visit(
         review.append("refused")
     visit.needs_review = bool(review)
     visit.review_reasons = review or None
-    visit.detail = {**detail, "effect": effect}
+    visit.detail = {**(visit.detail or {}), "effect": effect}
     audit.record(
         session=session,
         actor_type="staff",
@@ -288,6 +244,75 @@ def record_visit(
     return visit
 
 
+def _store_form_scan(
+    *, session: Session, settings: Settings, visit: HomeVisit, pensioner: Pensioner, data: VisitInput, now: datetime
+) -> None:
+    """Keep the signed form's scan as evidence, when one was sent."""
+    if data.form_scan is None:
+        return
+    content_type = form_scan_type(data.form_scan)
+    assert content_type is not None
+    scan = evidence_service.store_evidence(
+        session=session,
+        settings=settings,
+        pensioner_id=pensioner.id,
+        kind="visit_form_scan",
+        data=data.form_scan,
+        content_type=content_type,
+        now=now,
+    )
+    visit.form_scan_sha256 = _sha(data.form_scan)
+    visit.form_scan_evidence_id = scan.id
+
+
+def _check_visit_photo(
+    *,
+    session: Session,
+    settings: Settings,
+    visit: HomeVisit,
+    task: HomeVisitTask,
+    staff: StaffUser,
+    data: VisitInput,
+    now: datetime,
+) -> list[str]:
+    """Match (or enrol) the visit photo and keep it as evidence; returns the review reasons it gives."""
+    if data.photo is None:
+        return []
+    certifying = data.outcome == VisitOutcome.CERTIFIED.value
+    check = check_photo(
+        session=session,
+        settings=settings,
+        pensioner_id=task.pensioner_id,
+        photo=data.photo,
+        staff_id=staff.id,
+        now=now,
+        season_year=task.season_year,
+        enrol_if_missing=certifying and data.consent_recorded,
+    )
+    photo_ev = evidence_service.store_evidence(
+        session=session,
+        settings=settings,
+        pensioner_id=task.pensioner_id,
+        kind="visit_photo",
+        data=data.photo,
+        content_type="image/jpeg" if sniff_format(data.photo) == "JPEG" else "image/png",
+        now=now,
+    )
+    visit.photo_sha256 = _sha(data.photo)
+    visit.photo_distance = check.distance
+    visit.photo_decision = check.decision
+    visit.detail = {
+        **(visit.detail or {}),
+        "photo_evidence_id": photo_ev.id,
+        "photo_attempt_id": check.attempt_id,
+        "photo_reasons": check.reasons,
+        "template_enrolled": check.template_enrolled,
+    }
+    if certifying and check.decision != "match":
+        return ["photo_enrolled_unmatched" if check.template_enrolled else f"photo_{check.decision}"]
+    return []
+
+
 def apply_outcome(
     *,
     session: Session,
@@ -299,75 +324,108 @@ def apply_outcome(
     data: VisitInput,
     now: datetime,
 ) -> dict[str, Any]:
+    """Carry out the visit's outcome on the task, the pensioner and the season; returns what it changed."""
     outcome = VisitOutcome(data.outcome)
-    today = seasons.local_date(now, settings.timezone)
-    done = HomeVisitTaskStatus.DONE.value
     if outcome is VisitOutcome.CERTIFIED:
-        cert = certification_service.record_certification(
-            session=session,
-            pensioner_id=pensioner.id,
-            channel=CertificationChannel.HOME_VISIT.value,
-            now=visit.visited_at if visit.visited_at <= now else now,
-            staff_id=staff.id,
-            home_visit_id=visit.id,
-            office_region_code=staff.region_code,
-            source="home_visit",
-            evidence={"home_visit_id": visit.id, "photo_decision": visit.photo_decision},
-            settings=settings,
-        )
-        close_task(task, now=now, status=done, reason="certified")
-        return {"certification_id": cert.id}
+        return _certified(session=session, settings=settings, task=task, visit=visit, staff=staff, now=now)
     if outcome is VisitOutcome.DECEASED:
         assert data.death_date is not None
-        death = lifecycle.terminate_on_death(
+        return _deceased(
             session=session,
             settings=settings,
-            pensioner=pensioner,
-            death_date=data.death_date,
-            now=now,
-            actor_id=staff.id,
-            source="home_visit",
-        )
-        close_task(task, now=now, status=done, reason="deceased")
-        return {
-            "pension_terminated": True,
-            "death_date": data.death_date.isoformat(),
-            "overpaid_months": death["overpaid_months"],
-        }
-    if outcome in (VisitOutcome.NOT_AT_HOME, VisitOutcome.HOSPITALISED):
-        next_due = data.next_due_date or today + timedelta(days=settings.home_visit_revisit_days)
-        if next_due < today:
-            raise errors.NextDueDateInPast()
-        task.due_date, task.escalated_at, task.updated_at = next_due, None, now
-        return {"next_due_date": next_due.isoformat()}
-    if outcome is VisitOutcome.MOVED:
-        return _moved(
-            session=session,
             task=task,
             pensioner=pensioner,
             staff=staff,
-            data=data,
+            death_date=data.death_date,
             now=now,
-            today=today,
-            settings=settings,
         )
-    close_task(task, now=now, status=done, reason="refused")
+    if outcome in (VisitOutcome.NOT_AT_HOME, VisitOutcome.HOSPITALISED):
+        return _visit_again(settings=settings, task=task, next_due_date=data.next_due_date, now=now)
+    if outcome is VisitOutcome.MOVED:
+        return _moved(
+            session=session,
+            settings=settings,
+            task=task,
+            pensioner=pensioner,
+            staff=staff,
+            new_region_code=data.new_region_code,
+            now=now,
+        )
+    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="refused")
     return {}
+
+
+def _certified(
+    *, session: Session, settings: Settings, task: HomeVisitTask, visit: HomeVisit, staff: StaffUser, now: datetime
+) -> dict[str, Any]:
+    """The season's certification, made by the visit; the task is done."""
+    cert = certification_service.record_certification(
+        session=session,
+        pensioner_id=task.pensioner_id,
+        channel=CertificationChannel.HOME_VISIT.value,
+        now=visit.visited_at if visit.visited_at <= now else now,
+        staff_id=staff.id,
+        home_visit_id=visit.id,
+        office_region_code=staff.region_code,
+        source="home_visit",
+        evidence={"home_visit_id": visit.id, "photo_decision": visit.photo_decision},
+        settings=settings,
+    )
+    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="certified")
+    return {"certification_id": cert.id}
+
+
+def _deceased(
+    *,
+    session: Session,
+    settings: Settings,
+    task: HomeVisitTask,
+    pensioner: Pensioner,
+    staff: StaffUser,
+    death_date: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """The pension ends through the lifecycle module; the task is done."""
+    death = lifecycle.terminate_on_death(
+        session=session,
+        settings=settings,
+        pensioner=pensioner,
+        death_date=death_date,
+        now=now,
+        actor_id=staff.id,
+        source="home_visit",
+    )
+    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="deceased")
+    return {
+        "pension_terminated": True,
+        "death_date": death_date.isoformat(),
+        "overpaid_months": death["overpaid_months"],
+    }
+
+
+def _visit_again(
+    *, settings: Settings, task: HomeVisitTask, next_due_date: date | None, now: datetime
+) -> dict[str, Any]:
+    """Not at home or in hospital: the task stays open, due again on the given date or a few days later."""
+    next_due = next_due_date or revisit_date(settings=settings, now=now)
+    if next_due < seasons.local_date(now, settings.timezone):
+        raise errors.NextDueDateInPast()
+    reschedule_task(task, due_date=next_due, now=now)
+    return {"next_due_date": next_due.isoformat()}
 
 
 def _moved(
     *,
     session: Session,
+    settings: Settings,
     task: HomeVisitTask,
     pensioner: Pensioner,
     staff: StaffUser,
-    data: VisitInput,
+    new_region_code: str | None,
     now: datetime,
-    today: date,
-    settings: Settings,
 ) -> dict[str, Any]:
     """Within the city: the residence and the task move to the new community; otherwise the paying region is told."""
-    code = region_service.normalise_code(data.new_region_code) if data.new_region_code else None
+    code = region_service.normalise_code(new_region_code) if new_region_code else None
     region = session.get(Region, code) if code else None
     if region is not None and region.level == RegionLevel.COMMUNITY.value:
         old = pensioner.region_code
@@ -390,8 +448,7 @@ def _moved(
         previous = task.assigned_staff_id
         task.assigned_staff_id = None
         assign_one(session=session, task=task, pensioner=pensioner)
-        task.due_date = today + timedelta(days=settings.home_visit_revisit_days)
-        task.escalated_at, task.updated_at = None, now
+        reschedule_task(task, due_date=revisit_date(settings=settings, now=now), now=now)
         return {"moved_to": region.code, "reassigned_from": previous, "reassigned_to": task.assigned_staff_id}
     close_task(task, now=now, status=HomeVisitTaskStatus.CANCELLED.value, reason="moved_away")
     audit.record(
