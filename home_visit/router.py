@@ -129,7 +129,11 @@ def review_queue(staff: SupervisorStaff, session: SessionDep, region: RegionDep)
     ]
 
 
-@router.get("/home-visits/{task_id}/form.pdf", response_class=Response)
+@router.get(
+    "/home-visits/{task_id}/form.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionDep) -> Response:
     """The assisted-certification form, prefilled, to print or show on the tablet."""
     task = task_service.get_task(session=session, task_id=task_id, region=region)
