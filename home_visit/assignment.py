@@ -77,6 +77,7 @@ def assign_unassigned(*, session: Session, now: datetime) -> int:
 
 
 def assign_one(*, session: Session, task: HomeVisitTask, pensioner: Pensioner) -> int | None:
+    """Give one task to the least-loaded covering field worker (None when nobody covers the pensioner)."""
     by_region, load = _field_staff_load(session)
     task.assigned_staff_id = _pick(region_chain(pensioner), by_region, load)
     return task.assigned_staff_id

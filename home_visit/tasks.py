@@ -79,6 +79,7 @@ def _failed_app_attempts(season_year: int, minimum: int) -> Any:
 
 
 def _cohorts(*, session: Session, settings: Settings, today: date) -> list[seasons.Cohort]:
+    """The cohorts whose window the rules look at today (rolling deadlines or the current season)."""
     if settings.season_policy == "rolling":
         lead = max(settings.home_visit_bedridden_days, settings.home_visit_age_days)
         return seasons.rolling_cohorts(
