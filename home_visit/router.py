@@ -10,21 +10,19 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, Upl
 from fastapi.responses import JSONResponse
 
 from certification import seasons
+from core import audit
 from core.clock import NowDep
 from core.deps import CurrentPensioner, FieldStaff, OfficeStaff, Offset, RowId, SessionDep, SettingsDep, SupervisorStaff
 from core.idempotency import check_key, fingerprint, run_once
 from core.uploads import read_limited
+from home_visit import addresses as address_service
+from home_visit import assignment as assignment_service
 from home_visit import form_pdf
-from home_visit import service as home_visit_service
-from home_visit.schemas import (
-    AssignIn,
-    HelpRequestIn,
-    HelpRequestOut,
-    ReviewIn,
-    ReviewItem,
-    TaskOut,
-    VisitOut,
-)
+from home_visit import help_requests as help_request_service
+from home_visit import review as review_service
+from home_visit import tasks as task_service
+from home_visit import visits as visit_service
+from home_visit.schemas import AssignIn, HelpRequestIn, HelpRequestOut, ReviewIn, ReviewItem, TaskOut, VisitOut
 from models import HomeVisit, HomeVisitTask, Pensioner, Region
 from models.enums import HomeVisitReason, StaffRole
 from registry.deps import PensionerInScope, staff_region
@@ -50,7 +48,7 @@ def _task_out(task: HomeVisitTask, p: Pensioner, address: str, today: date) -> T
         status=task.status,
         reason=task.reason,
         due_date=task.due_date,
-        overdue=task.status == home_visit_service.OPEN and task.due_date < today,
+        overdue=task.status == task_service.OPEN and task.due_date < today,
         escalated_at=task.escalated_at,
         assigned_staff_id=task.assigned_staff_id,
         closed_at=task.closed_at,
@@ -107,7 +105,7 @@ def list_tasks(
 ) -> list[TaskOut]:
     """Field workers: my tasks by due date. Supervisors: every task in the jurisdiction (filters: escalated, unassigned)."""
     only_mine = staff.role == StaffRole.FIELD.value if mine is None else mine
-    rows = home_visit_service.list_tasks(
+    rows = task_service.list_tasks(
         session=session,
         region=region,
         assigned_to=staff.id if only_mine else None,
@@ -117,7 +115,7 @@ def list_tasks(
         limit=limit,
         offset=offset,
     )
-    addresses = home_visit_service.address_names(session=session, pensioners=[p for _, p in rows])
+    addresses = address_service.address_names(session=session, pensioners=[p for _, p in rows])
     today = seasons.local_date(now, settings.timezone)
     return [_task_out(t, p, addresses[p.id], today) for t, p in rows]
 
@@ -127,17 +125,21 @@ def review_queue(staff: SupervisorStaff, session: SessionDep, region: RegionDep)
     """Visits whose photo did not match, whose GPS is missing or outside the city, or that were refused."""
     return [
         ReviewItem(visit=_visit_out(v, t), pensioner_id=p.id, name=p.name, national_id_masked=_mask(p.national_id))
-        for v, t, p in home_visit_service.review_queue(session=session, region=region)
+        for v, t, p in review_service.review_queue(session=session, region=region)
     ]
 
 
-@router.get("/home-visits/{task_id}/form.pdf", response_class=Response)
+@router.get(
+    "/home-visits/{task_id}/form.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionDep) -> Response:
     """The assisted-certification form, prefilled, to print or show on the tablet."""
-    task = home_visit_service.get_task(session=session, task_id=task_id, region=region)
+    task = task_service.get_task(session=session, task_id=task_id, region=region)
     p = session.get(Pensioner, task.pensioner_id)
     assert p is not None
-    address = home_visit_service.address_names(session=session, pensioners=[p])[p.id]
+    address = address_service.address_names(session=session, pensioners=[p])[p.id]
     data = form_pdf.FormData(
         task_id=task.id,
         season_year=task.season_year,
@@ -148,11 +150,11 @@ def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionD
         address=address,
         phone=p.phone,
         family_phone=p.family_phone,
-        paying_region=home_visit_service.region_name(session=session, code=p.paying_region_code),
+        paying_region=address_service.region_name(session=session, code=p.paying_region_code),
         reason=REASON_ZH.get(task.reason, task.reason),
         due_date=task.due_date,
     )
-    home_visit_service.audit.record(
+    audit.record(
         session=session,
         actor_type="staff",
         actor_id=staff.id,
@@ -196,8 +198,8 @@ def record_visit(
 ) -> JSONResponse:
     """Record a visit (offline retries with the same Idempotency-Key get the first answer, nothing duplicated)."""
     key = check_key(idempotency_key)
-    task = home_visit_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    data = home_visit_service.VisitInput(
+    task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
+    data = visit_service.VisitInput(
         outcome=outcome,
         visited_at=_local(visited_at, settings.timezone),
         latitude=latitude,
@@ -210,10 +212,10 @@ def record_visit(
         consent_recorded=consent_recorded,
         note=note,
     )
-    home_visit_service.validate_visit(data=data, settings=settings, now=now)
+    visit_service.validate_visit(data=data, settings=settings, now=now)
 
     def action() -> tuple[int, dict[str, object]]:
-        visit = home_visit_service.record_visit(
+        visit = visit_service.record_visit(
             session=session, settings=settings, task=task, staff=staff, data=data, now=now
         )
         return 201, _visit_out(visit, task).model_dump(mode="json")
@@ -239,11 +241,11 @@ def assign(
     now: NowDep,
 ) -> TaskOut:
     """Give a task to another field worker covering the pensioner."""
-    task = home_visit_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    home_visit_service.reassign(session=session, task=task, staff_id=body.staff_id, actor=staff, now=now)
+    task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
+    assignment_service.reassign(session=session, task=task, staff_id=body.staff_id, actor=staff, now=now)
     p = session.get(Pensioner, task.pensioner_id)
     assert p is not None
-    address = home_visit_service.address_names(session=session, pensioners=[p])[p.id]
+    address = address_service.address_names(session=session, pensioners=[p])[p.id]
     return _task_out(task, p, address, seasons.local_date(now, settings.timezone))
 
 
@@ -258,7 +260,7 @@ def review(
     now: NowDep,
 ) -> VisitOut:
     """Accept a flagged visit, or reject it (a certification it made is withdrawn and the task reopened)."""
-    visit = home_visit_service.review_visit(
+    visit = review_service.review_visit(
         session=session,
         settings=settings,
         visit_id=visit_id,
@@ -293,7 +295,7 @@ def request_from_app(
     body: HelpRequestIn | None = None,
 ) -> HelpRequestOut:
     """The pensioner (or family using their login) asks for a home visit."""
-    task = home_visit_service.request_visit(
+    task = help_request_service.request_visit(
         session=session, settings=settings, pensioner=pensioner, now=now, source="app", note=body.note if body else None
     )
     return _help_out(task)
@@ -309,7 +311,7 @@ def request_by_phone(
     body: HelpRequestIn | None = None,
 ) -> HelpRequestOut:
     """Staff log a phone call asking for a home visit."""
-    task = home_visit_service.request_visit(
+    task = help_request_service.request_visit(
         session=session,
         settings=settings,
         pensioner=pensioner,

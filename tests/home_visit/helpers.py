@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from certification import seasons
 from core.settings import Settings
-from home_visit import service as home_visit_service
+from home_visit import help_requests
 from models import HomeVisitTask, Pensioner
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,7 +32,7 @@ def season(session: Session, settings: Settings, year: int = 2026) -> None:
 
 def open_task(session: Session, settings: Settings, p: Pensioner, now: datetime) -> HomeVisitTask:
     """A help-request task for p (created and assigned like one from the app)."""
-    return home_visit_service.request_visit(session=session, settings=settings, pensioner=p, now=now, source="app")
+    return help_requests.request_visit(session=session, settings=settings, pensioner=p, now=now, source="app")
 
 
 def count(session: Session, model: Any, *where: Any) -> int:

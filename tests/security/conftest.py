@@ -14,7 +14,7 @@ from certification import seasons
 from core.security import create_token
 from core.settings import Settings
 from faces import evidence as evidence_service
-from home_visit import service as home_visit_service
+from home_visit import help_requests
 from models import HomeVisit, Pensioner, Region, StaffUser
 from tests import factories as f
 
@@ -75,7 +75,7 @@ def build_world(client: TestClient, session: Session, settings: Settings, now) -
     for district in (f.HUANCUI, f.WENDENG, OTHER_CITY):
         for role in ROLES:
             people[(district, role)] = f.staff(session, role=role, region=district)
-    task = home_visit_service.request_visit(session=session, settings=settings, pensioner=a, now=now, source="app")
+    task = help_requests.request_visit(session=session, settings=settings, pensioner=a, now=now, source="app")
     visit = HomeVisit(
         task_id=task.id,
         staff_id=people[(f.HUANCUI, "field")].id,

@@ -1,0 +1,114 @@
+"""Who visits: balanced assignment of open tasks to covering field workers, and a supervisor's reassignment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from home_visit import errors
+from home_visit.addresses import region_chain
+from home_visit.tasks import OPEN
+from models import HomeVisitTask, Pensioner, StaffUser
+from models.enums import StaffRole
+
+
+def _field_staff_load(session: Session) -> tuple[dict[str, list[int]], Counter[int]]:
+    """Active field workers by jurisdiction code, and their open-task counts."""
+    open_count = (
+        select(HomeVisitTask.assigned_staff_id, func.count().label("n"))
+        .where(HomeVisitTask.status == OPEN)
+        .group_by(HomeVisitTask.assigned_staff_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StaffUser.id, StaffUser.region_code, func.coalesce(open_count.c.n, 0))
+        .outerjoin(open_count, open_count.c.assigned_staff_id == StaffUser.id)
+        .where(StaffUser.role == StaffRole.FIELD.value, StaffUser.active.is_(True))
+    ).all()
+    by_region: dict[str, list[int]] = {}
+    load: Counter[int] = Counter()
+    for staff_id, region_code, n in rows:
+        by_region.setdefault(region_code, []).append(staff_id)
+        load[staff_id] = int(n)
+    return by_region, load
+
+
+def _pick(chain: list[str], by_region: dict[str, list[int]], load: Counter[int]) -> int | None:
+    """Fewest open tasks first; on a tie the most local worker, then the lowest id."""
+    candidates = [(load[sid], depth, sid) for depth, code in enumerate(chain) for sid in by_region.get(code, [])]
+    return min(candidates)[2] if candidates else None
+
+
+def assign_unassigned(*, session: Session, now: datetime) -> int:
+    """Give every open unassigned task to a covering field worker, balancing open tasks; returns how many."""
+    rows = session.execute(
+        select(
+            HomeVisitTask.id, Pensioner.region_code, Pensioner.town_code, Pensioner.district_code, Pensioner.city_code
+        )
+        .join(Pensioner, Pensioner.id == HomeVisitTask.pensioner_id)
+        .where(HomeVisitTask.status == OPEN, HomeVisitTask.assigned_staff_id.is_(None))
+        .order_by(HomeVisitTask.due_date, HomeVisitTask.id)
+    ).all()
+    if not rows:
+        return 0
+    by_region, load = _field_staff_load(session)
+    updates = []
+    for row in rows:
+        staff_id = _pick(region_chain(row), by_region, load)
+        if staff_id is not None:
+            load[staff_id] += 1
+            updates.append({"id": row.id, "assigned_staff_id": staff_id, "updated_at": now})
+    if updates:
+        session.execute(update(HomeVisitTask), updates)
+        audit.record(
+            session=session,
+            actor_type="system",
+            actor_id=None,
+            action="home_visit.tasks_assigned",
+            target_type="home_visit_task",
+            target_id=None,
+            detail={"assignments": [[u["id"], u["assigned_staff_id"]] for u in updates]},
+        )
+    return len(updates)
+
+
+def assign_one(*, session: Session, task: HomeVisitTask, pensioner: Pensioner) -> int | None:
+    """Give one task to the least-loaded covering field worker (None when nobody covers the pensioner)."""
+    by_region, load = _field_staff_load(session)
+    task.assigned_staff_id = _pick(region_chain(pensioner), by_region, load)
+    return task.assigned_staff_id
+
+
+def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: StaffUser, now: datetime) -> HomeVisitTask:
+    """A supervisor gives an open task to another field worker whose jurisdiction covers the pensioner."""
+    if task.status != OPEN:
+        raise errors.TaskClosed()
+    worker = session.get(StaffUser, staff_id)
+    pensioner = session.get(Pensioner, task.pensioner_id)
+    assert pensioner is not None
+    if (
+        worker is None
+        or not worker.active
+        or worker.role != StaffRole.FIELD.value
+        or worker.region_code not in region_chain(pensioner)
+    ):
+        raise errors.InvalidAssignee()
+    previous = task.assigned_staff_id
+    task.assigned_staff_id = worker.id
+    task.escalated_at = None
+    task.updated_at = now
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=actor.id,
+        action="home_visit.task_reassigned",
+        target_type="home_visit_task",
+        target_id=task.id,
+        detail={"from": previous, "to": worker.id},
+    )
+    session.flush()
+    return task
