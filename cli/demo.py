@@ -1,18 +1,22 @@
-"""A Weihai-like demo city: real district codes, towns, communities, staff and synthetic pensioners."""
+"""A Weihai-like demo city (real district codes, towns, communities, staff, synthetic pensioners) and `demo`."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import typer
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.common import app
+from cli.common import factory as make_factory
 from core.national_id import make_national_id
 from core.security import hash_password
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from models import Certification, Pensioner, Region, Season, StaffUser
 from models.base import utcnow
 from models.engine import session_scope
@@ -260,3 +264,28 @@ def walk_season(
             if isinstance(value, int):
                 totals[key] = totals.get(key, 0) + value
     return {"season": year, "as_of": as_of.isoformat(), **totals}
+
+
+@app.command("demo")
+def demo(
+    pensioners: Annotated[int, typer.Option(help="How many synthetic pensioners")] = 10_000,
+    seed: int = 7,
+    season: Annotated[int | None, typer.Option(help="Also walk this season (year) of the demo city")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Walk the season up to this date (YYYY-MM-DD; default today)")
+    ] = None,
+) -> None:
+    """Build a Weihai-like demo city; with --season, run its certification season day by day."""
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    factory = make_factory(settings)
+    with session_scope(factory) as session:
+        summary = build_demo(session=session, pensioners=pensioners, seed=seed)
+    if season is not None:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+        summary["season_walk"] = walk_season(
+            session_factory=factory, settings=settings, year=season, as_of=day, seed=seed
+        )
+    typer.echo(json.dumps(summary, ensure_ascii=False))
