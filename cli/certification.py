@@ -86,13 +86,24 @@ def season_list() -> None:
             )
 
 
+class InvalidDate(InvalidInput):
+    """A date option that is not YYYY-MM-DD."""
+
+    code = "invalid_date"
+    message_zh = "日期无效。"
+    message_en = "Invalid date (use YYYY-MM-DD)."
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(f"日期无效：{raw}", f"Invalid date: {raw} (use YYYY-MM-DD)")
+
+
 def _date_opt(raw: str | None) -> date | None:
     if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"日期无效：{raw}", f"Invalid date: {raw} (use YYYY-MM-DD)", code="invalid_date")
+        raise InvalidDate(raw)
 
 
 @app.command("import-life-evidence")
