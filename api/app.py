@@ -74,6 +74,64 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         facepool.shutdown()
 
 
+def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
+
+
+def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    body = {"code": "invalid_input", "message": "输入数据无效。", "message_en": "Invalid input.", "detail": errors}
+    return JSONResponse(body, status_code=422)
+
+
+def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+    # The database refused a value the validators let through (e.g. a NUL byte in text on PostgreSQL).
+    body = {
+        "code": "invalid_input",
+        "message": "输入包含无法保存的字符或数值。",
+        "message_en": "The input has characters or values that cannot be stored.",
+    }
+    return JSONResponse(body, status_code=422)
+
+
+def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败。", str(exc.detail)))
+    return JSONResponse(
+        {"code": code, "message": zh, "message_en": en},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as JSON with a stable code and a bilingual message."""
+    app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(DataError)(_data_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Health, metrics and the dashboard at the root; the domain APIs under /api/v1."""
+    app.include_router(health.router)
+    app.include_router(observability.router)
+    app.include_router(dashboard.router)
+    for router in (
+        auth.router,
+        admin.router,
+        faces.router,
+        me.router,
+        seasons.router,
+        home_visit_router.router,
+        risk.router,
+        evidence.router,
+    ):
+        app.include_router(router, prefix="/api/v1")
+
+
 def create_app(settings: Settings | None = None, *, background: BackgroundStarter | None = None) -> FastAPI:
     """Build the app with its own engine and session factory; `background` starts work beside it (the scheduler)."""
     settings = settings or get_settings()
@@ -92,53 +150,8 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     app.state.background = background
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-
-    @app.exception_handler(DomainError)
-    def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
-        ]
-        body = {"code": "invalid_input", "message": "输入数据无效。", "message_en": "Invalid input.", "detail": errors}
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(DataError)
-    def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
-        # The database refused a value the validators let through (e.g. a NUL byte in text on PostgreSQL).
-        body = {
-            "code": "invalid_input",
-            "message": "输入包含无法保存的字符或数值。",
-            "message_en": "The input has characters or values that cannot be stored.",
-        }
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败。", str(exc.detail)))
-        return JSONResponse(
-            {"code": code, "message": zh, "message_en": en},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
-
+    _add_error_handlers(app)
     app.add_middleware(observability.RequestContextMiddleware)
-    app.include_router(health.router)
-    app.include_router(observability.router)
-    app.include_router(dashboard.router)
     facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
-    for router in (
-        auth.router,
-        admin.router,
-        faces.router,
-        me.router,
-        seasons.router,
-        home_visit_router.router,
-        risk.router,
-        evidence.router,
-    ):
-        app.include_router(router, prefix="/api/v1")
+    _include_routers(app)
     return app

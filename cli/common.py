@@ -1,4 +1,4 @@
-"""The Typer app and helpers shared by every CLI command module."""
+"""The Typer app (its `db` group filled by cli.server) and helpers shared by every CLI command module."""
 
 from __future__ import annotations
 

@@ -1,18 +1,22 @@
-"""A Weihai-like demo city: real district codes, towns, communities, staff and synthetic pensioners."""
+"""A Weihai-like demo city (real district codes, towns, communities, staff, synthetic pensioners) and `demo`."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import typer
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.common import app
+from cli.common import factory as make_factory
 from core.national_id import make_national_id
 from core.security import hash_password
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from models import Certification, Pensioner, Region, Season, StaffUser
 from models.base import utcnow
 from models.engine import session_scope
@@ -74,6 +78,66 @@ def _age(rng: random.Random) -> int:
             return age
 
 
+def _pensioner_row(
+    rng: random.Random,
+    *,
+    nid: str,
+    community: str,
+    parent: dict[str, Any],
+    birth: date,
+    age: int,
+    today: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """One synthetic pensioner: name, phones, bedridden and mobility drawn from rng."""
+    town = parent[community]
+    district = parent[town]
+    sex = "M" if int(nid[16]) % 2 else "F"
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    bedridden = rng.random() < (0.01 if age < 80 else 0.06)
+    return {
+        "national_id": nid,
+        "name": name,
+        "birth_date": birth,
+        "sex": sex,
+        "phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}",
+        "family_phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}" if age >= 75 or bedridden else None,
+        "region_code": community,
+        "town_code": town,
+        "district_code": district,
+        "city_code": CITY[0],
+        "paying_region_code": CITY[0],
+        "bedridden": bedridden,
+        "limited_mobility": bedridden or rng.random() < 0.03,
+        "pension_status": "active",
+        "status_since": today,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _synthetic_pensioners(
+    rng: random.Random, *, regions: list[dict[str, Any]], taken: set[str], count: int, today: date
+) -> list[dict[str, Any]]:
+    """`count` pensioners in random communities, national IDs unique against `taken` (which grows)."""
+    communities = [r for r in regions if r["level"] == "community"]
+    parent = {r["code"]: r["parent_code"] for r in regions}
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    while len(rows) < count:
+        community = rng.choice(communities)["code"]
+        age = _age(rng)
+        birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
+        nid = make_national_id(community[:6], birth, rng.randint(0, 999))
+        if nid in taken:
+            continue
+        taken.add(nid)
+        rows.append(
+            _pensioner_row(rng, nid=nid, community=community, parent=parent, birth=birth, age=age, today=today, now=now)
+        )
+    return rows
+
+
 def build_demo(
     *, session: Session, pensioners: int = 10_000, seed: int = 7, today: date | None = None
 ) -> dict[str, Any]:
@@ -85,49 +149,8 @@ def build_demo(
     new_regions = [r for r in regions if r["code"] not in existing]
     if new_regions:
         session.execute(insert(Region), new_regions)
-    communities = [r for r in regions if r["level"] == "community"]
-    parent = {r["code"]: r["parent_code"] for r in regions}
     taken = set(session.scalars(select(Pensioner.national_id)))
-    rows: list[dict[str, Any]] = []
-    now = utcnow()
-    seq = 0
-    while len(rows) < pensioners:
-        seq += 1
-        comm = rng.choice(communities)["code"]
-        town = parent[comm]
-        district = parent[town]
-        age = _age(rng)
-        birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
-        nid = make_national_id(comm[:6], birth, rng.randint(0, 999))
-        if nid in taken:
-            continue
-        taken.add(nid)
-        sex = "M" if int(nid[16]) % 2 else "F"
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
-        bedridden = rng.random() < (0.01 if age < 80 else 0.06)
-        rows.append(
-            {
-                "national_id": nid,
-                "name": name,
-                "birth_date": birth,
-                "sex": sex,
-                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}",
-                "family_phone": f"1{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}"
-                if age >= 75 or bedridden
-                else None,
-                "region_code": comm,
-                "town_code": town,
-                "district_code": district,
-                "city_code": CITY[0],
-                "paying_region_code": CITY[0],
-                "bedridden": bedridden,
-                "limited_mobility": bedridden or rng.random() < 0.03,
-                "pension_status": "active",
-                "status_since": today,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+    rows = _synthetic_pensioners(rng, regions=regions, taken=taken, count=pensioners, today=today)
     for i in range(0, len(rows), 5000):
         session.execute(insert(Pensioner), rows[i : i + 5000])
     staff = _demo_staff(session)
@@ -241,3 +264,28 @@ def walk_season(
             if isinstance(value, int):
                 totals[key] = totals.get(key, 0) + value
     return {"season": year, "as_of": as_of.isoformat(), **totals}
+
+
+@app.command("demo")
+def demo(
+    pensioners: Annotated[int, typer.Option(help="How many synthetic pensioners")] = 10_000,
+    seed: int = 7,
+    season: Annotated[int | None, typer.Option(help="Also walk this season (year) of the demo city")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Walk the season up to this date (YYYY-MM-DD; default today)")
+    ] = None,
+) -> None:
+    """Build a Weihai-like demo city; with --season, run its certification season day by day."""
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    factory = make_factory(settings)
+    with session_scope(factory) as session:
+        summary = build_demo(session=session, pensioners=pensioners, seed=seed)
+    if season is not None:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+        summary["season_walk"] = walk_season(
+            session_factory=factory, settings=settings, year=season, as_of=day, seed=seed
+        )
+    typer.echo(json.dumps(summary, ensure_ascii=False))

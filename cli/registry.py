@@ -1,9 +1,8 @@
-"""CLI commands: database, serve, staff, region and roster import, outbox, demo."""
+"""CLI commands: staff accounts, region and roster imports."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,65 +10,13 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from cli.common import app, db_app, err
+from cli.common import app, err
 from cli.common import factory as _factory
 from cli.common import fail as _fail
 from cli.common import read_file as _read_file
 from core.errors import DomainError
 from core.settings import get_settings
 from models.engine import session_scope
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Apply Alembic migrations up to REVISION (default head)."""
-    from models.migrate import upgrade
-
-    upgrade(get_settings().database_url, revision)
-    typer.echo("database upgraded")
-
-
-@app.command("serve")
-def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="Port")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Build the demo city first if the database is empty")] = False,
-) -> None:
-    """Migrate the database and run the HTTP service."""
-    import uvicorn
-
-    from models.migrate import upgrade
-
-    settings = get_settings()
-    upgrade(settings.database_url)
-    if demo:
-        from datetime import date
-
-        from cli.demo import build_demo_if_empty, walk_season
-
-        factory = _factory(settings)
-        with session_scope(factory) as session:
-            built = build_demo_if_empty(session=session)
-        if built:
-            today = date.today()
-            built["season_walk"] = walk_season(session_factory=factory, settings=settings, year=today.year, as_of=today)
-            typer.echo(f"demo city built: {json.dumps(built, ensure_ascii=False)}")
-    n = workers or settings.workers
-    os.environ["PENSION_CERT_WORKERS"] = str(n)  # worker processes read settings from the environment
-    if settings.embed_scheduler and n != 1:
-        err.print("[yellow]embed_scheduler ignored with several workers: run `pension-cert scheduler` once[/yellow]")
-    from api.observability import configure_logging
-
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        "cli.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=n,
-        log_config=None,  # JSON lines from api.observability; one access line per request from the middleware
-        access_log=False,
-    )
 
 
 @app.command("create-staff")
@@ -146,66 +93,3 @@ def import_roster(
         )
         for r in result.rejected[:50]:
             typer.echo(f"  line {r['line']}: {r['reason']}")
-
-
-@app.command("outbox")
-def show_outbox(
-    phone: Annotated[str | None, typer.Option(help="Only messages to this phone")] = None,
-    limit: int = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Show the newest outbox messages (what the SMS gateway sent or will send)."""
-    from sqlalchemy import select
-
-    from messaging.outbox import message_text
-    from models import Notification
-
-    with session_scope(_factory(get_settings())) as session:
-        stmt = select(Notification).order_by(Notification.id.desc()).limit(limit)
-        if phone:
-            stmt = stmt.where(Notification.phone == phone)
-        rows = [
-            {
-                "id": n.id,
-                "phone": n.phone,
-                "kind": n.kind,
-                "status": n.status,
-                "created_at": n.created_at.isoformat(),
-                "body_zh": message_text(n)[0],
-                "body_en": message_text(n)[1],
-            }
-            for n in session.scalars(stmt)
-        ]
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for r in rows:
-        typer.echo(f"#{r['id']} {r['created_at']} {r['phone']} [{r['kind']}/{r['status']}] {r['body_zh']}")
-
-
-@app.command("demo")
-def demo(
-    pensioners: Annotated[int, typer.Option(help="How many synthetic pensioners")] = 10_000,
-    seed: int = 7,
-    season: Annotated[int | None, typer.Option(help="Also walk this season (year) of the demo city")] = None,
-    as_of: Annotated[
-        str | None, typer.Option(help="Walk the season up to this date (YYYY-MM-DD; default today)")
-    ] = None,
-) -> None:
-    """Build a Weihai-like demo city; with --season, run its certification season day by day."""
-    from datetime import date
-
-    from cli.demo import build_demo, walk_season
-    from models.migrate import upgrade
-
-    settings = get_settings()
-    upgrade(settings.database_url)
-    factory = _factory(settings)
-    with session_scope(factory) as session:
-        summary = build_demo(session=session, pensioners=pensioners, seed=seed)
-    if season is not None:
-        day = date.fromisoformat(as_of) if as_of else date.today()
-        summary["season_walk"] = walk_season(
-            session_factory=factory, settings=settings, year=season, as_of=day, seed=seed
-        )
-    typer.echo(json.dumps(summary, ensure_ascii=False))

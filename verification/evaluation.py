@@ -327,29 +327,10 @@ def _subgroups(
     return dict(sorted(out.items()))
 
 
-def run_eval(
-    directory: str | Path,
-    *,
-    config: VerificationConfig | None = None,
-    plot_path: str | Path | None = None,
-    levers: bool = True,
-    jitter_lever: bool = False,
-    processes: int = 2,
+def _headline(
+    directory: Path, samples: list[Sample], scored: list[tuple[Trial, MatchResult]], config: VerificationConfig
 ) -> dict[str, Any]:
-    """Encode every photo once, score all genuine and impostor pairs with matching.verify, report.
-
-    levers: also score several enrolment photos and fused probe frames; jitter_lever: also encode
-    every photo with ``config.enrol_num_jitters`` jitters (about 1 s more per photo at 10).
-    """
-    config = config or VerificationConfig()
-    directory = Path(directory)
-    started = time.perf_counter()
-    samples = list_samples(directory)
-    encode_cfg = dataclasses.replace(config, enrol_num_jitters=JITTER_LEVER) if jitter_lever else config
-    encode_samples(samples, config=encode_cfg, with_enrol=jitter_lever, processes=processes)
-    encode_seconds = time.perf_counter() - started
-
-    scored = _score_trials(samples, pair_trials(samples), config=config)
+    """Rates of the configured decision and score over all pairs, failures, quality and subgroups."""
     gen = [t for t, _ in scored if t.genuine]
     decisions_gen = np.array([r.decision == "match" for t, r in scored if t.genuine])
     decisions_imp = np.array([r.decision == "match" for t, r in scored if not t.genuine])
@@ -365,7 +346,7 @@ def run_eval(
     ]
     quality_passing = summarise([v for t, v in passing if t.genuine], [v for t, v in passing if not t.genuine])
     failures = [s for s in samples if s.failure is not None]
-    result: dict[str, Any] = {
+    return {
         "directory": str(directory),
         "photos": len(samples),
         "identities": len({s.identity for s in samples}),
@@ -394,24 +375,53 @@ def run_eval(
         },
         "quality_passing_pairs": quality_passing,
         "subgroups": _subgroups(samples, scored, config.match_threshold),
-        "levers": _lever_rows("1 enrol photo, 1 probe", scored),
     }
+
+
+def _more_levers(samples: list[Sample], config: VerificationConfig) -> dict[str, dict[str, Any]]:
+    """Several enrolment photos and fused probe frames, each against its one-photo baseline."""
+    rows: dict[str, dict[str, Any]] = {}
+    one, many = multi_enrol_trials(samples)
+    rows.update(_lever_rows("multi-enrol baseline: 1 photo", _score_trials(samples, one, config=config)))
+    rows.update(_lever_rows("multi-enrol: 3 photos", _score_trials(samples, many, config=config)))
+    one, many = fusion_trials(samples)
+    rows.update(_lever_rows("fusion baseline: 1 frame", _score_trials(samples, one, config=config)))
+    for how in ("mean", "min"):
+        fused_cfg = dataclasses.replace(config, probe_fusion=how)
+        rows.update(_lever_rows(f"fusion: 3 frames ({how})", _score_trials(samples, many, config=fused_cfg)))
+    return rows
+
+
+def run_eval(
+    directory: str | Path,
+    *,
+    config: VerificationConfig | None = None,
+    plot_path: str | Path | None = None,
+    levers: bool = True,
+    jitter_lever: bool = False,
+    processes: int = 2,
+) -> dict[str, Any]:
+    """Encode every photo once, score all genuine and impostor pairs with matching.verify, report.
+
+    levers: also score several enrolment photos and fused probe frames; jitter_lever: also encode
+    every photo with ``config.enrol_num_jitters`` jitters (about 1 s more per photo at 10).
+    """
+    config = config or VerificationConfig()
+    directory = Path(directory)
+    started = time.perf_counter()
+    samples = list_samples(directory)
+    encode_cfg = dataclasses.replace(config, enrol_num_jitters=JITTER_LEVER) if jitter_lever else config
+    encode_samples(samples, config=encode_cfg, with_enrol=jitter_lever, processes=processes)
+    encode_seconds = time.perf_counter() - started
+
+    scored = _score_trials(samples, pair_trials(samples), config=config)
+    result = _headline(directory, samples, scored, config)
+    result["levers"] = _lever_rows("1 enrol photo, 1 probe", scored)
     if jitter_lever:
         jittered = _score_trials(samples, pair_trials(samples), config=config, enrol_jitter=True)
         result["levers"].update(_lever_rows(f"enrol jitter {JITTER_LEVER}", jittered))
     if levers:
-        one, many = multi_enrol_trials(samples)
-        result["levers"].update(
-            _lever_rows("multi-enrol baseline: 1 photo", _score_trials(samples, one, config=config))
-        )
-        result["levers"].update(_lever_rows("multi-enrol: 3 photos", _score_trials(samples, many, config=config)))
-        one, many = fusion_trials(samples)
-        result["levers"].update(_lever_rows("fusion baseline: 1 frame", _score_trials(samples, one, config=config)))
-        for how in ("mean", "min"):
-            fused_cfg = dataclasses.replace(config, probe_fusion=how)
-            result["levers"].update(
-                _lever_rows(f"fusion: 3 frames ({how})", _score_trials(samples, many, config=fused_cfg))
-            )
+        result["levers"].update(_more_levers(samples, config))
     result["seconds"] = {"encode": encode_seconds, "total": time.perf_counter() - started}
     if plot_path is not None:
         plot_det(scored, Path(plot_path))

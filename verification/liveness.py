@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import cv2
 import numpy as np
@@ -382,6 +383,144 @@ def _fill(chosen: set[int], times: list[int], every_ms: int) -> set[int]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Track:
+    """Measurements of the frames with a face; position k is input frame ``valid[k]``."""
+
+    valid: list[int]
+    points: list[np.ndarray]
+    boxes: list[face_mod.Box]
+    times: list[int]
+    ear: np.ndarray
+    mar: np.ndarray
+    yaw: np.ndarray
+    pitch: np.ndarray
+
+    def per_frame(self, values: np.ndarray, n: int) -> list[float | None]:
+        """Values by input frame index, None for frames without a face."""
+        out: list[float | None] = [None] * n
+        for k, i in enumerate(self.valid):
+            out[i] = float(values[k])
+        return out
+
+
+def _face_count_reasons(faces_per_frame: list[int], valid_count: int, config: LivenessConfig) -> list[str]:
+    reasons: list[str] = []
+    if sum(1 for c in faces_per_frame if c > 1) > config.max_multi_face_frames:
+        reasons.append("multiple_faces")
+    if faces_per_frame.count(0) > config.max_no_face_fraction * len(faces_per_frame) or valid_count < config.min_frames:
+        reasons.append("no_face")
+    return reasons
+
+
+def _measure(
+    frames: list[np.ndarray],
+    timestamps_ms: list[int],
+    boxes: list[face_mod.Box | None],
+    points: list[np.ndarray | None],
+    config: LivenessConfig,
+) -> _Track:
+    """EAR, MAR and head pose of every frame with a face."""
+    valid = [i for i, p in enumerate(points) if p is not None]
+    track_points = cast(list[np.ndarray], [points[i] for i in valid])
+    poses = [head_pose(track_points[k], frames[i].shape) for k, i in enumerate(valid)]
+    yaw_sign = -1.0 if config.mirrored else 1.0
+    return _Track(
+        valid=valid,
+        points=track_points,
+        boxes=cast(list[face_mod.Box], [boxes[i] for i in valid]),
+        times=[int(timestamps_ms[i]) for i in valid],
+        ear=np.array([eye_aspect_ratio(p) for p in track_points]),
+        mar=np.array([mouth_aspect_ratio(p) for p in track_points]),
+        yaw=np.array([yaw_sign * p.yaw for p in poses]),
+        pitch=np.array([p.pitch for p in poses]),
+    )
+
+
+def _match_actions(actions: list[str], track: _Track, config: LivenessConfig) -> tuple[list[ActionStep], list[str]]:
+    """Actions in the challenged order, each starting after the previous one ended; steps and reasons."""
+    steps: list[ActionStep] = []
+    reasons: list[str] = []
+    cursor = -1
+    used_peaks: set[int] = set()
+    order_broken = False
+    for action in actions:
+        # Events already counted for an earlier step (blink, blink) are not evidence of a wrong order.
+        events = [
+            e for e in _detect_events(action, track.ear, track.mar, track.yaw, config) if e.peak not in used_peaks
+        ]
+        in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
+        if in_order:
+            event = in_order[0]
+            cursor = event.end
+            used_peaks.add(event.peak)
+            valid = track.valid
+            step = ActionStep(
+                action, True, valid[event.start], valid[event.peak], valid[event.end], track.times[event.peak]
+            )
+            steps.append(step)
+        else:
+            steps.append(ActionStep(action, False))
+            if events:
+                order_broken = True
+            else:
+                reasons.append(f"action_missing:{action}")
+    if order_broken:
+        reasons.append("wrong_order")
+    return steps, reasons
+
+
+def _best_candidates(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> list[tuple[int, float]]:
+    """(position, sharpness) of frontal frames with eyes open and mouth closed, else of any frontal frame."""
+    frontal = [
+        k
+        for k in range(len(track.valid))
+        if abs(track.yaw[k]) <= config.best_max_yaw_deg and abs(track.pitch[k]) <= config.best_max_pitch_deg
+    ]
+    baseline_ear = float(np.percentile(track.ear, config.open_eye_percentile))
+    resting = [
+        k
+        for k in frontal
+        if track.ear[k] >= config.eye_open_ratio * baseline_ear and track.mar[k] < config.mouth_closed_mar
+    ]
+    # Without a resting frontal frame, any frontal frame will do; the match decides on those.
+    return [(k, _sharpness(frames[track.valid[k]], track.boxes[k])) for k in resting or frontal]
+
+
+def _track_breaks(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> set[int]:
+    """Positions on both sides of every break: a time gap, a box jump or a crop that is not the same face."""
+    crops = [_crop_signature(frames[i], box) for i, box in zip(track.valid, track.boxes, strict=True)]
+    out: set[int] = set()
+    for k in range(1, len(track.valid)):
+        if (
+            track.times[k] - track.times[k - 1] > config.max_track_gap_ms
+            or _jump(track.boxes[k - 1], track.boxes[k], config)
+            or float(np.dot(crops[k - 1], crops[k])) < config.min_crop_correlation
+        ):
+            out.update((k - 1, k))
+    return out
+
+
+def _encode_track(
+    frames: list[np.ndarray], track: _Track, best_positions: list[int], config: LivenessConfig
+) -> tuple[list[int], dict[int, np.ndarray], float]:
+    """Encoded positions, their encodings and the largest identity distance along the track.
+
+    An unbroken track is one person (boxes move like a head, crops change like a face), so only the best
+    frames, both sides of every break and a frame every encode_every_ms are encoded (docs/load.md).
+    """
+    to_encode = set(best_positions) | _track_breaks(frames, track, config)
+    order = sorted(_fill(to_encode, track.times, config.encode_every_ms))
+    encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in order}
+    first = encodings[order[0]]
+    worst = 0.0
+    for a, b in itertools.pairwise(order):
+        worst = max(worst, float(np.linalg.norm(encodings[b] - encodings[a])))
+    for k in order[1:]:
+        worst = max(worst, float(np.linalg.norm(encodings[k] - first)))
+    return order, encodings, worst
+
+
 def analyse_sequence(
     frames: list[np.ndarray],
     timestamps_ms: list[int],
@@ -394,121 +533,40 @@ def analyse_sequence(
     problems = _check_input(frames, timestamps_ms, actions, config)
     if problems:
         return _fail(problems)
-    face_config = config.face_config()
-
     n = len(frames)
-    faces_per_frame, boxes = _track_boxes(frames, config, face_config)
+    faces_per_frame, boxes = _track_boxes(frames, config, config.face_config())
     points: list[np.ndarray | None] = [
         None if box is None else face_mod.landmarks(frame, box) for frame, box in zip(frames, boxes, strict=True)
     ]
-
-    reasons: list[str] = []
-    valid = [i for i in range(n) if points[i] is not None]
-    missing = faces_per_frame.count(0)
-    if sum(1 for c in faces_per_frame if c > 1) > config.max_multi_face_frames:
-        reasons.append("multiple_faces")
-    if missing > config.max_no_face_fraction * n or len(valid) < config.min_frames:
-        reasons.append("no_face")
-    if len(valid) < 2:
+    valid_count = sum(1 for p in points if p is not None)
+    reasons = _face_count_reasons(faces_per_frame, valid_count, config)
+    if valid_count < 2:
         return _fail(reasons or ["no_face"], faces_per_frame=faces_per_frame)
 
-    ear_v = np.array([eye_aspect_ratio(points[i]) for i in valid])  # type: ignore[arg-type]
-    mar_v = np.array([mouth_aspect_ratio(points[i]) for i in valid])  # type: ignore[arg-type]
-    poses = [head_pose(points[i], frames[i].shape) for i in valid]  # type: ignore[arg-type]
-    yaw_sign = -1.0 if config.mirrored else 1.0
-    yaw_v = np.array([yaw_sign * p.yaw for p in poses])
-    pitch_v = np.array([p.pitch for p in poses])
-
-    # Actions, in the challenged order: each must start after the previous one ended.
-    steps: list[ActionStep] = []
-    cursor = -1
-    used_peaks: set[int] = set()
-    order_broken = False
-    for action in actions:
-        # Events already counted for an earlier step (blink, blink) are not evidence of a wrong order.
-        events = [e for e in _detect_events(action, ear_v, mar_v, yaw_v, config) if e.peak not in used_peaks]
-        in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
-        if in_order:
-            event = in_order[0]
-            cursor = event.end
-            used_peaks.add(event.peak)
-            peak = valid[event.peak]
-            steps.append(ActionStep(action, True, valid[event.start], peak, valid[event.end], int(timestamps_ms[peak])))
-        else:
-            steps.append(ActionStep(action, False))
-            if events:
-                order_broken = True
-            else:
-                reasons.append(f"action_missing:{action}")
-    if order_broken:
-        reasons.append("wrong_order")
-
-    nonrigid = _nonrigid_motion([points[i] for i in valid])  # type: ignore[misc]
+    track = _measure(frames, timestamps_ms, boxes, points, config)
+    steps, action_reasons = _match_actions(actions, track, config)
+    reasons += action_reasons
+    nonrigid = _nonrigid_motion(track.points)
     if nonrigid < config.min_nonrigid_motion:
         reasons.append("static_sequence")
-
-    # Best frames: eyes open, mouth closed, frontal, sharpest first.
-    baseline_ear = float(np.percentile(ear_v, config.open_eye_percentile))
-    candidates = [
-        (k, _sharpness(frames[valid[k]], boxes[valid[k]]))  # type: ignore[arg-type]
-        for k in range(len(valid))
-        if abs(yaw_v[k]) <= config.best_max_yaw_deg
-        and abs(pitch_v[k]) <= config.best_max_pitch_deg
-        and ear_v[k] >= config.eye_open_ratio * baseline_ear
-        and mar_v[k] < config.mouth_closed_mar
-    ]
-    if not candidates:
-        # Fall back to frontal frames whatever the eyes and mouth do; the match decides on those.
-        candidates = [
-            (k, _sharpness(frames[valid[k]], boxes[valid[k]]))  # type: ignore[arg-type]
-            for k in range(len(valid))
-            if abs(yaw_v[k]) <= config.best_max_yaw_deg and abs(pitch_v[k]) <= config.best_max_pitch_deg
-        ]
-    times_v = [int(timestamps_ms[i]) for i in valid]
-    best_positions = _spread_best(candidates, times_v, config.fusion_frames)
+    best_positions = _spread_best(_best_candidates(frames, track, config), track.times, config.fusion_frames)
     if not best_positions:
         reasons.append("no_good_frame")
-
-    # Identity: an unbroken track is one person (boxes move like a head, crops change like a face), so only
-    # the best frames, both sides of every break and a frame every encode_every_ms are encoded (docs/load.md).
-    crops = [_crop_signature(frames[i], boxes[i]) for i in valid]  # type: ignore[arg-type]
-    to_encode = set(best_positions)
-    for k in range(1, len(valid)):
-        if (
-            times_v[k] - times_v[k - 1] > config.max_track_gap_ms
-            or _jump(boxes[valid[k - 1]], boxes[valid[k]], config)  # type: ignore[arg-type]
-            or float(np.dot(crops[k - 1], crops[k])) < config.min_crop_correlation
-        ):
-            to_encode.update((k - 1, k))
-    to_encode = _fill(to_encode, times_v, config.encode_every_ms)
-    order = sorted(to_encode)
-    encodings = {k: face_mod.encode(frames[valid[k]], boxes[valid[k]]) for k in order}  # type: ignore[arg-type]
-    first = encodings[order[0]]
-    worst = 0.0
-    for a, b in itertools.pairwise(order):
-        worst = max(worst, float(np.linalg.norm(encodings[b] - encodings[a])))
-    for k in order[1:]:
-        worst = max(worst, float(np.linalg.norm(encodings[k] - first)))
+    order, encodings, worst = _encode_track(frames, track, best_positions, config)
     if worst > config.same_person_distance:
         reasons.append("person_switch")
-
-    def per_frame(values: np.ndarray) -> list[float | None]:
-        out: list[float | None] = [None] * n
-        for k, i in enumerate(valid):
-            out[i] = float(values[k])
-        return out
 
     return LivenessResult(
         passed=not reasons,
         reasons=reasons,
         steps=steps,
-        best_frame_index=valid[best_positions[0]] if best_positions else None,
+        best_frame_index=track.valid[best_positions[0]] if best_positions else None,
         track_encodings=[encodings[k] for k in best_positions],
-        encoded_frame_indices=[valid[k] for k in order],
+        encoded_frame_indices=[track.valid[k] for k in order],
         faces_per_frame=faces_per_frame,
-        ear=per_frame(ear_v),
-        mar=per_frame(mar_v),
-        yaw=per_frame(yaw_v),
+        ear=track.per_frame(track.ear, n),
+        mar=track.per_frame(track.mar, n),
+        yaw=track.per_frame(track.yaw, n),
         max_track_distance=worst,
         nonrigid_motion=nonrigid,
     )

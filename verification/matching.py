@@ -56,6 +56,48 @@ def cohort_spread(vectors: np.ndarray, cohort: np.ndarray, k: int) -> float:
     return float(nearest.mean())
 
 
+@dataclass(frozen=True, slots=True)
+class _Score:
+    """The score the thresholds apply to, the rank guard and which thresholds apply."""
+
+    value: float
+    rank_ok: bool
+    normalised: bool
+    match_threshold: float
+    retry_threshold: float
+
+
+def _score(
+    probe: np.ndarray, gallery: np.ndarray, fused: float, cohort: np.ndarray | None, config: VerificationConfig
+) -> _Score:
+    """The fused distance, divided by the cohort spread (and rank-checked) when the cohort is large enough."""
+    cohort_m = None if cohort is None else np.asarray(cohort, dtype=np.float64).reshape(-1, 128)
+    if cohort_m is None or cohort_m.shape[0] < config.min_cohort_size:
+        return _Score(fused, True, False, config.raw_match_threshold, config.raw_retry_threshold)
+    spread = 0.5 * (cohort_spread(probe, cohort_m, config.cohort_k) + cohort_spread(gallery, cohort_m, config.cohort_k))
+    nearest_other = float(_fuse(pairwise_distances(probe, cohort_m), config.probe_fusion).min())
+    return _Score(fused / spread, fused < nearest_other, True, config.match_threshold, config.retry_threshold)
+
+
+def _decide(score: _Score, fused: float, config: VerificationConfig) -> tuple[Decision, list[str]]:
+    """Match, retry or no match, with the reasons in a stable order."""
+    reasons: list[str] = [] if score.normalised else ["no_cohort"]
+    if not score.rank_ok:
+        reasons.append("closer_to_other_person")
+    rank_pass = score.rank_ok or not config.use_rank_guard
+    raw_ok = fused <= config.max_raw_distance
+    if not raw_ok:
+        reasons.append("raw_distance_too_large")
+    if score.value <= score.match_threshold and rank_pass and raw_ok:
+        return "match", reasons
+    if score.value <= score.retry_threshold:
+        if rank_pass and raw_ok:
+            reasons.append("borderline_score")
+        return "retry", reasons
+    reasons.append("score_above_threshold")
+    return "no_match", reasons
+
+
 def verify(
     probes: np.ndarray | list[np.ndarray],
     templates: np.ndarray | list[np.ndarray],
@@ -74,48 +116,16 @@ def verify(
     probe = _as_matrix(probes)
     gallery = _as_matrix(templates)
     to_claimed = pairwise_distances(probe, gallery)  # frames x templates
-    distance = float(to_claimed.min())
     fused = float(_fuse(to_claimed.min(axis=1)[:, None], config.probe_fusion)[0])
-    reasons: list[str] = []
-
-    cohort_m = None if cohort is None else np.asarray(cohort, dtype=np.float64).reshape(-1, 128)
-    normalised = cohort_m is not None and cohort_m.shape[0] >= config.min_cohort_size
-    rank_ok = True
-    if normalised and cohort_m is not None:
-        spread = 0.5 * (
-            cohort_spread(probe, cohort_m, config.cohort_k) + cohort_spread(gallery, cohort_m, config.cohort_k)
-        )
-        score = fused / spread
-        nearest_other = float(_fuse(pairwise_distances(probe, cohort_m), config.probe_fusion).min())
-        rank_ok = fused < nearest_other
-        match_t, retry_t = config.match_threshold, config.retry_threshold
-    else:
-        score = fused
-        match_t, retry_t = config.raw_match_threshold, config.raw_retry_threshold
-        reasons.append("no_cohort")
-
-    if not rank_ok:
-        reasons.append("closer_to_other_person")
-    rank_pass = rank_ok or not config.use_rank_guard
-    raw_ok = fused <= config.max_raw_distance
-    if not raw_ok:
-        reasons.append("raw_distance_too_large")
-    if score <= match_t and rank_pass and raw_ok:
-        decision: Decision = "match"
-    elif score <= retry_t:
-        decision = "retry"
-        if rank_pass and raw_ok:
-            reasons.append("borderline_score")
-    else:
-        decision = "no_match"
-        reasons.append("score_above_threshold")
+    score = _score(probe, gallery, fused, cohort, config)
+    decision, reasons = _decide(score, fused, config)
     return MatchResult(
         decision=decision,
-        distance=distance,
+        distance=float(to_claimed.min()),
         fused_distance=fused,
-        score=score,
-        rank_ok=rank_ok,
-        normalised=normalised,
+        score=score.value,
+        rank_ok=score.rank_ok,
+        normalised=score.normalised,
         reasons=reasons,
     )
 

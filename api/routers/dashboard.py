@@ -13,12 +13,11 @@ from sqlalchemy import select
 
 from auth import service as auth_service
 from core.clock import NowDep
-from core.deps import Offset, RowId, SessionDep, SettingsDep
+from core.deps import Offset, RowId, SessionDep, SettingsDep, current_staff
 from core.errors import DomainError, NotFound
-from core.security import decode_token
-from models import Certification, HomeVisitTask, Notification, Pensioner, Region, StaffUser, VerificationAttempt
+from models import Certification, HomeVisitTask, Notification, Region, StaffUser, VerificationAttempt
 from models.enums import StaffRole
-from registry import regions as region_service
+from registry import deps as registry_deps
 from risk import at_risk as at_risk_service
 from risk import rollup as rollup_service
 from risk import scope as risk_scope
@@ -33,17 +32,10 @@ LEVEL_ZH = {"city": "市", "district": "区/县", "town": "街道/镇", "communi
 
 def dashboard_staff(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> StaffUser | None:
     """The staff member whose access token is in the HttpOnly cookie, or None."""
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
     try:
-        claims = decode_token(token, secret=settings.secret_key, now=now)
+        return current_staff(session, settings, request.cookies.get(COOKIE), now)
     except DomainError:
         return None
-    if claims.subject_type != "staff":
-        return None
-    staff = session.get(StaffUser, claims.subject_id)
-    return staff if staff is not None and staff.active else None
 
 
 DashboardStaff = Annotated[StaffUser | None, Depends(dashboard_staff)]
@@ -127,7 +119,7 @@ def dashboard(
     if staff.role not in _ALLOWED:
         return _forbidden(request, "仅督导人员和管理员可以查看此页面。", 403)
     try:
-        scope = region_service.get_region(session=session, code=staff.region_code)
+        scope = registry_deps.staff_region(session, staff)
         target = risk_scope.scoped_region(session=session, staff_region=scope, code=region)
         season_row = risk_scope.resolve_season(session=session, settings=settings, year=season, now=now)
     except NotFound as exc:
@@ -171,10 +163,10 @@ def pensioner_history(
         return _to_login(request)
     if staff.role not in _ALLOWED:
         return _forbidden(request, "仅督导人员和管理员可以查看此页面。", 403)
-    scope = region_service.get_region(session=session, code=staff.region_code)
-    p = session.get(Pensioner, pensioner_id)
-    if p is None or scope.code not in {p.region_code, p.town_code, p.district_code, p.city_code}:
-        return _forbidden(request, "未找到该养老金领取人。", 404)
+    try:
+        p = registry_deps.pensioner_in_scope(pensioner_id, session, staff)
+    except NotFound as exc:
+        return _forbidden(request, exc.message_zh, 404)
     context = {
         "staff": staff,
         "p": p,
