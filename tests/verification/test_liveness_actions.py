@@ -63,7 +63,9 @@ def test_turn_left_peak_yaw_near_labelled_angle() -> None:
 
 
 @needs_actions
-@pytest.mark.xfail(strict=True, reason="turn_right reads -28 deg for a ~40 deg turn (docs/liveness_actions_measured.md)")
+@pytest.mark.xfail(
+    strict=True, reason="turn_right reads -28 deg for a ~40 deg turn (docs/liveness_actions_measured.md)"
+)
 def test_turn_right_peak_yaw_near_labelled_angle() -> None:
     frames, times = _case("head_turns_real.mp4", "turn_right", 6400)
     yaw = analyse_sequence(frames, times, ["turn_right"], config=LivenessConfig()).yaw
