@@ -1,6 +1,6 @@
 """Build the liveness evaluation set from /work/shared/faces into a directory (never committed).
 
-    .venv/bin/python bench/make_liveness_set.py var/liveness_eval [--faces ../shared/faces]
+    .venv/bin/python bench/make_liveness_set.py var/liveness_eval [--faces ../shared/faces] [--actions-only]
 
 Layout read by ``verification.liveness_eval``: ``genuine/<case>/`` and ``attack/<kind>/<case>/``, each
 with ``frames/<ms>.jpg`` (or ``video.mp4``), ``challenge.json`` and optionally ``enrol.jpg``.
@@ -36,6 +36,33 @@ CLOSED_SPELLS_MS = [
     (10020, 10110),
     (10980, 13750),
 ]
+# Genuine actions in the real recordings of video/actions/, labelled by looking at contact sheets of
+# the frames (every 33-200 ms, docs/liveness_actions_measured.md). None of these files is mirrored.
+# (file, action, action_start_ms, action_end_ms, case_start_ms, case_end_ms, note); the case is the
+# window [case_start, case_end) around the action, resting (frontal, eyes open, mouth closed) at both ends.
+# Directions are the person's own: turn_left = the nose moves to the image's right in these files.
+# look_up / look_down are not service actions: they go to pitch/ (not read by eval-liveness).
+ACTION_LABELS: list[tuple[str, str, int, int, int, int, str]] = [
+    ("head_turns_real.mp4", "turn_left", 2000, 5800, 1000, 6600, "portrait 368x656; peak 3900-4700 ~45 deg"),
+    ("head_turns_real.mp4", "turn_right", 7300, 10700, 6400, 11600, "peak 8600-9800 ~40 deg, head also tilted"),
+    ("head_turns_real.mp4", "look_down", 11600, 13900, 11000, 14400, "peak 12600-13400 ~40 deg, face seen from above"),
+    ("head_turns_real.mp4", "look_up", 14400, 16300, 14000, 17000, "peak 14800-15600 ~30-35 deg"),
+    ("east_asian_man_turns_mouth.mp4", "turn_left", 1100, 2100, 700, 2600, "mild ~25 deg while laughing; glasses"),
+    ("east_asian_man_turns_mouth.mp4", "open_mouth", 4640, 5300, 3900, 5900, "wide O; talking before it"),
+    ("man_wide_mouth.mp4", "open_mouth", 2150, 3200, 1400, 3700, "O shape; a blink at 3170"),
+    ("man_wide_mouth.mp4", "open_mouth", 3850, 5150, 3400, 5900, "wide, teeth showing"),
+    ("east_asian_man_mouth_eyes.mp4", "blink", 367, 567, 0, 1100, "glasses"),
+    ("east_asian_man_mouth_eyes.mp4", "blink", 1233, 1500, 800, 2100, "glasses, slow blink"),
+    ("east_asian_man_mouth_eyes.mp4", "blink", 16200, 16300, 15700, 16500, "glasses, short"),
+    ("east_asian_man_mouth_eyes.mp4", "blink", 18500, 18700, 18000, 19300, "glasses; head dips after"),
+    ("east_asian_woman_blinks.mp4", "blink", 533, 633, 0, 1300, "eyes closed 2-3 frames at 30 fps"),
+    ("east_asian_woman_blinks.mp4", "blink", 1733, 1767, 1100, 2300, "closed on one 30 fps frame only"),
+    ("east_asian_woman_blinks.mp4", "blink", 9467, 9500, 9000, 10000, "closed on two 30 fps frames"),
+    ("east_asian_woman_blinks.mp4", "blink", 11567, 11600, 11100, 12000, "closed on one 30 fps frame only"),
+    ("east_asian_woman_blinks.mp4", "blink", 12367, 12400, 11900, 12800, "closed on one 30 fps frame only"),
+]
+SERVICE_ACTIONS = {"blink", "open_mouth", "turn_left", "turn_right"}
+MIRROR_OF = {"turn_left": "turn_right", "turn_right": "turn_left"}
 WINDOW_MS = 3000
 PHONE_FPS = 15.0
 CANVAS = (640, 480)  # height, width: a portrait phone frame
@@ -93,6 +120,42 @@ def window(frames: list[np.ndarray], times: list[int], start: int, length: int) 
 def has_blink(start: int, length: int, margin: int = 200) -> bool:
     """True when a whole eyes-closed spell lies inside the window, with open eyes on both sides."""
     return any(start + margin <= a and b <= start + length - margin for a, b in CLOSED_SPELLS_MS)
+
+
+def action_case_name(label: tuple[str, str, int, int, int, int, str]) -> str:
+    """Case folder name of one labelled action: <action>_<video stem>_<case start ms>."""
+    video, action, _, _, start, _, _ = label
+    return f"{action}_{Path(video).stem}_{start:05d}"
+
+
+def action_video(faces: Path, video: str) -> tuple[list[np.ndarray], list[int]]:
+    """One action recording on the service's 15 fps grid (limits raised: two files are 20-21 s)."""
+    limits = VideoLimits(target_fps=PHONE_FPS, max_duration_ms=30_000, max_decoded_frames=2_000)
+    decoded = decode_video_file(str(faces / "video/actions" / video), limits=limits)
+    return decoded.frames, decoded.timestamps_ms
+
+
+def build_actions(out: Path, faces: Path) -> dict[str, int]:
+    """Genuine cases from ACTION_LABELS, plus the same turns mirrored (a selfie preview) under mirrored/."""
+    counts: dict[str, int] = {}
+    cache: dict[str, tuple[list[np.ndarray], list[int]]] = {}
+    for label in ACTION_LABELS:
+        video, action, _, _, start, end, note = label
+        if video not in cache:
+            cache[video] = action_video(faces, video)
+        f, t = window(*cache[video], start, end - start)
+        name = action_case_name(label)
+        folder = "genuine" if action in SERVICE_ACTIONS else "pitch"
+        spec = {"actions": [action], "source": video, "note": note}
+        write_case(out / folder / name, f, t, spec)
+        counts[folder] = counts.get(folder, 0) + 1
+        if action in MIRROR_OF:
+            # What a front camera's mirrored preview would send: the image flipped left-right. The person
+            # still turned to their own left; the label stays the person's direction.
+            flipped = [np.ascontiguousarray(x[:, ::-1]) for x in f]
+            write_case(out / "mirrored" / name, flipped, t, spec)
+            counts["mirrored"] = counts.get("mirrored", 0) + 1
+    return counts
 
 
 def hand_held(photo: np.ndarray, n: int, seed: int, *, face_width: int = 200) -> list[np.ndarray]:
@@ -263,8 +326,11 @@ def main() -> None:
         "PENSION_CERT_TEST_FACES", str(Path(__file__).resolve().parents[1].parent / "shared/faces")
     )
     parser.add_argument("--faces", type=Path, default=Path(default_faces))
+    parser.add_argument("--actions-only", action="store_true", help="only the labelled action cases")
     args = parser.parse_args()
-    counts = build(args.out, args.faces)
+    counts = {} if args.actions_only else build(args.out, args.faces)
+    for folder, n in build_actions(args.out, args.faces).items():
+        counts[folder] = counts.get(folder, 0) + n
     print(json.dumps(counts, indent=2))
 
 

@@ -45,3 +45,9 @@ def mouth_aspect_ratio(landmarks68: np.ndarray) -> float:
         return 0.0
     gaps = _dist(lips[1], lips[7]) + _dist(lips[2], lips[6]) + _dist(lips[3], lips[5])
     return gaps / (3.0 * width)
+
+
+def eye_aspect_ratios(landmarks68: np.ndarray) -> tuple[float, float]:
+    """EAR of the subject's right and left eye separately (a wink closes only one)."""
+    points = _as_points(landmarks68)
+    return _eye_ratio(points[RIGHT_EYE]), _eye_ratio(points[LEFT_EYE])

@@ -1,0 +1,114 @@
+"""BPCER per action on the labelled real action cases (bench/make_liveness_set.py --actions-only).
+
+    .venv/bin/python bench/eval_liveness_actions.py DIR [--json]
+
+genuine/ is evaluated as eval-liveness does; mirrored/ (the same turns flipped left-right) both as sent
+and with ``LivenessConfig(mirrored=True)``; pitch/ (look up / down, not a service action) reports the
+pitch range seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from verification import face as face_mod
+from verification.config import VerificationConfig
+from verification.liveness import LivenessConfig, analyse_sequence
+from verification.liveness_eval import Case, evaluate_case, load_case_frames
+from verification.pose import head_pose
+
+
+def _cases(directory: Path, folder: str) -> list[Case]:
+    out = []
+    for challenge in sorted((directory / folder).glob("*/challenge.json")):
+        spec = json.loads(challenge.read_text())
+        out.append(Case(challenge.parent, None, list(spec["actions"]), None))
+    return out
+
+
+def _per_action(outcomes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for o in outcomes:
+        by["+".join(o["actions"])].append(o)
+    return {
+        action: {
+            "cases": len(rows),
+            "rejected": sum(not r["accepted"] for r in rows),
+            "bpcer": sum(not r["accepted"] for r in rows) / len(rows),
+        }
+        for action, rows in sorted(by.items())
+    }
+
+
+def _pitch_range(case: Case, config: LivenessConfig) -> dict[str, Any]:
+    frames, _ = load_case_frames(case.path)
+    face_config = config.face_config()
+    pitches = []
+    missing = 0
+    for frame in frames:
+        boxes = face_mod.detect_faces(frame, config=face_config)
+        if len(boxes) != 1:
+            missing += 1
+            continue
+        pitches.append(head_pose(face_mod.landmarks(frame, boxes[0]), frame.shape).pitch)
+    return {
+        "case": case.path.name,
+        "frames": len(frames),
+        "no_face_frames": missing,
+        "pitch_min": round(float(np.min(pitches)), 1) if pitches else None,
+        "pitch_max": round(float(np.max(pitches)), 1) if pitches else None,
+    }
+
+
+def run(directory: Path) -> dict[str, Any]:
+    """Outcomes of every genuine, mirrored and pitch case."""
+    face_config = VerificationConfig()
+    plain, mirrored = LivenessConfig(), LivenessConfig(mirrored=True)
+    genuine = [evaluate_case(c, config=plain, face_config=face_config) for c in _cases(directory, "genuine")]
+    mirror_cases = _cases(directory, "mirrored")
+    as_sent = [evaluate_case(c, config=plain, face_config=face_config) for c in mirror_cases]
+    flagged = [evaluate_case(c, config=mirrored, face_config=face_config) for c in mirror_cases]
+    return {
+        "genuine": {"per_action": _per_action(genuine), "cases": genuine},
+        "mirrored_as_sent": {"per_action": _per_action(as_sent), "cases": as_sent},
+        "mirrored_flagged": {"per_action": _per_action(flagged), "cases": flagged},
+        "pitch": [_pitch_range(c, plain) for c in _cases(directory, "pitch")],
+    }
+
+
+def yaw_trace(case_dir: Path, *, mirrored: bool = False) -> list[tuple[int, float | None]]:
+    """Per-frame (ms, yaw) of one case as the liveness analysis reads it."""
+    frames, times = load_case_frames(case_dir)
+    result = analyse_sequence(frames, times, ["turn_left"], config=LivenessConfig(mirrored=mirrored))
+    return list(zip(times, result.yaw, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args.directory)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for part in ("genuine", "mirrored_as_sent", "mirrored_flagged"):
+        print(part)
+        for action, row in result[part]["per_action"].items():
+            print(f"  {action:<12} {row['rejected']}/{row['cases']} rejected  BPCER {100 * row['bpcer']:.0f}%")
+        for o in result[part]["cases"]:
+            if not o["accepted"]:
+                print(f"    {Path(o['case']).name:<46} {', '.join(o['reasons'])}")
+    print("pitch")
+    for row in result["pitch"]:
+        print(f"  {row}")
+
+
+if __name__ == "__main__":
+    main()
