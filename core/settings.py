@@ -65,8 +65,17 @@ class Settings(BaseSettings):
     face_max_yaw_deg: float = _FACE.max_yaw_deg
     face_max_pitch_deg: float = _FACE.max_pitch_deg
     face_max_rolling_templates: int = _FACE.max_rolling_templates
-    # App self-service certifies only on cohort-normalised scores (>= 20 other pensioners enrolled).
+    # App self-service certifies only on cohort-normalised scores (>= 20 other pensioners enrolled); dlib only.
     face_app_requires_cohort: bool = True
+    # Face models that get a template at enrolment; a pensioner with an SFace template is decided by SFace
+    # (docs/face_models_measured.md), otherwise by dlib as before.
+    face_models: str = "dlib,sface"
+    face_sface_match_distance: float = 0.55  # cosine distance; East-Asian FMR 0.08 %, FNMR 1.5 %
+    face_sface_retry_distance: float = 0.64  # East-Asian FMR 1 %
+    # 1:N at enrolment: another pensioner's template this close refuses it (no impostor pair of 56,274 below 0.51).
+    face_duplicate_distance: float = 0.45
+    face_pad_enabled: bool = True
+    face_pad_real_threshold: float = 0.5  # MiniFASNet P(real); print attack 0.22, screen 0.002, real photos median 0.92
     challenge_ttl_seconds: int = 120
     require_device_attestation: bool = False
 

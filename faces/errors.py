@@ -167,3 +167,44 @@ class RecordingRejected(InvalidInput):
 
     def __init__(self, code: str, message_zh: str, message_en: str) -> None:
         super().__init__(message_zh, message_en, code=code)
+
+
+class PresentationAttack(InvalidInput):
+    """A reference photo that shows a print or a screen, not a live face."""
+
+    code = "presentation_attack"
+    message_zh = "照片疑似翻拍（打印照片或屏幕），请直接为本人拍摄照片。"
+    message_en = "The photo looks like a print or a screen; photograph the person directly."
+
+    def __init__(self, photo: int, score: float) -> None:
+        super().__init__(detail={"photo": photo, "p_real": round(score, 3)})
+
+
+class FaceEnrolledElsewhere(Conflict):
+    """The face is already enrolled for another pensioner of the city (one face, one pension)."""
+
+    code = "face_enrolled_elsewhere"
+    message_zh = "该人脸已登记在另一位养老金领取人名下，需主管核实并填写理由后方可登记。"
+    message_en = "This face is already enrolled for another pensioner; a supervisor must check it and give a reason."
+
+    def __init__(self, others: list[dict[str, object]]) -> None:
+        super().__init__(detail={"pensioners": others})
+
+
+class FaceMismatchExisting(Conflict):
+    """A further reference photo that does not match the pensioner's enrolled face."""
+
+    code = "face_mismatch_existing"
+    message_zh = "新照片与已登记的人脸不一致，需主管核实并填写理由后方可登记。"
+    message_en = "The new photo does not match the enrolled face; a supervisor must check it and give a reason."
+
+    def __init__(self, photo: int, distance: float) -> None:
+        super().__init__(detail={"photo": photo, "distance": round(distance, 3)})
+
+
+class OverrideNotAllowed(InvalidInput):
+    """Only supervisors and admins may override a one-face-one-pension refusal, and only with a reason."""
+
+    code = "override_not_allowed"
+    message_zh = "只有主管或管理员可以填写理由强制登记。"
+    message_en = "Only a supervisor or an admin may override, with a reason."

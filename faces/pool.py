@@ -9,13 +9,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import numpy as np
 
 from core.errors import ServiceBusy
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
+from verification.models import embed_face, sface_model
+from verification.pad import presentation_detector, presentation_score
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -53,14 +58,19 @@ def _warm_process() -> int:
     """Run the detector and the encoder once, so the first real job does not pay their start-up."""
     import time
 
-    import numpy as np
-
     from verification.face import fr
 
     fr.face_detector(np.zeros((120, 120, 3), dtype=np.uint8), 0)
     fr.face_encoder.compute_face_descriptor(np.zeros((150, 150, 3), dtype=np.uint8))
+    load_checked_models()
     time.sleep(0.3)  # hold this process so the next warm-up task goes to another one
     return os.getpid()
+
+
+def load_checked_models() -> None:
+    """Load SFace, YuNet and both MiniFASNet files (sha256-checked): ModelFileError if one is missing or altered."""
+    sface_model()
+    presentation_detector()
 
 
 def _current_pool() -> ProcessPoolExecutor:
@@ -72,7 +82,8 @@ def _current_pool() -> ProcessPoolExecutor:
 
 
 def warm() -> int:
-    """Start every pool process and warm it; returns how many distinct processes answered (0 inline)."""
+    """Check the model files, start every pool process and warm it; returns how many processes answered (0 inline)."""
+    load_checked_models()
     if _pool_size < 0:
         return 0
     with _lock:
@@ -112,10 +123,38 @@ def run(fn: Callable[..., T], *args: Any) -> T:
             _in_flight -= 1
 
 
-def analyse_photo(data: bytes, config: VerificationConfig, num_jitters: int | None) -> FaceAnalysis | tuple[str, str]:
+@dataclass(frozen=True)
+class PhotoAnalysis:
+    """One photo seen by every active face model: dlib's analysis (quality gates), each model's vector, P(real)."""
+
+    face: FaceAnalysis
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    pad_real: float | None = None
+
+
+def analyse_photo(
+    data: bytes,
+    config: VerificationConfig,
+    num_jitters: int | None,
+    models: tuple[str, ...] = ("dlib",),
+    pad: bool = False,
+) -> PhotoAnalysis | tuple[str, str]:
     """Decode and analyse one photo; verification errors come back as (code, detail) so they pickle."""
     try:
         rgb = decode_image(data, config=config)
-        return analyse_face(rgb, config=config, num_jitters=num_jitters)
+        face = analyse_face(rgb, config=config, num_jitters=num_jitters)
     except VerificationError as exc:
         return (exc.code, exc.detail)
+    vectors: dict[str, np.ndarray] = {"dlib": face.encoding} if "dlib" in models else {}
+    pad_real = None
+    if "sface" in models or pad:
+        try:
+            detected, vector = embed_face(sface_model(), rgb)
+        except VerificationError:
+            detected = None  # YuNet missed a face dlib found: dlib decides alone, PAD has no box
+        if detected is not None:
+            if "sface" in models:
+                vectors["sface"] = vector
+            if pad:
+                pad_real = presentation_score(rgb, detected.box)
+    return PhotoAnalysis(face=face, vectors=vectors, pad_real=pad_real)

@@ -11,6 +11,7 @@ from core.deps import EnrolStaff, SessionDep, SettingsDep
 from core.uploads import read_limited
 from faces import service as face_service
 from faces.schemas import AdviceOut, EnrolmentOut, FaceCheckOut, TemplatesDeletedOut
+from faces.uniqueness import Override
 from models.enums import CertificationChannel
 from registry.deps import PensionerInCity
 
@@ -41,8 +42,21 @@ def enrol_face(
     photos: Annotated[list[UploadFile], File(description="1–5 reference photos (JPEG/PNG)")],
     consent_method: Annotated[str, Form(description="paper_form, app_screen, home_visit_form or counter_signature")],
     source: Annotated[str, Form(description="counter, home_visit or id_photo")] = "counter",
+    override_reason: Annotated[
+        str | None,
+        Form(
+            max_length=500,
+            description="Admins/supervisors only: enrol despite face_enrolled_elsewhere or face_mismatch_existing "
+            "(audited)",
+        ),
+    ] = None,
 ) -> EnrolmentOut:
-    """Enrol reference photos as anchor templates, recording the separate biometric consent."""
+    """Enrol reference photos as anchor templates (one per face model), recording the biometric consent.
+
+    One face, one pension: a face enrolled for another pensioner of the city (409 face_enrolled_elsewhere) or
+    unlike this pensioner's anchor (409 face_mismatch_existing) is refused unless an admin or supervisor
+    gives an override reason; a printed or on-screen photo is refused (422 presentation_attack).
+    """
     data = [read_limited(p, settings.max_upload_bytes) for p in photos]
     templates = face_service.enrol(
         session=session,
@@ -53,6 +67,7 @@ def enrol_face(
         consent_method=consent_method,
         staff_id=staff.id,
         now=now,
+        override=Override(staff_id=staff.id, role=staff.role, reason=override_reason) if override_reason else None,
     )
     return EnrolmentOut(pensioner_id=pensioner.id, templates=[t.id for t in templates], source=source)
 

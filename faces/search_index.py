@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import KeyRing, decrypt_encoding
@@ -56,6 +56,9 @@ def refresh(*, session: Session, settings: Settings, model: str, now: datetime) 
     """The process's index of `model`, topped up with templates added since the last call."""
     with _lock:
         state = _indexes.setdefault(model, _ModelIndex())
+        top = session.scalar(select(func.max(FaceTemplate.id)).where(FaceTemplate.model == model)) or 0
+        if top < state.index.last_template_id:  # ids went back (a restored or emptied database): start again
+            state = _indexes[model] = _ModelIndex()
         ring = KeyRing.from_settings(settings)
         settled_before = now - SETTLE
         new_watermark = state.watermark

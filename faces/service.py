@@ -1,4 +1,4 @@
-"""Face enrolment and 1:1 verification: templates (encrypted), consent, attempts, rolling updates."""
+"""Face enrolment and 1:1 verification: templates per model (encrypted), consent, attempts, rolling updates."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from core import audit, metrics
-from core.crypto import KeyRing, decrypt_encoding, encrypt_encoding
+from core.crypto import KeyRing, encrypt_encoding
 from core.settings import Settings
+from faces import matching as face_matching
 from faces import pool as facepool
 from faces.errors import (
     BadPhotoCount,
@@ -23,19 +24,20 @@ from faces.errors import (
     Locked,
     NotEnrolled,
     PhotoQuality,
+    PresentationAttack,
 )
-from models import BiometricConsent, FaceTemplate, VerificationAttempt
+from faces.matching import DLIB, SFACE, verification_config
+from faces.pool import PhotoAnalysis
+from faces.uniqueness import Override, one_face_one_pension
+from models import BiometricConsent, FaceTemplate, Pensioner, VerificationAttempt
 from models.enums import AttemptDecision, CertificationChannel, TemplateKind, TemplateSource
 from verification import quality as quality_mod
-from verification.config import VerificationConfig
 from verification.errors import MESSAGES as VERIFICATION_MESSAGES
-from verification.face import FaceAnalysis
 from verification.image import image_sha256
-from verification.matching import MatchResult, should_add_rolling_template, verify
+from verification.matching import MatchResult
 
 CONSENT_METHODS = {"paper_form", "app_screen", "home_visit_form", "counter_signature"}
 MAX_REFERENCE_PHOTOS = 5
-COHORT_SIZE = 200
 
 
 class TemplateDeletion(StrEnum):
@@ -43,27 +45,6 @@ class TemplateDeletion(StrEnum):
 
     CONSENT_WITHDRAWN = "consent_withdrawn"
     DECEASED = "deceased"
-
-
-def verification_config(settings: Settings) -> VerificationConfig:
-    """The verification thresholds, with the service's upload limits."""
-    return VerificationConfig(
-        max_image_bytes=settings.max_upload_bytes,
-        max_image_pixels=settings.max_image_pixels,
-        match_threshold=settings.face_match_threshold,
-        retry_threshold=settings.face_retry_threshold,
-        raw_match_threshold=settings.face_raw_match_threshold,
-        raw_retry_threshold=settings.face_raw_retry_threshold,
-        max_raw_distance=settings.face_max_raw_distance,
-        min_inter_eye_px=settings.face_min_inter_eye_px,
-        min_laplacian_var=settings.face_min_laplacian_var,
-        min_face_luminance=settings.face_min_luminance,
-        max_face_luminance=settings.face_max_luminance,
-        max_clipped_fraction=settings.face_max_clipped_fraction,
-        max_yaw_deg=settings.face_max_yaw_deg,
-        max_pitch_deg=settings.face_max_pitch_deg,
-        max_rolling_templates=settings.face_max_rolling_templates,
-    )
 
 
 def advice_for(reasons: list[str]) -> list[dict[str, str]]:
@@ -76,10 +57,11 @@ def advice_for(reasons: list[str]) -> list[dict[str, str]]:
     return out
 
 
-def analyse(*, settings: Settings, photo: bytes, num_jitters: int | None = None) -> FaceAnalysis:
-    """Run decoding and analysis in the face pool; VerificationError codes become FaceRejected."""
+def analyse(*, settings: Settings, photo: bytes, num_jitters: int | None = None) -> PhotoAnalysis:
+    """Decode, analyse with every active model and score P(real) in the face pool; errors become FaceRejected."""
     config = verification_config(settings)
-    result = facepool.run(facepool.analyse_photo, photo, config, num_jitters)
+    models = face_matching.active_models(settings)
+    result = facepool.run(facepool.analyse_photo, photo, config, num_jitters, models, settings.face_pad_enabled)
     if isinstance(result, tuple):
         code, _detail = result
         raise FaceRejected(code)
@@ -87,24 +69,8 @@ def analyse(*, settings: Settings, photo: bytes, num_jitters: int | None = None)
 
 
 def templates_for(*, session: Session, ring: KeyRing, pensioner_id: int) -> list[tuple[FaceTemplate, np.ndarray]]:
-    """The pensioner's templates, decrypted (oldest first)."""
-    rows = session.scalars(
-        select(FaceTemplate).where(FaceTemplate.pensioner_id == pensioner_id).order_by(FaceTemplate.id)
-    ).all()
-    return [(t, decrypt_encoding(ring, t.encoding, key_id=t.key_id, pensioner_id=pensioner_id)) for t in rows]
-
-
-def cohort_for(*, session: Session, ring: KeyRing, pensioner_id: int) -> np.ndarray | None:
-    """Anchors of other enrolled pensioners (the production cohort for score normalisation)."""
-    rows = session.execute(
-        select(FaceTemplate.pensioner_id, FaceTemplate.encoding, FaceTemplate.key_id)
-        .where(FaceTemplate.kind == TemplateKind.ANCHOR.value, FaceTemplate.pensioner_id != pensioner_id)
-        .order_by(FaceTemplate.id)
-        .limit(COHORT_SIZE)
-    ).all()
-    if not rows:
-        return None
-    return np.stack([decrypt_encoding(ring, blob, key_id=kid, pensioner_id=pid) for pid, blob, kid in rows])
+    """All the pensioner's templates (every model), decrypted, oldest first."""
+    return face_matching.templates_of(session=session, ring=ring, pensioner_id=pensioner_id)
 
 
 def enrol(
@@ -117,10 +83,16 @@ def enrol(
     consent_method: str,
     staff_id: int | None,
     now: datetime,
+    override: Override | None = None,
 ) -> list[FaceTemplate]:
-    """Make anchor templates from reference photos, with the biometric consent recorded; photos are not kept."""
+    """Make anchor templates (one per photo and model) with the consent recorded; photos are not kept."""
     _check_enrolment(photos=photos, source=source, consent_method=consent_method)
-    analyses = _analyse_references(settings=settings, photos=photos)
+    analyses = _analyse_references(settings=settings, photos=photos, pad=source != TemplateSource.ID_PHOTO.value)
+    pensioner = session.get(Pensioner, pensioner_id)
+    assert pensioner is not None  # routes and commands load the pensioner first
+    one_face_one_pension(
+        session=session, settings=settings, pensioner=pensioner, analyses=analyses, now=now, override=override
+    )
     session.add(
         BiometricConsent(pensioner_id=pensioner_id, given_at=now, method=consent_method, recorded_by_staff_id=staff_id)
     )
@@ -129,13 +101,15 @@ def enrol(
         _new_template(
             ring,
             pensioner_id=pensioner_id,
-            encoding=analysis.encoding,
+            encoding=vector,
+            model=model,
             kind=TemplateKind.ANCHOR,
             source=source,
             staff_id=staff_id,
             now=now,
         )
         for analysis in analyses
+        for model, vector in analysis.vectors.items()
     ]
     session.add_all(created)
     session.flush()
@@ -146,7 +120,12 @@ def enrol(
         action="face_enrolled",
         target_type="pensioner",
         target_id=pensioner_id,
-        detail={"templates": [t.id for t in created], "source": source, "consent": consent_method},
+        detail={
+            "templates": [t.id for t in created],
+            "source": source,
+            "consent": consent_method,
+            "models": sorted({t.model for t in created}),
+        },
     )
     metrics.face_decision("enrol", "enrolled")
     return created
@@ -162,10 +141,10 @@ def _check_enrolment(*, photos: list[bytes], source: str, consent_method: str) -
         raise BadPhotoCount()
 
 
-def _analyse_references(*, settings: Settings, photos: list[bytes]) -> list[FaceAnalysis]:
+def _analyse_references(*, settings: Settings, photos: list[bytes], pad: bool = True) -> list[PhotoAnalysis]:
     """Analyse every reference photo; the first unusable one refuses the enrolment (nothing is recorded)."""
     jitters = verification_config(settings).enrol_num_jitters
-    analyses: list[FaceAnalysis] = []
+    analyses: list[PhotoAnalysis] = []
     for index, photo in enumerate(photos):
         try:
             analysis = analyse(settings=settings, photo=photo, num_jitters=jitters)
@@ -173,9 +152,11 @@ def _analyse_references(*, settings: Settings, photos: list[bytes]) -> list[Face
             exc.detail = {"photo": index}
             exc.keep_changes = False
             raise
-        if not analysis.quality.ok:
-            reasons = analysis.quality.reasons
+        if not analysis.face.quality.ok:
+            reasons = analysis.face.quality.reasons
             raise PhotoQuality(photo=index, reasons=reasons, advice=advice_for(reasons))
+        if pad and _is_attack(settings, analysis):
+            raise PresentationAttack(photo=index, score=analysis.pad_real or 0.0)
         analyses.append(analysis)
     return analyses
 
@@ -185,6 +166,7 @@ def _new_template(
     *,
     pensioner_id: int,
     encoding: np.ndarray,
+    model: str,
     kind: TemplateKind,
     source: str,
     staff_id: int | None,
@@ -196,6 +178,7 @@ def _new_template(
         pensioner_id=pensioner_id,
         kind=kind.value,
         source=source,
+        model=model,
         encoding=blob,
         key_id=key_id,
         created_by_staff_id=staff_id,
@@ -247,23 +230,27 @@ class VerifyOutcome:
 
 
 def match_encodings(
-    *, session: Session, settings: Settings, pensioner_id: int, probes: list[np.ndarray]
+    *, session: Session, settings: Settings, pensioner_id: int, probes: list[np.ndarray], model: str = DLIB
 ) -> MatchResult:
-    """Probe encodings against the pensioner's templates with the enrolled population as cohort."""
-    ring = KeyRing.from_settings(settings)
-    templates = templates_for(session=session, ring=ring, pensioner_id=pensioner_id)
-    if not templates:
-        raise NotEnrolled()
-    cohort = cohort_for(session=session, ring=ring, pensioner_id=pensioner_id)
-    return verify(probes, [enc for _, enc in templates], cohort=cohort, config=verification_config(settings))
+    """Probe vectors of one model against the pensioner's templates of that model (dlib: with the cohort)."""
+    return face_matching.match(
+        session=session, settings=settings, pensioner_id=pensioner_id, probes={model: probes}
+    ).result
 
 
 def add_rolling_template(
-    *, session: Session, settings: Settings, pensioner_id: int, result: MatchResult, encoding: np.ndarray, now: datetime
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner_id: int,
+    result: MatchResult,
+    encoding: np.ndarray,
+    now: datetime,
+    model: str = DLIB,
 ) -> bool:
-    """After a comfortable match, keep the new encoding as a rolling template (oldest dropped beyond N)."""
-    config = verification_config(settings)
-    if not should_add_rolling_template(result, config):
+    """After a comfortable match, keep the new vector as a rolling template of its model (oldest beyond N dropped)."""
+    config = face_matching.model_config(settings, model)
+    if not face_matching.comfortable(settings=settings, model=model, result=result):
         return False
     ring = KeyRing.from_settings(settings)
     session.add(
@@ -271,6 +258,7 @@ def add_rolling_template(
             ring,
             pensioner_id=pensioner_id,
             encoding=encoding,
+            model=model,
             kind=TemplateKind.ROLLING,
             source=TemplateSource.APP.value,
             staff_id=None,
@@ -278,19 +266,57 @@ def add_rolling_template(
         )
     )
     session.flush()
-    keep = (
-        select(FaceTemplate.id)
-        .where(FaceTemplate.pensioner_id == pensioner_id, FaceTemplate.kind == TemplateKind.ROLLING.value)
-        .order_by(FaceTemplate.id.desc())
-        .limit(config.max_rolling_templates)
+    rolling = and_(
+        FaceTemplate.pensioner_id == pensioner_id,
+        FaceTemplate.kind == TemplateKind.ROLLING.value,
+        FaceTemplate.model == model,
     )
-    session.execute(
-        delete(FaceTemplate).where(
-            FaceTemplate.pensioner_id == pensioner_id,
-            FaceTemplate.kind == TemplateKind.ROLLING.value,
-            FaceTemplate.id.not_in(keep.scalar_subquery()),
+    keep = select(FaceTemplate.id).where(rolling).order_by(FaceTemplate.id.desc()).limit(config.max_rolling_templates)
+    session.execute(delete(FaceTemplate).where(rolling, FaceTemplate.id.not_in(keep.scalar_subquery())))
+    return True
+
+
+def _is_attack(settings: Settings, analysis: PhotoAnalysis) -> bool:
+    """Whether passive anti-spoofing scored the face below the real threshold (no score: not judged)."""
+    return analysis.pad_real is not None and analysis.pad_real < settings.face_pad_real_threshold
+
+
+def _first_new_model_template(
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner_id: int,
+    decided: face_matching.ModelMatch,
+    analysis: PhotoAnalysis,
+    channel: str,
+    staff_id: int | None,
+    now: datetime,
+) -> bool:
+    """Migration: a confident dlib match gives a pensioner without one their first SFace template."""
+    vector = analysis.vectors.get(SFACE)
+    if decided.model != DLIB or vector is None or SFACE not in face_matching.active_models(settings):
+        return False
+    if not face_matching.comfortable(settings=settings, model=DLIB, result=decided.result):
+        return False
+    if session.scalar(
+        select(func.count()).where(FaceTemplate.pensioner_id == pensioner_id, FaceTemplate.model == SFACE)
+    ):
+        return False
+    staff_seen = channel in (CertificationChannel.COUNTER.value, CertificationChannel.HOME_VISIT.value)
+    kind, source = (TemplateKind.ANCHOR, channel) if staff_seen else (TemplateKind.ROLLING, TemplateSource.APP.value)
+    session.add(
+        _new_template(
+            KeyRing.from_settings(settings),
+            pensioner_id=pensioner_id,
+            encoding=vector,
+            model=SFACE,
+            kind=kind,
+            source=source,
+            staff_id=staff_id,
+            now=now,
         )
     )
+    session.flush()
     return True
 
 
@@ -328,16 +354,34 @@ def verify_photo(
         session.flush()
         metrics.face_decision("verify_photo", AttemptDecision.REJECTED.value)
         raise
-    if not analysis.quality.ok:
-        metrics.face_decision("verify_photo", AttemptDecision.RETRY.value)
-        attempt.decision = AttemptDecision.RETRY.value
-        attempt.reasons = list(analysis.quality.reasons)
+    refused = _refusal(settings, analysis)
+    if refused is not None:
+        decision, reasons = refused
+        metrics.face_decision("verify_photo", decision)
+        attempt.decision, attempt.reasons = decision, reasons
         session.flush()
-        return VerifyOutcome(attempt=attempt, match=None, reasons=list(analysis.quality.reasons))
-    result = match_encodings(session=session, settings=settings, pensioner_id=pensioner_id, probes=[analysis.encoding])
-    attempt.decision = result.decision
-    attempt.distance = result.distance
-    attempt.score = result.score
+        return VerifyOutcome(attempt=attempt, match=None, reasons=reasons)
+    return _decide_photo(session=session, settings=settings, attempt=attempt, analysis=analysis, now=now)
+
+
+def _refusal(settings: Settings, analysis: PhotoAnalysis) -> tuple[str, list[str]] | None:
+    """Quality gates (retry with advice), then passive anti-spoofing (presentation_attack); None to go on."""
+    if not analysis.face.quality.ok:
+        return AttemptDecision.RETRY.value, list(analysis.face.quality.reasons)
+    if _is_attack(settings, analysis):
+        return AttemptDecision.PRESENTATION_ATTACK.value, [AttemptDecision.PRESENTATION_ATTACK.value]
+    return None
+
+
+def _decide_photo(
+    *, session: Session, settings: Settings, attempt: VerificationAttempt, analysis: PhotoAnalysis, now: datetime
+) -> VerifyOutcome:
+    """Match with the deciding model, record the attempt, keep a rolling (or first SFace) template."""
+    pid = attempt.pensioner_id
+    probes = {model: [vector] for model, vector in analysis.vectors.items()}
+    decided = face_matching.match(session=session, settings=settings, pensioner_id=pid, probes=probes)
+    result = decided.result
+    attempt.decision, attempt.distance, attempt.score = result.decision, result.distance, result.score
     attempt.reasons = list(result.reasons)
     session.flush()
     metrics.face_decision("verify_photo", result.decision)
@@ -346,9 +390,20 @@ def verify_photo(
         added = add_rolling_template(
             session=session,
             settings=settings,
-            pensioner_id=pensioner_id,
+            pensioner_id=pid,
             result=result,
-            encoding=analysis.encoding,
+            encoding=analysis.vectors[decided.model],
+            now=now,
+            model=decided.model,
+        )
+        _first_new_model_template(
+            session=session,
+            settings=settings,
+            pensioner_id=pid,
+            decided=decided,
+            analysis=analysis,
+            channel=attempt.channel,
+            staff_id=attempt.staff_id,
             now=now,
         )
     return VerifyOutcome(attempt=attempt, match=result, reasons=list(result.reasons), rolling_template_added=added)

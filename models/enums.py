@@ -62,6 +62,7 @@ class AttemptDecision(StrEnum):
     NO_MATCH = "no_match"
     REJECTED = "rejected"
     LIVENESS_FAILED = "liveness_failed"
+    PRESENTATION_ATTACK = "presentation_attack"
 
 
 class AppDecision(StrEnum):

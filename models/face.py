@@ -15,7 +15,7 @@ class FaceTemplate(CreatedAtMixin, Base):
     """A 128-d face encoding (encrypted at rest) of one pensioner, made by the face model named in `model`."""
 
     __tablename__ = "face_template"
-    __table_args__ = (Index("ix_face_template_model_id", "model", "id"),)
+    __table_args__ = (Index("ix_face_template_model_id", "model", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)

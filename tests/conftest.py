@@ -18,6 +18,7 @@ import models
 from api.app import create_app
 from core.clock import get_now
 from core.settings import Settings
+from faces import search_index
 from models.engine import make_engine, make_session_factory
 from models.migrate import upgrade
 
@@ -59,6 +60,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _wipe(engine: Engine) -> None:
+    search_index.reset()  # the per-process 1:N index must not outlive the rows it was loaded from
     tables = [t.name for t in reversed(models.Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -188,6 +188,7 @@ def test_cli_enroll_and_verify_json(session, database_url, monkeypatch, tmp_path
 def test_thresholds_come_from_settings(client, session, settings) -> None:
     p, _, hdr = _enrolled(client, session)
     settings.face_raw_match_threshold = 0.2  # stricter than the genuine pair's distance (about 0.37)
+    settings.face_sface_match_distance = 0.05  # SFace decides (the enrolment made an SFace template); cosine ~0.25
     resp = client.post(
         f"/api/v1/pensioners/{p.id}/face-verifications",
         files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))},

@@ -372,7 +372,8 @@ def test_polyglots_and_junk_exif_are_processed_never_crash(
         assert_not_5xx(resp, f"enrol {name}")
         assert decodes, name  # really decoded (and the spy the pixel-bomb tests rely on sees decodes)
         if resp.status_code == 200:
-            assert changes(session, before) == {"face_template": 1, "biometric_consent": 1, "audit_event": 1}, name
+            # One template per face model (dlib and SFace), one consent, one audit event.
+            assert changes(session, before) == {"face_template": 2, "biometric_consent": 1, "audit_event": 1}, name
         else:
             assert_error(resp, 422, FACE_CODES, f"enrol {name}")
             assert changes(session, before) == {}, name
