@@ -13,12 +13,13 @@ from certification import service as certification_service
 from core import audit, metrics
 from core.settings import Settings
 from faces import liveness
+from faces import matching as face_matching
 from faces import service as face_service
 from faces.errors import Locked, RecordingRejected
+from faces.liveness import AnalysedSubmission
 from models import Certification, LivenessChallenge, Pensioner, VerificationAttempt
 from models.enums import AppDecision, AppReason, AttemptDecision, CertificationChannel
-from verification.liveness import ActionStep, LivenessResult
-from verification.matching import MatchResult
+from verification.liveness import ActionStep
 
 METRIC = "app_certification"
 _FROM_MATCH = {
@@ -29,6 +30,11 @@ _FROM_MATCH = {
 _COHORT_ADVICE = (
     "系统正在建立人脸比对基准，暂时无法在手机上完成认证，请到任一社保窗口办理或申请上门认证。",
     "Face matching is not yet calibrated for self-service; please certify at any counter or ask for a home visit.",
+)
+
+_PAD_ADVICE = (
+    "画面疑似来自照片或屏幕。请本人直接面对手机摄像头重新认证；如有困难，请到任一社保窗口办理。",
+    "The picture looks like a photo or a screen. Face the phone camera yourself and try again, or go to any counter.",
 )
 
 
@@ -50,6 +56,8 @@ def advice_for(reasons: list[str]) -> list[dict[str, str]]:
         out.append({"reason": AppReason.LOCKED.value, "zh": Locked.message_zh, "en": Locked.message_en})
     if AppReason.COHORT_TOO_SMALL in reasons:
         out.append({"reason": AppReason.COHORT_TOO_SMALL.value, "zh": _COHORT_ADVICE[0], "en": _COHORT_ADVICE[1]})
+    if AppDecision.PRESENTATION_ATTACK in reasons:
+        out.append({"reason": AppDecision.PRESENTATION_ATTACK.value, "zh": _PAD_ADVICE[0], "en": _PAD_ADVICE[1]})
     return liveness.add_liveness_advice(out, reasons)
 
 
@@ -86,7 +94,7 @@ def submit(
         challenge_id=challenge.id,
     )
     session.add(attempt)
-    result, reasons = _analyse(
+    analysed, reasons = _analyse(
         session=session,
         settings=settings,
         attempt=attempt,
@@ -94,20 +102,21 @@ def submit(
         recording=(frames, timestamps_ms, video),
         now=now,
     )
-    decision, match = _decide(
-        session=session, settings=settings, pensioner_id=pensioner.id, result=result, reasons=reasons
+    decision, decided = _decide(
+        session=session, settings=settings, pensioner_id=pensioner.id, analysed=analysed, reasons=reasons
     )
-    if match is not None:
-        attempt.distance, attempt.score = match.distance, match.score
-    answer = AppAnswer(decision=decision, reasons=reasons, steps=list(result.steps), attempt=attempt)
-    if decision is AppDecision.CERTIFIED and match is not None:
+    if decided is not None:
+        attempt.distance, attempt.score = decided.result.distance, decided.result.score
+    steps = list(analysed.result.steps) if analysed.result is not None else []
+    answer = AppAnswer(decision=decision, reasons=reasons, steps=steps, attempt=attempt)
+    if decision is AppDecision.CERTIFIED and decided is not None:
         answer.certification = _certify(
             session=session,
             settings=settings,
             attempt=attempt,
             challenge=challenge,
-            match=match,
-            result=result,
+            decided=decided,
+            analysed=analysed,
             now=now,
         )
     _record_outcome(session=session, answer=answer, attempt=attempt, challenge=challenge)
@@ -122,11 +131,11 @@ def _analyse(
     challenge: LivenessChallenge,
     recording: tuple[list[bytes], list[int], bytes | None],
     now: datetime,
-) -> tuple[LivenessResult, list[str]]:
-    """The liveness result and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
+) -> tuple[AnalysedSubmission, list[str]]:
+    """The analysis and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
     frames, timestamps_ms, video = recording
     try:
-        result, hashes = liveness.analyse_recording(
+        analysed = liveness.analyse_recording(
             settings=settings, actions=list(challenge.actions), frames=frames, timestamps_ms=timestamps_ms, video=video
         )
     except RecordingRejected as exc:
@@ -136,39 +145,42 @@ def _analyse(
         session.flush()
         metrics.face_decision(METRIC, AppDecision.REJECTED.value)
         raise
-    reasons = list(result.reasons)
+    assert analysed.result is not None
+    reasons = list(analysed.result.reasons)
     if liveness.remember_frames(
         session=session,
         pensioner_id=attempt.pensioner_id,
         season_year=attempt.season_year or 0,
         challenge_id=challenge.id,
-        hashes=hashes,
+        hashes=analysed.hashes,
         now=now,
     ):
         reasons.append(AppReason.REPLAYED_FRAMES.value)
-    return result, reasons
+    return analysed, reasons
 
 
 def _decide(
-    *, session: Session, settings: Settings, pensioner_id: int, result: LivenessResult, reasons: list[str]
-) -> tuple[AppDecision, MatchResult | None]:
-    """Liveness first, then the 1:1 match; without a cohort self-service never certifies (adds to `reasons`)."""
-    if not result.passed or AppReason.REPLAYED_FRAMES in reasons or not result.track_encodings:
+    *, session: Session, settings: Settings, pensioner_id: int, analysed: AnalysedSubmission, reasons: list[str]
+) -> tuple[AppDecision, face_matching.ModelMatch | None]:
+    """Liveness, then anti-spoofing, then the 1:1 match of the deciding model (adds to `reasons`)."""
+    result = analysed.result
+    if result is None or not result.passed or AppReason.REPLAYED_FRAMES in reasons or not result.track_encodings:
         return AppDecision.LIVENESS_FAILED, None
-    match = face_service.match_encodings(
-        session=session,
-        settings=settings,
-        pensioner_id=pensioner_id,
-        probes=[np.asarray(e) for e in result.track_encodings],
-    )
+    if analysed.pad_real is not None and analysed.pad_real < settings.face_pad_real_threshold:
+        reasons.append(AppDecision.PRESENTATION_ATTACK.value)
+        return AppDecision.PRESENTATION_ATTACK, None
+    probes = {face_matching.DLIB: [np.asarray(e) for e in result.track_encodings], face_matching.SFACE: analysed.sface}
+    decided = face_matching.match(session=session, settings=settings, pensioner_id=pensioner_id, probes=probes)
+    match = decided.result
     reasons += match.reasons
     decision = _FROM_MATCH[AttemptDecision(match.decision)]
-    if decision is AppDecision.CERTIFIED and not match.normalised and settings.face_app_requires_cohort:
-        # Raw thresholds let ~19 % of East-Asian stranger pairs through (docs/accuracy.md): until enough
-        # pensioners are enrolled to normalise scores, self-service cannot certify; staff channels can.
+    cohort_rule = decided.model == face_matching.DLIB and settings.face_app_requires_cohort
+    if decision is AppDecision.CERTIFIED and not match.normalised and cohort_rule:
+        # Raw dlib thresholds let ~19 % of East-Asian stranger pairs through (docs/accuracy.md): until enough
+        # pensioners are enrolled to normalise them, dlib self-service cannot certify; SFace needs no cohort.
         decision = AppDecision.RETRY
         reasons.append(AppReason.COHORT_TOO_SMALL.value)
-    return decision, match
+    return decision, decided
 
 
 def _certify(
@@ -177,8 +189,8 @@ def _certify(
     settings: Settings,
     attempt: VerificationAttempt,
     challenge: LivenessChallenge,
-    match: MatchResult,
-    result: LivenessResult,
+    decided: face_matching.ModelMatch,
+    analysed: AnalysedSubmission,
     now: datetime,
 ) -> Certification:
     """Record the season's certification for the matching attempt and keep the face as a rolling template."""
@@ -193,12 +205,26 @@ def _certify(
         attempt_id=attempt.id,
         evidence={"challenge_id": challenge.id, "actions": challenge.actions},
     )
+    assert analysed.result is not None
+    vectors = {face_matching.DLIB: analysed.result.track_encodings[:1], face_matching.SFACE: analysed.sface[:1]}
+    pid = attempt.pensioner_id
     face_service.add_rolling_template(
         session=session,
         settings=settings,
-        pensioner_id=attempt.pensioner_id,
-        result=match,
-        encoding=np.asarray(result.track_encodings[0]),
+        pensioner_id=pid,
+        result=decided.result,
+        encoding=np.asarray(vectors[decided.model][0]),
+        now=now,
+        model=decided.model,
+    )
+    face_service.add_first_sface_template(
+        session=session,
+        settings=settings,
+        pensioner_id=pid,
+        decided=decided,
+        vector=analysed.sface[0] if analysed.sface else None,
+        channel=CertificationChannel.APP.value,
+        staff_id=None,
         now=now,
     )
     return cert

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from faces import matching as face_matching
 from faces import pool as facepool
 from faces import service as face_service
 from faces.errors import (
@@ -26,12 +28,15 @@ from faces.errors import (
     TooManyFrames,
     UnknownAction,
 )
+from faces.matching import SFACE
 from models import FrameHash, LivenessChallenge
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.image import decode_image, image_sha256
 from verification.liveness import ACTIONS, LivenessConfig, LivenessResult, analyse_sequence, frame_phash, is_replay
 from verification.liveness import ADVICE as LIVENESS_ADVICE
+from verification.models import embed_face, sface_model
+from verification.pad import presentation_score
 from verification.video import VideoLimits, decode_video, subsample
 
 MAX_FRAMES = 90
@@ -39,6 +44,7 @@ CAPTURE_FPS = 15
 MAX_SIDE_PX = 960
 MAX_FRAME_PIXELS = 4_000_000
 MAX_VIDEO_SECONDS = 20
+MAX_EVIDENCE_FRAMES = 5  # SFace + PAD cost ~27 ms a frame on one core
 
 
 def capture_parameters(settings: Settings) -> dict[str, Any]:
@@ -122,6 +128,8 @@ class AnalysedSubmission:
     result: LivenessResult | None
     hashes: list[int] = field(default_factory=list)
     error: tuple[str, str, str] | None = None  # code, zh, en
+    sface: list[np.ndarray] = field(default_factory=list)  # SFace vectors of the encoded (best) frames
+    pad_real: float | None = None  # median P(real) over those frames
 
 
 def analyse_submission(
@@ -131,8 +139,10 @@ def analyse_submission(
     actions: list[str],
     max_frame_bytes: int,
     max_video_bytes: int,
+    sface: bool = False,
+    pad: bool = False,
 ) -> AnalysedSubmission:
-    """Decode frames or video and run the liveness analysis (runs in the face pool)."""
+    """Decode frames or video, run the liveness analysis, SFace and anti-spoofing on its best frames (face pool)."""
     config = LivenessConfig()
     try:
         if video is not None:
@@ -145,20 +155,51 @@ def analyse_submission(
     except VerificationError as exc:
         return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))
     hashes = [frame_phash(f) for f in rgb]
-    return AnalysedSubmission(result=analyse_sequence(rgb, times, actions, config=config), hashes=hashes)
+    result = analyse_sequence(rgb, times, actions, config=config)
+    vectors, pad_real = _best_frame_evidence(rgb, result, sface=sface, pad=pad)
+    return AnalysedSubmission(result=result, hashes=hashes, sface=vectors, pad_real=pad_real)
+
+
+def _best_frame_evidence(
+    rgb: list[np.ndarray], result: LivenessResult, *, sface: bool, pad: bool
+) -> tuple[list[np.ndarray], float | None]:
+    """SFace vectors and the median P(real) of the frames the liveness analysis encoded (at most MAX_EVIDENCE)."""
+    if not (sface or pad):
+        return [], None
+    vectors: list[np.ndarray] = []
+    scores: list[float] = []
+    for index in result.encoded_frame_indices[:MAX_EVIDENCE_FRAMES]:
+        try:
+            detected, vector = embed_face(sface_model(), rgb[index])
+        except VerificationError:
+            continue
+        if sface:
+            vectors.append(vector)
+        if pad:
+            scores.append(presentation_score(rgb[index], detected.box))
+    return vectors, float(np.median(scores)) if scores else None
 
 
 def analyse_recording(
     *, settings: Settings, actions: list[str], frames: list[bytes], timestamps_ms: list[int], video: bytes | None
-) -> tuple[LivenessResult, list[int]]:
-    """The liveness result and frame hashes, analysed in the face pool; RecordingRejected when it cannot be decoded."""
+) -> AnalysedSubmission:
+    """Liveness result, frame hashes, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable."""
+    sface = SFACE in face_matching.active_models(settings)
     analysed = facepool.run(
-        analyse_submission, frames, timestamps_ms, video, actions, settings.max_frame_bytes, settings.max_video_bytes
+        analyse_submission,
+        frames,
+        timestamps_ms,
+        video,
+        actions,
+        settings.max_frame_bytes,
+        settings.max_video_bytes,
+        sface,
+        settings.face_pad_enabled,
     )
     if analysed.error is not None:
         raise RecordingRejected(*analysed.error)
     assert analysed.result is not None
-    return analysed.result, analysed.hashes
+    return analysed
 
 
 def _signed64(value: int) -> int:

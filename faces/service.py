@@ -281,19 +281,18 @@ def _is_attack(settings: Settings, analysis: PhotoAnalysis) -> bool:
     return analysis.pad_real is not None and analysis.pad_real < settings.face_pad_real_threshold
 
 
-def _first_new_model_template(
+def add_first_sface_template(
     *,
     session: Session,
     settings: Settings,
     pensioner_id: int,
     decided: face_matching.ModelMatch,
-    analysis: PhotoAnalysis,
+    vector: np.ndarray | None,
     channel: str,
     staff_id: int | None,
     now: datetime,
 ) -> bool:
     """Migration: a confident dlib match gives a pensioner without one their first SFace template."""
-    vector = analysis.vectors.get(SFACE)
     if decided.model != DLIB or vector is None or SFACE not in face_matching.active_models(settings):
         return False
     if not face_matching.comfortable(settings=settings, model=DLIB, result=decided.result):
@@ -396,12 +395,12 @@ def _decide_photo(
             now=now,
             model=decided.model,
         )
-        _first_new_model_template(
+        add_first_sface_template(
             session=session,
             settings=settings,
             pensioner_id=pid,
             decided=decided,
-            analysis=analysis,
+            vector=analysis.vectors.get(SFACE),
             channel=attempt.channel,
             staff_id=attempt.staff_id,
             now=now,

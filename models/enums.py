@@ -72,6 +72,7 @@ class AppDecision(StrEnum):
     RETRY = "retry"
     NO_MATCH = "no_match"
     LIVENESS_FAILED = "liveness_failed"
+    PRESENTATION_ATTACK = "presentation_attack"
     REJECTED = "rejected"
     LOCKED = "locked"
 
