@@ -203,7 +203,7 @@ def _certify(
         channel=CertificationChannel.APP.value,
         now=now,
         attempt_id=attempt.id,
-        evidence={"challenge_id": challenge.id, "actions": challenge.actions},
+        evidence={"challenge_id": challenge.id, "actions": challenge.actions, "exempted": challenge.exempted},
     )
     assert analysed.result is not None
     vectors = {face_matching.DLIB: analysed.result.track_encodings[:1], face_matching.SFACE: analysed.sface[:1]}

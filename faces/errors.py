@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verification.errors import MESSAGES as VERIFICATION_MESSAGES
 
 
@@ -208,3 +208,14 @@ class OverrideNotAllowed(InvalidInput):
     code = "override_not_allowed"
     message_zh = "只有主管或管理员可以填写理由强制登记。"
     message_en = "Only a supervisor or an admin may override, with a reason."
+
+
+class ExemptionNotRecorded(Forbidden):
+    """A challenge without actions that staff have not recorded as impossible for this pensioner."""
+
+    code = "exemption_not_recorded"
+    message_zh = "如因身体原因无法完成某些动作，请到社保窗口或由上门工作人员登记后再使用简化认证。"
+    message_en = "To leave out actions you cannot perform, ask a counter or a home-visit worker to record it first."
+
+    def __init__(self, actions: list[str]) -> None:
+        super().__init__(detail={"not_recorded": actions})

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.settings import Settings
 from faces import matching as face_matching
 from faces import pool as facepool
@@ -20,6 +21,7 @@ from faces.errors import (
     ChallengeGone,
     ChallengeNotFound,
     ChallengeUsed,
+    ExemptionNotRecorded,
     FramesAndVideo,
     NoActionsLeft,
     NoFrames,
@@ -29,7 +31,7 @@ from faces.errors import (
     UnknownAction,
 )
 from faces.matching import SFACE
-from models import FrameHash, LivenessChallenge
+from models import FrameHash, LivenessChallenge, Pensioner
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.image import decode_image, image_sha256
@@ -69,6 +71,10 @@ def create_challenge(
     unknown = set(without) - set(ACTIONS)
     if unknown:
         raise UnknownAction(sorted(unknown))
+    pensioner = session.get(Pensioner, pensioner_id)
+    not_recorded = sorted(set(without) - set(pensioner.action_exemptions if pensioner else []))
+    if not_recorded:
+        raise ExemptionNotRecorded(not_recorded)
     face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner_id, now=now)
     allowed = [a for a in ACTIONS if a not in without]
     if not allowed:
@@ -82,12 +88,37 @@ def create_challenge(
         id=str(uuid.uuid4()),
         pensioner_id=pensioner_id,
         actions=actions,
+        exempted=sorted(set(without)),
         expires_at=now + timedelta(seconds=settings.challenge_ttl_seconds),
         created_at=now,
     )
     session.add(challenge)
     session.flush()
     return challenge
+
+
+def set_action_exemptions(
+    *, session: Session, pensioner: Pensioner, actions: list[str], reason: str, staff_id: int
+) -> list[str]:
+    """Record the liveness actions this person cannot perform (staff only, audited with the reason)."""
+    unknown = set(actions) - set(ACTIONS)
+    if unknown:
+        raise UnknownAction(sorted(unknown))
+    if set(actions) >= set(ACTIONS) - {"blink"}:
+        actions = sorted(set(ACTIONS) - {"blink"})  # a blink is always asked: it is the one action left
+    before = list(pensioner.action_exemptions or [])
+    pensioner.action_exemptions = sorted(set(actions) - {"blink"})
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff_id,
+        action="liveness_exemptions_set",
+        target_type="pensioner",
+        target_id=pensioner.id,
+        detail={"before": before, "after": pensioner.action_exemptions, "reason": reason},
+    )
+    session.flush()
+    return list(pensioner.action_exemptions)
 
 
 def check_recording(frames: list[bytes], timestamps_ms: list[int], video: bytes | None) -> None:

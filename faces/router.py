@@ -9,8 +9,9 @@ from fastapi import APIRouter, File, Form, UploadFile
 from core.clock import NowDep
 from core.deps import EnrolStaff, SessionDep, SettingsDep
 from core.uploads import read_limited
+from faces import liveness
 from faces import service as face_service
-from faces.schemas import AdviceOut, EnrolmentOut, FaceCheckOut, TemplatesDeletedOut
+from faces.schemas import AdviceOut, EnrolmentOut, ExemptionsIn, ExemptionsOut, FaceCheckOut, TemplatesDeletedOut
 from faces.uniqueness import Override
 from models.enums import CertificationChannel
 from registry.deps import PensionerInCity
@@ -105,3 +106,14 @@ def delete_face(staff: EnrolStaff, pensioner: PensionerInCity, session: SessionD
         reason=face_service.TemplateDeletion.CONSENT_WITHDRAWN,
     )
     return TemplatesDeletedOut(deleted=count)
+
+
+@router.put("/action-exemptions")
+def set_action_exemptions(
+    staff: EnrolStaff, pensioner: PensionerInCity, session: SessionDep, body: ExemptionsIn
+) -> ExemptionsOut:
+    """Record which liveness actions this person cannot perform (only these may be left out of a challenge)."""
+    actions = liveness.set_action_exemptions(
+        session=session, pensioner=pensioner, actions=list(body.actions), reason=body.reason, staff_id=staff.id
+    )
+    return ExemptionsOut(pensioner_id=pensioner.id, actions=actions)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AdviceOut(BaseModel):
@@ -63,3 +63,17 @@ class VerificationOut(BaseModel):
     score: float | None
     reasons: list[Any]
     staff_id: int | None
+
+
+class ExemptionsIn(BaseModel):
+    """Liveness actions the person cannot perform, and why (recorded by staff who saw them)."""
+
+    actions: list[Literal["open_mouth", "turn_left", "turn_right"]] = Field(max_length=3)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ExemptionsOut(BaseModel):
+    """The actions now left out of this pensioner's challenges (a blink is always asked)."""
+
+    pensioner_id: int
+    actions: list[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
@@ -19,6 +19,7 @@ class LivenessChallenge(CreatedAtMixin, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
     actions: Mapped[list[Any]]
+    exempted: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))  # actions left out
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     result: Mapped[str | None] = mapped_column(String(24))

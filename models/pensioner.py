@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -39,6 +40,8 @@ class Pensioner(TimestampMixin, Base):
     paying_region_code: Mapped[str | None] = mapped_column(String(12))
     bedridden: Mapped[bool] = mapped_column(Boolean, default=False)
     limited_mobility: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Liveness actions staff recorded as impossible for this person (accessibility); only these may be left out.
+    action_exemptions: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     pension_status: Mapped[str] = mapped_column(String(16), default=PensionStatus.ACTIVE)
     status_since: Mapped[date | None]
     death_date: Mapped[date | None]

@@ -194,9 +194,24 @@ def test_challenge_rules(client, session, ready, blink, clock) -> None:
     cid = _challenge(client, session, hdr, ["blink"])
     resp = _submit(client, other_hdr, cid, frames, times, "theirs")
     assert resp.status_code == 404 and resp.json()["code"] == "challenge_not_found"
-    # Accessibility: a challenge without head turns.
-    resp = client.post("/api/v1/me/liveness-challenges", json={"without": ["turn_left", "turn_right"]}, headers=hdr)
-    assert not {"turn_left", "turn_right"} & set(resp.json()["actions"])
+    # Accessibility: a challenge without head turns, only once staff recorded that the person cannot turn.
+    without = {"without": ["turn_left", "turn_right"]}
+    refused = client.post("/api/v1/me/liveness-challenges", json=without, headers=hdr)
+    assert refused.status_code == 403 and refused.json()["code"] == "exemption_not_recorded", refused.text
+    clerk = f.staff(session, role="counter", region=f.WENDENG)
+    session.commit()
+    staff_hdr = f.staff_token(client, clerk)
+    flagged = client.put(
+        f"/api/v1/pensioners/{_p.id}/action-exemptions",
+        json={"actions": ["turn_left", "turn_right"], "reason": "颈椎病，无法转头"},
+        headers=staff_hdr,
+    )
+    assert flagged.status_code == 200 and flagged.json()["actions"] == ["turn_left", "turn_right"], flagged.text
+    resp = client.post("/api/v1/me/liveness-challenges", json=without, headers=hdr)
+    assert resp.status_code == 201 and not {"turn_left", "turn_right"} & set(resp.json()["actions"])
+    session.commit()  # a fresh snapshot: the challenge was written by the request
+    challenge = session.get(LivenessChallenge, resp.json()["challenge_id"])
+    assert challenge is not None and challenge.exempted == ["turn_left", "turn_right"]  # on the record
 
 
 def test_bad_input_is_refused_and_nothing_certified(client, session, ready, blink) -> None:

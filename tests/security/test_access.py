@@ -92,6 +92,16 @@ ROUTES: dict[tuple[str, str], Route] = {
         roles=("admin", "counter"),
         scope="city",
     ),
+    ("PUT", "/api/v1/pensioners/{pensioner_id}/action-exemptions"): Route(
+        "staff",
+        lambda t: (
+            "PUT",
+            f"/api/v1/pensioners/{t.pensioner_id}/action-exemptions",
+            {"json": {"actions": ["turn_left"], "reason": "颈椎病，无法转头"}},
+        ),
+        ("admin", "counter"),
+        "city",
+    ),
     ("DELETE", "/api/v1/pensioners/{pensioner_id}/face"): Route(
         "staff", lambda t: ("DELETE", f"/api/v1/pensioners/{t.pensioner_id}/face", {}), ("admin", "counter"), "city"
     ),
