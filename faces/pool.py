@@ -146,15 +146,15 @@ def analyse_photo(
     except VerificationError as exc:
         return (exc.code, exc.detail)
     vectors: dict[str, np.ndarray] = {"dlib": face.encoding} if "dlib" in models else {}
-    pad_real = None
+    top, right, bottom, left = face.box
+    box = (float(left), float(top), float(right - left), float(bottom - top))  # dlib's box unless YuNet finds one
     if "sface" in models or pad:
         try:
             detected, vector = embed_face(sface_model(), rgb)
-        except VerificationError:
-            detected = None  # YuNet missed a face dlib found: dlib decides alone, PAD has no box
-        if detected is not None:
+            box = detected.box
             if "sface" in models:
                 vectors["sface"] = vector
-            if pad:
-                pad_real = presentation_score(rgb, detected.box)
+        except VerificationError:
+            pass  # YuNet missed a face dlib found: dlib decides alone; PAD still judges dlib's box
+    pad_real = presentation_score(rgb, box) if pad else None
     return PhotoAnalysis(face=face, vectors=vectors, pad_real=pad_real)
