@@ -105,5 +105,9 @@ EnrolStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRo
 OfficeStaff = Annotated[
     StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER, StaffRole.SUPERVISOR, StaffRole.FIELD))
 ]
+# Enrolment: counter clerks and admins; supervisors too, who alone (with admins) may override a uniqueness refusal.
+EnrolOrOverrideStaff = Annotated[
+    StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER, StaffRole.SUPERVISOR))
+]
 SupervisorStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR))]
 FieldStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.FIELD, StaffRole.ADMIN, StaffRole.SUPERVISOR))]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from core.clock import NowDep
-from core.deps import EnrolStaff, SessionDep, SettingsDep
+from core.deps import EnrolOrOverrideStaff, EnrolStaff, SessionDep, SettingsDep
 from core.uploads import read_limited
 from faces import liveness
 from faces import service as face_service
@@ -35,7 +35,7 @@ def match_body(outcome: face_service.VerifyOutcome) -> FaceCheckOut:
 
 @router.put("/face")
 def enrol_face(
-    staff: EnrolStaff,
+    staff: EnrolOrOverrideStaff,
     pensioner: PensionerInCity,
     session: SessionDep,
     settings: SettingsDep,

@@ -75,6 +75,7 @@ def region_out(fig: summary_service.RegionFigures) -> dict[str, Any]:
         "home_visits_open": fig.visits_open,
         "home_visits_overdue": fig.visits_overdue,
         "suspended": fig.suspended,
+        "certified_with_exemption": fig.certified_with_exemption,
         "projected_suspensions": fig.projected_suspensions,
         "deadline": fig.deadline,
         "days_left": fig.days_left,

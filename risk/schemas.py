@@ -32,6 +32,7 @@ class RegionRiskOut(BaseModel):
     home_visits_open: int
     home_visits_overdue: int
     suspended: int
+    certified_with_exemption: int  # app certifications with an accessibility challenge (actions left out)
     projected_suspensions: int
     deadline: date | None
     days_left: int | None

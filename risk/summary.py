@@ -6,12 +6,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from certification import seasons
 from core.settings import Settings
-from models import Region, RiskRollup, RiskRollupDay, Season
+from models import (
+    Certification,
+    LivenessChallenge,
+    Pensioner,
+    Region,
+    RiskRollup,
+    RiskRollupDay,
+    Season,
+    VerificationAttempt,
+)
 from models.enums import RegionLevel
 from registry import regions as region_service
 from risk.rollup import CHANNELS, ensure_rollup
@@ -37,6 +46,7 @@ class RegionFigures:
     visits_open: int = 0
     visits_overdue: int = 0
     suspended: int = 0
+    certified_with_exemption: int = 0  # app certifications whose challenge left out actions staff recorded
     projected_suspensions: int = 0
     deadline: date | None = None
     days_left: int | None = None
@@ -111,6 +121,10 @@ def summary(
         }
         for child in region_service.children(session=session, code=region.code):
             top.children.append(_figures(child, grouped.get(child.code)))
+    exempted = _exempted(session=session, season=season, region=region, child_level=child_level)
+    top.certified_with_exemption = sum(exempted.values())
+    for sub in top.children:
+        sub.certified_with_exemption = exempted.get(sub.code, 0)
     trend_by = _trend(session=session, season=season, region=region, child_level=child_level)
     for fig in [top, *top.children]:
         fig.trend = trend_by.get(fig.code, [])
@@ -123,6 +137,28 @@ def summary(
         top.trend = sorted(days.items())
         _project(top, windows, session, today)
     return Summary(season, today, computed_at, settings.risk_days_left, top)
+
+
+def _exempted(
+    *, session: Session, season: Season, region: Region, child_level: RegionLevel | None
+) -> dict[str | None, int]:
+    """App certifications of the season answered with an accessibility challenge, by child region."""
+    group_col = getattr(Pensioner, _LEVEL_COLUMN[child_level or RegionLevel(region.level)])
+    scope_col = getattr(Pensioner, _LEVEL_COLUMN[RegionLevel(region.level)])
+    rows = session.execute(
+        select(group_col, func.count())
+        .select_from(Certification)
+        .join(VerificationAttempt, VerificationAttempt.id == Certification.attempt_id)
+        .join(LivenessChallenge, LivenessChallenge.id == VerificationAttempt.challenge_id)
+        .join(Pensioner, Pensioner.id == Certification.pensioner_id)
+        .where(
+            Certification.season_year == season.year,
+            scope_col == region.code,
+            cast(LivenessChallenge.exempted, String) != "[]",
+        )
+        .group_by(group_col)
+    )
+    return {code: int(n) for code, n in rows}
 
 
 def _trend(

@@ -74,6 +74,22 @@ def test_only_an_admin_or_supervisor_overrides_with_a_reason(client, session, of
     assert event.detail["refusal"] == "face_enrolled_elsewhere" and event.detail["reason"] == "双胞胎，已核对户口本"
 
 
+def test_a_supervisor_overrides_the_clerks_refusal(client, session, office) -> None:
+    (first, second, _), counter, _ = office
+    supervisor_user = f.staff(session, role="supervisor", region=f.CITY)
+    session.commit()
+    supervisor = f.staff_token(client, supervisor_user)
+    assert _enrol(client, counter, first.id, f"{EAST}/Edward_Lu/Edward_Lu_0001.jpg").status_code == 200
+    same = f"{EAST}/Edward_Lu/Edward_Lu_0004.jpg"
+    assert _enrol(client, counter, second.id, same).json()["code"] == "face_enrolled_elsewhere"
+    without_reason = _enrol(client, supervisor, second.id, same)
+    assert without_reason.status_code == 409  # a supervisor is refused too until they give a reason
+    done = _enrol(client, supervisor, second.id, same, override_reason="户口本核对：孪生兄弟")
+    assert done.status_code == 200, done.text
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "face_uniqueness_overridden"))
+    assert event is not None and event.target_id == str(second.id) and event.detail["reason"] == "户口本核对：孪生兄弟"
+
+
 def test_a_strangers_photo_is_not_added_beside_an_anchor(client, session, office) -> None:
     (first, _, _), counter, _ = office
     assert _enrol(client, counter, first.id, f"{EAST}/Edward_Lu/Edward_Lu_0001.jpg").status_code == 200

@@ -89,7 +89,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             f"/api/v1/pensioners/{t.pensioner_id}/face",
             {"files": [("photos", ("a.jpg", JPEG, "image/jpeg"))], "data": {"consent_method": "paper_form"}},
         ),
-        roles=("admin", "counter"),
+        roles=("admin", "counter", "supervisor"),
         scope="city",
     ),
     ("PUT", "/api/v1/pensioners/{pensioner_id}/action-exemptions"): Route(

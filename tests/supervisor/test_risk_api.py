@@ -8,8 +8,10 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from models import Certification, LivenessChallenge, VerificationAttempt
+
 from tests import factories
-from tests.supervisor.conftest import City
+from tests.supervisor.conftest import TODAY, City
 
 SQL_PENDING = """
 SELECT count(*) FROM pensioner p
@@ -176,3 +178,27 @@ def test_refresh_picks_up_new_certifications(client, session, city: City) -> Non
     after = client.get("/api/v1/risk/summary", headers=headers).json()
     assert after["certified"] == before["certified"] + 1
     assert after["at_risk"] == before["at_risk"] - 1
+
+
+def test_supervisors_see_how_many_certified_with_an_accessibility_challenge(client, session, city: City) -> None:
+
+    def app_cert(exempted: list[str]) -> None:
+        pid = factories.pensioner(session).id  # Huancui by default
+        challenge = LivenessChallenge(
+            id=f"c-{pid}", pensioner_id=pid, actions=["blink", "blink"], exempted=exempted, expires_at=TODAY
+        )
+        attempt = VerificationAttempt(
+            pensioner_id=pid, at=TODAY, channel="app", season_year=2026, decision="match", challenge_id=challenge.id
+        )
+        session.add_all([challenge, attempt])
+        session.flush()
+        session.add(Certification(pensioner_id=pid, season_year=2026, channel="app", attempt_id=attempt.id))
+
+    app_cert(["open_mouth", "turn_left", "turn_right"])
+    app_cert([])
+    session.commit()
+    body = client.get("/api/v1/risk/summary", params={"season": 2026}, headers=_supervisor(client, session)).json()
+    children = {c["region"]: c for c in body["children"]}
+    assert body["certified_with_exemption"] == 1
+    assert children[factories.HUANCUI]["certified_with_exemption"] == 1
+    assert children[factories.WENDENG]["certified_with_exemption"] == 0
