@@ -101,3 +101,12 @@ def test_missing_pad_model_is_refused(tmp_path: Path) -> None:
 def test_shipped_pad_models_match_their_checksums() -> None:
     for model in (model_files.MINIFASNET_V2, model_files.MINIFASNET_V1SE):
         assert len(model_files.load(model)) > 1_000_000
+
+
+@pytest.mark.parametrize("photo", ["identities/deepface_id01/3.jpg", "identities/deepface_id08/2.jpg"])
+def test_large_real_photos_are_not_refused(faces_dir: Path, photo: str) -> None:
+    # Reported: a real 2,000+ px photo scored 0.27-0.30 when its face was cropped at full resolution.
+    rgb = decode_image((faces_dir / photo).read_bytes(), config=VerificationConfig(max_image_pixels=40_000_000))
+    assert max(rgb.shape[:2]) >= 2160
+    detector = presentation_detector()
+    assert detector.is_real(rgb, sface_model().detect(rgb)[0].box)
