@@ -8,7 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, metrics
@@ -191,11 +191,26 @@ def _local_day_start(now: datetime, tz: str) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz))
 
 
+# Refusals the pensioner's face or recording caused; bad uploads (rejected) and server-side states never count.
+REFUSALS = (
+    AttemptDecision.NO_MATCH.value,
+    AttemptDecision.LIVENESS_FAILED.value,
+    AttemptDecision.PRESENTATION_ATTACK.value,
+)
+# A `retry` for these reasons says nothing about the face: the service could not decide yet.
+SERVER_SIDE_REASONS = ("cohort_too_small",)
+
+
 def failed_app_attempt() -> ColumnElement[bool]:
-    """The one definition of a failed app attempt: an app face check that did not match."""
+    """The one definition of a failed app attempt: a genuine refusal, or a retry on a borderline score."""
+    reasons = cast(VerificationAttempt.reasons, String)
+    score_retry = and_(
+        VerificationAttempt.decision == AttemptDecision.RETRY.value,
+        *[reasons.not_like(f'%"{code}"%') for code in SERVER_SIDE_REASONS],
+    )
     return and_(
         VerificationAttempt.channel == CertificationChannel.APP.value,
-        VerificationAttempt.decision != AttemptDecision.MATCH.value,
+        or_(VerificationAttempt.decision.in_(REFUSALS), score_retry),
     )
 
 

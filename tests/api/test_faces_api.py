@@ -202,3 +202,36 @@ def test_thresholds_come_from_settings(client, session, settings) -> None:
         headers=hdr,
     )
     assert resp.json()["decision"] == "retry" and "face_too_small" in resp.json()["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("decision", "reasons", "counts"),
+    [
+        ("retry", ["cohort_too_small"], False),  # reported: a near-perfect 0.054 answered retry, then locked
+        ("rejected", ["truncated_image"], False),  # an upload the phone broke
+        ("retry", [], True),  # a borderline score: the face itself was in doubt
+        ("no_match", [], True),
+        ("liveness_failed", ["action_missing:blink"], True),
+        ("presentation_attack", ["presentation_attack"], True),
+    ],
+)
+def test_only_refusals_the_pensioner_caused_lock_the_day(
+    session, settings, decision: str, reasons: list[str], counts: bool
+) -> None:
+    from faces import service as face_service
+
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    settings.face_attempts_per_day = 3
+    for i in range(3):
+        session.add(
+            VerificationAttempt(
+                pensioner_id=p.id, at=f.FIXED_NOW, channel="app", decision=decision, reasons=reasons, distance=0.054 + i
+            )
+        )
+    session.commit()
+    if counts:
+        with pytest.raises(face_service.Locked):
+            face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
+    else:
+        face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
