@@ -121,3 +121,30 @@ class SeasonOverlap(Conflict):
     def with_season(cls, year: int) -> SeasonOverlap:
         """Overlap with a named season."""
         return cls(f"与{year}年度认证期重叠。", f"Overlaps the {year} season.", detail={"overlaps": year})
+
+
+class FaceCheckRequired(InvalidInput):
+    """A counter certification names no face check of the person at the counter."""
+
+    code = "face_check_required"
+    message_zh = "柜台认证前须先完成本人人脸核验，请提供核验记录编号（attempt_id）。"
+    message_en = "Check the person's face at the counter first and give that check's attempt_id."
+
+
+_UNUSABLE = {
+    "not_found": ("找不到该人脸核验记录。", "No such face check."),
+    "other_pensioner": ("该人脸核验记录不属于此人。", "That face check is of another pensioner."),
+    "not_at_counter": ("该核验不是柜台核验。", "That face check was not made at a counter."),
+    "not_matched": ("该人脸核验未通过，不能据此认证。", "That face check did not match; it cannot certify."),
+    "expired": ("该人脸核验已超过有效时间，请重新核验。", "That face check is too old; check the face again."),
+}
+
+
+class FaceCheckNotUsable(InvalidInput):
+    """The named face check cannot support this certification (detail.reason says why)."""
+
+    code = "face_check_not_usable"
+
+    def __init__(self, reason: str) -> None:
+        zh, en = _UNUSABLE[reason]
+        super().__init__(zh, en, detail={"reason": reason})

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Response
-from sqlalchemy import select
 
+from certification import counter as counter_service
 from certification import seasons as season_service
 from certification import service as certification_service
 from certification.schemas import (
     CertificationOut,
     CounterCertificationIn,
+    CounterCertificationOut,
     MyCertificationOut,
     SeasonIn,
     SeasonOut,
@@ -21,13 +22,12 @@ from certification.schemas import (
 from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
-from models import Pensioner
-from models.enums import CertificationChannel
 from registry import regions as region_service
-from registry.deps import city_of
-from registry.errors import PensionerNotFound, RegionNotFound
+from registry.errors import RegionNotFound
 
 router = APIRouter(tags=["seasons"])
+_CERTIFIED = ("已完成本年度资格认证。", "Certified for this season.")
+_ALREADY = ("此人本年度已完成认证，无需重复认证。", "Already certified this season; nothing was changed.")
 
 
 @router.post("/admin/seasons", response_model=SeasonOut, status_code=201)
@@ -70,7 +70,7 @@ def set_window(
     )
 
 
-@router.post("/certifications/counter", response_model=CertificationOut)
+@router.post("/certifications/counter", response_model=CounterCertificationOut)
 def certify_at_counter(
     body: CounterCertificationIn,
     staff: EnrolStaff,
@@ -80,30 +80,37 @@ def certify_at_counter(
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
-    """Record an in-person certification at any office of the city; replays with the same Idempotency-Key."""
+    """Certify in person at any office of the city on a matched counter face check; replays with the same key."""
     key = idempotency.check_key(idempotency_key)
     national_id = body.national_id.strip().upper()
 
     def action() -> tuple[int, dict[str, Any]]:
-        pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == national_id))
-        if pensioner is None or pensioner.city_code != city_of(staff.region_code):
-            raise PensionerNotFound()
-        cert = certification_service.record_certification(
+        outcome = counter_service.certify(
             session=session,
-            pensioner_id=pensioner.id,
-            channel=CertificationChannel.COUNTER.value,
-            now=now,
-            staff_id=staff.id,
-            office_region_code=staff.region_code,
             settings=settings,
+            staff=staff,
+            national_id=national_id,
+            attempt_id=body.attempt_id,
+            now=now,
         )
-        return 200, CertificationOut.model_validate(cert).model_dump(mode="json")
+        cert = outcome.certification
+        already = outcome.already_certified
+        zh, en = _ALREADY if already else _CERTIFIED
+        out = CounterCertificationOut.model_validate(
+            {
+                **CertificationOut.model_validate(cert).model_dump(),
+                "already_certified": already,
+                "message": zh,
+                "message_en": en,
+            }
+        )
+        return 200, out.model_dump(mode="json")
 
     status, payload, replayed = idempotency.run_once(
         session=session,
         scope=f"counter-certification:{staff.id}",
         key=key,
-        request_hash=idempotency.fingerprint(national_id),
+        request_hash=idempotency.fingerprint(national_id, str(body.attempt_id)),
         action=action,
     )
     response.status_code = status

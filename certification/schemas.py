@@ -54,6 +54,9 @@ class CounterCertificationIn(BaseModel):
     """A pensioner who showed up at a counter."""
 
     national_id: str = Field(min_length=15, max_length=18)
+    attempt_id: int | None = Field(
+        default=None, ge=1, description="The matched face check made at the counter (POST …/face-verifications)"
+    )
 
 
 class CertificationOut(BaseModel):
@@ -68,6 +71,15 @@ class CertificationOut(BaseModel):
     source: str | None
     certified_at: datetime
     office_region_code: str | None
+    attempt_id: int | None = None
+
+
+class CounterCertificationOut(CertificationOut):
+    """The season's certification; `already_certified` when it existed before (with a bilingual note)."""
+
+    already_certified: bool
+    message: str
+    message_en: str
 
 
 class MyCertificationOut(BaseModel):

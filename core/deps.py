@@ -109,5 +109,9 @@ OfficeStaff = Annotated[
 EnrolOrOverrideStaff = Annotated[
     StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER, StaffRole.SUPERVISOR))
 ]
+# Face-check history: supervisors of the pensioner's region, and counter clerks (their own checks, city-wide).
+FaceHistoryStaff = Annotated[
+    StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR, StaffRole.COUNTER))
+]
 SupervisorStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR))]
 FieldStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.FIELD, StaffRole.ADMIN, StaffRole.SUPERVISOR))]

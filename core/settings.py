@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     login_rate_per_address: int = 50
     login_rate_window_seconds: int = 900
     face_attempts_per_day: int = 5
+    counter_face_check_minutes: int = 30  # a counter certification needs a matched counter face check this recent
     # Face decision and quality gates (defaults measured on ../shared/faces: docs/accuracy.md).
     face_match_threshold: float = _FACE.match_threshold
     face_retry_threshold: float = _FACE.retry_threshold

@@ -41,15 +41,15 @@ def read_evidence(
     return evidence, data
 
 
-def face_verifications(*, session: Session, pensioner_id: int, staff_id: int, limit: int) -> list[VerificationAttempt]:
-    """The pensioner's latest face-verification results for a staff member, recording the read."""
+def face_verifications(
+    *, session: Session, pensioner_id: int, staff_id: int, limit: int, made_by: int | None = None
+) -> list[VerificationAttempt]:
+    """The pensioner's latest face-verification results (only those `made_by` a staff member if given); audited."""
+    stmt = select(VerificationAttempt).where(VerificationAttempt.pensioner_id == pensioner_id)
+    if made_by is not None:
+        stmt = stmt.where(VerificationAttempt.staff_id == made_by)
     rows = list(
-        session.scalars(
-            select(VerificationAttempt)
-            .where(VerificationAttempt.pensioner_id == pensioner_id)
-            .order_by(VerificationAttempt.at.desc(), VerificationAttempt.id.desc())
-            .limit(limit)
-        ).all()
+        session.scalars(stmt.order_by(VerificationAttempt.at.desc(), VerificationAttempt.id.desc()).limit(limit)).all()
     )
     audit.record(
         session=session,

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from core.deps import RowId, SessionDep, SettingsDep, SupervisorStaff
+from core.deps import FaceHistoryStaff, RowId, SessionDep, SettingsDep, SupervisorStaff
 from faces import evidence as evidence_service
 from faces.schemas import EvidenceOut, VerificationOut
-from registry.deps import PensionerInScope
+from models.enums import StaffRole
+from registry.deps import PensionerInCity, PensionerInScope, ensure_in_scope
 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["evidence"])
 
@@ -38,13 +39,16 @@ def download_evidence(
 
 @router.get("/face-verifications", response_model=list[VerificationOut])
 def list_face_verifications(
-    staff: SupervisorStaff,
-    pensioner: PensionerInScope,
+    staff: FaceHistoryStaff,
+    pensioner: PensionerInCity,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[VerificationOut]:
-    """The pensioner's latest face-verification results; the read is audited."""
+    """The pensioner's latest face-verification results (a counter clerk: the checks they made); audited."""
+    clerk = staff.role == StaffRole.COUNTER.value
+    if not clerk:
+        ensure_in_scope(session=session, staff=staff, pensioner=pensioner)
     rows = evidence_service.face_verifications(
-        session=session, pensioner_id=pensioner.id, staff_id=staff.id, limit=limit
+        session=session, pensioner_id=pensioner.id, staff_id=staff.id, limit=limit, made_by=staff.id if clerk else None
     )
     return [VerificationOut.model_validate(r, from_attributes=True) for r in rows]

@@ -26,6 +26,12 @@ def pensioner_in_scope(pensioner_id: RowId, session: SessionDep, staff: CurrentS
     return pensioner
 
 
+def ensure_in_scope(*, session: SessionDep, staff: CurrentStaff, pensioner: Pensioner) -> None:
+    """404 unless the pensioner lives inside the staff member's jurisdiction."""
+    if not _in_region(pensioner, region_service.get_region(session=session, code=staff.region_code)):
+        raise PensionerNotFound()
+
+
 def _in_region(p: Pensioner, region: Region) -> bool:
     return region.code in {p.region_code, p.town_code, p.district_code, p.city_code}
 

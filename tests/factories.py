@@ -156,3 +156,17 @@ def enrol_cohort(session: Session, settings: Any, encodings: list[Any]) -> None:
         blob, key_id = encrypt_encoding(ring, encoding, pensioner_id=other.id)
         session.add(FaceTemplate(pensioner_id=other.id, kind="anchor", source="counter", encoding=blob, key_id=key_id))
     session.flush()
+
+
+def counter_face_check(
+    session: Session, pensioner_id: int, *, at: datetime = FIXED_NOW, staff_id: int | None = None
+) -> int:
+    """The row a matched counter face check leaves (the face match itself is tested on real photos elsewhere)."""
+    from models import VerificationAttempt
+
+    attempt = VerificationAttempt(
+        pensioner_id=pensioner_id, at=at, channel="counter", decision="match", staff_id=staff_id, reasons=[]
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt.id

@@ -235,3 +235,44 @@ def test_only_refusals_the_pensioner_caused_lock_the_day(
             face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
     else:
         face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=p.id, now=f.FIXED_NOW)
+
+
+def test_counter_certification_rests_on_a_matched_face_check(client, session, settings, clock) -> None:
+    from datetime import timedelta
+
+    from certification import seasons
+
+    p, clerk, hdr = _enrolled(client, session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    session.commit()
+    url = f"/api/v1/pensioners/{p.id}/face-verifications"
+    stranger = client.post(url, files={"photo": ("s.jpg", photo("identities/Jennifer_Aniston/1.jpg"))}, headers=hdr)
+    same = client.post(url, files={"photo": ("b.jpg", photo("identities/Colin_Powell/10.jpg"))}, headers=hdr)
+    assert stranger.json()["decision"] != "match" and same.json()["decision"] == "match", same.text
+
+    def certify(key: str, **body: object):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/api/v1/certifications/counter",
+            json={"national_id": p.national_id, **body},
+            headers=hdr | {"Idempotency-Key": key},
+        )
+
+    # Reported: a counter certification recorded no face check at all.
+    assert certify("none").json()["code"] == "face_check_required"
+    refused = certify("stranger", attempt_id=stranger.json()["attempt_id"])
+    assert refused.status_code == 422 and refused.json()["detail"]["reason"] == "not_matched"
+    clock.now += timedelta(minutes=settings.counter_face_check_minutes + 1)
+    hdr.update(f.staff_token(client, clerk))  # the clerk logs in again after half an hour
+    late = certify("late", attempt_id=same.json()["attempt_id"])
+    assert late.json()["code"] == "face_check_not_usable" and late.json()["detail"]["reason"] == "expired"
+    clock.now -= timedelta(minutes=settings.counter_face_check_minutes + 1)
+    done = certify("ok", attempt_id=same.json()["attempt_id"])
+    assert done.status_code == 200 and done.json()["attempt_id"] == same.json()["attempt_id"], done.text
+    assert done.json()["already_certified"] is False
+    # Reported: counter staff got 403 on the face checks they made; they see theirs (and only theirs).
+    history = client.get(url, headers=hdr)
+    assert history.status_code == 200, history.text
+    assert {a["id"] for a in history.json()} == {stranger.json()["attempt_id"], same.json()["attempt_id"]}
+    other = f.staff(session, role="counter", region=f.HUANCUI)
+    session.commit()
+    assert client.get(url, headers=f.staff_token(client, other)).json() == []

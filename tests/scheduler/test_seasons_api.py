@@ -88,17 +88,20 @@ def test_counter_certification_is_idempotent(
     counter = factories.staff(session, role="counter", region=factories.WENDENG)  # another district, same city
     p = factories.pensioner(session)
     session.add(HomeVisitTask(pensioner_id=p.id, season_year=2026, reason="bedridden", due_date=date(2026, 6, 1)))
-    session.commit()
     clock.now = at(2026, 5, 6, 10)
+    check = factories.counter_face_check(session, p.id, at=clock.now, staff_id=counter.id)
+    session.commit()
     h = factories.staff_token(client, counter)
-    body = {"national_id": p.national_id}
+    body = {"national_id": p.national_id, "attempt_id": check}
     r1 = client.post("/api/v1/certifications/counter", json=body, headers={**h, "Idempotency-Key": "k-1"})
     assert r1.status_code == 200, r1.text
     assert r1.json()["channel"] == "counter" and r1.json()["office_region_code"] == factories.WENDENG
+    assert r1.json()["attempt_id"] == check and r1.json()["already_certified"] is False
     r2 = client.post("/api/v1/certifications/counter", json=body, headers={**h, "Idempotency-Key": "k-1"})
     assert r2.json() == r1.json() and r2.headers.get("Idempotent-Replayed") == "true"
     r3 = client.post("/api/v1/certifications/counter", json=body, headers={**h, "Idempotency-Key": "k-2"})
-    assert r3.json()["id"] == r1.json()["id"]  # a second certification returns the first
+    assert r3.json()["id"] == r1.json()["id"]  # a second certification returns the first, and says so
+    assert r3.json()["already_certified"] is True and "已完成认证" in r3.json()["message"]
     assert client.post("/api/v1/certifications/counter", json=body, headers=h).status_code == 422  # no key
     r = client.post(
         "/api/v1/certifications/counter",

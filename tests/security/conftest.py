@@ -35,6 +35,7 @@ class Target:
     region: str
     challenge_id: str
     evidence_id: int
+    attempt_id: int = 0  # a matched counter face check of the pensioner
 
 
 @dataclass
@@ -97,9 +98,25 @@ def build_world(client: TestClient, session: Session, settings: Settings, now) -
     )
     session.flush()
     world = World(
-        a=Target(a.id, a.national_id, task.id, visit.id, f.HUANCUI, "", evidence.id),
+        a=Target(
+            a.id,
+            a.national_id,
+            task.id,
+            visit.id,
+            f.HUANCUI,
+            "",
+            evidence.id,
+            f.counter_face_check(session, a.id, at=now),
+        ),
         missing=Target(
-            MISSING_ID, "371002195003040000", MISSING_ID, MISSING_ID, MISSING_REGION, str(uuid.UUID(int=7)), MISSING_ID
+            MISSING_ID,
+            "371002195003040000",
+            MISSING_ID,
+            MISSING_ID,
+            MISSING_REGION,
+            str(uuid.UUID(int=7)),
+            MISSING_ID,
+            MISSING_ID,
         ),
         b_id=b.id,
     )

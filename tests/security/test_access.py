@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from models import VerificationAttempt
 from tests import factories as f
 from tests.security.conftest import OTHER_CITY, ROLES, Target, World, token
 
@@ -152,7 +153,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda t: (
             "POST",
             "/api/v1/certifications/counter",
-            {"json": {"national_id": t.national_id}, "headers": _key()},
+            {"json": {"national_id": t.national_id, "attempt_id": t.attempt_id}, "headers": _key()},
         ),
         roles=("admin", "counter"),
         scope="city",
@@ -168,7 +169,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         "jurisdiction",
     ),
     ("GET", "/api/v1/pensioners/{pensioner_id}/face-verifications"): Route(
-        "staff", _get("/api/v1/pensioners/{t.pensioner_id}/face-verifications"), ("admin", "supervisor"), "jurisdiction"
+        "staff",
+        _get("/api/v1/pensioners/{t.pensioner_id}/face-verifications"),
+        ("admin", "supervisor", "counter"),  # counter clerks: city-wide, their own checks only
+        "jurisdiction",
     ),
     ("GET", "/api/v1/home-visits"): Route(
         "staff", _get("/api/v1/home-visits?mine=false"), roles=("admin", "field", "supervisor"), scope="list"
@@ -449,18 +453,25 @@ def test_lists_are_filtered_to_the_jurisdiction(client: TestClient, world: World
     assert summary["region"] == f.WENDENG and all(c["region"].startswith("371003") for c in summary["children"])
 
 
-def test_face_attempts_lock_the_day_through_the_app(client: TestClient, world: World, settings, clock) -> None:  # type: ignore[no-untyped-def]
+def test_face_attempts_lock_the_day_through_the_app(client: TestClient, world: World, settings, clock, session) -> None:  # type: ignore[no-untyped-def]
     settings.face_attempts_per_day = 3
     hdr = world.pensioner_a
     route = ROUTES[("POST", "/api/v1/me/certifications")]
     challenge = world.a.challenge_id
-    for _ in range(3):
+    for _ in range(3):  # broken uploads are refused but are not the pensioner's failures: no lock
         resp = _send(client, route.call(Target(**{**world.a.__dict__, "challenge_id": challenge})), hdr)
         assert resp.status_code == 422 and resp.json()["code"] in {"not_an_image", "truncated_image"}, resp.text
         nxt = client.post("/api/v1/me/liveness-challenges", headers=hdr)
-        if nxt.status_code != 201:
-            break
+        assert nxt.status_code == 201, nxt.text
         challenge = nxt.json()["challenge_id"]
+    for _ in range(3):  # what three refused liveness answers leave behind
+        session.add(
+            VerificationAttempt(
+                pensioner_id=world.a.pensioner_id, at=clock.now, channel="app", decision="liveness_failed", reasons=[]
+            )
+        )
+    session.commit()
+    nxt = client.post("/api/v1/me/liveness-challenges", headers=hdr)
     assert nxt.status_code == 429, nxt.text
     body = nxt.json()
     assert body["code"] == "locked" and body["message"] and body["message_en"] and body["detail"]["failed_today"] == 3

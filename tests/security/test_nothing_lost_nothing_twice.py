@@ -27,17 +27,18 @@ from tests.security.conftest import count_rows
 CLI = str(Path(sys.executable).parent / "pension-cert")
 
 
-def _counter(session: Session, settings) -> tuple[Pensioner, list]:  # type: ignore[no-untyped-def]
+def _counter(session: Session, settings) -> tuple[Pensioner, list, dict]:  # type: ignore[no-untyped-def]
     f.seed_regions(session)
     seasons.create_season(session=session, settings=settings, year=2026)
     p = f.pensioner(session)
     counters = [f.staff(session, role="counter", region=d) for d in (f.HUANCUI, f.WENDENG, f.HUANCUI)]
+    check = f.counter_face_check(session, p.id)
     session.commit()
-    return p, counters
+    return p, counters, {"national_id": p.national_id, "attempt_id": check}
 
 
 def test_concurrent_counter_certifications_certify_once(app, session: Session, settings) -> None:  # type: ignore[no-untyped-def]
-    p, counters = _counter(session, settings)
+    _p, counters, body = _counter(session, settings)
     barrier = threading.Barrier(len(counters))
     results: list[tuple[int, dict]] = []
     errors: list[BaseException] = []
@@ -47,7 +48,7 @@ def test_concurrent_counter_certifications_certify_once(app, session: Session, s
             with TestClient(app) as c:
                 hdr = f.staff_token(c, user) | {"Idempotency-Key": f"desk-{user.id}"}
                 barrier.wait()
-                resp = c.post("/api/v1/certifications/counter", json={"national_id": p.national_id}, headers=hdr)
+                resp = c.post("/api/v1/certifications/counter", json=body, headers=hdr)
                 results.append((resp.status_code, resp.json()))
         except BaseException as exc:
             errors.append(exc)
@@ -64,10 +65,10 @@ def test_concurrent_counter_certifications_certify_once(app, session: Session, s
 
 
 def test_retry_with_the_same_key_returns_the_first_answer(client: TestClient, session: Session, settings) -> None:  # type: ignore[no-untyped-def]
-    p, counters = _counter(session, settings)
+    _p, counters, body = _counter(session, settings)
     hdr = f.staff_token(client, counters[0]) | {"Idempotency-Key": "retry-1"}
-    first = client.post("/api/v1/certifications/counter", json={"national_id": p.national_id}, headers=hdr)
-    again = client.post("/api/v1/certifications/counter", json={"national_id": p.national_id}, headers=hdr)
+    first = client.post("/api/v1/certifications/counter", json=body, headers=hdr)
+    again = client.post("/api/v1/certifications/counter", json=body, headers=hdr)
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
     other = client.post("/api/v1/certifications/counter", json={"national_id": "110101195003040000"}, headers=hdr)

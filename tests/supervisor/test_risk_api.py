@@ -9,7 +9,6 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from models import Certification, LivenessChallenge, VerificationAttempt
-
 from tests import factories
 from tests.supervisor.conftest import TODAY, City
 
