@@ -19,6 +19,8 @@ from models import LifeEvidence, Pensioner
 from models.engine import dialect_insert
 from models.enums import CertificationChannel, PensionStatus
 
+# Data a city may compare against; anything else in a file is a mistake or an attack, refused per row.
+KNOWN_SOURCES = frozenset({"medical_insurance", "hospital", "bank_counter", "self_service_terminal"})
 EVIDENCE_ALIASES = {"身份证号": "national_id", "证据日期": "evidence_date", "来源": "source"}
 DEATH_ALIASES = {"身份证号": "national_id", "死亡日期": "death_date"}
 MAX_ERRORS = 200
@@ -66,11 +68,13 @@ def _lookup(session: Session, ids: set[str]) -> dict[str, Pensioner]:
 class LifeEvidenceResult:
     """What a life-evidence import did."""
 
-    rows: int = 0
+    rows: int = 0  # = stored + duplicates
     stored: int = 0
+    duplicates: int = 0  # rows already imported before (same person, date and source)
+    people: int = 0  # = certified + already_certified + not_counted + skipped_not_active
     certified: int = 0
     already_certified: int = 0
-    not_counted: int = 0  # source not accepted, too old, or before the window
+    not_counted: int = 0  # people whose newest evidence is from a source not accepted, too old, or before the window
     skipped_not_active: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -88,7 +92,7 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
     for line, r in rows:
         nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
         reason = _person_date_error(people, nid, day, today)
-        if reason is None and (not source or len(source) > 32):
+        if reason is None and source not in KNOWN_SOURCES:
             reason = RowRefusal.INVALID_SOURCE
         if reason is not None:
             errors.append({"line": line, "national_id": nid, "reason": reason.value})
@@ -105,6 +109,8 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
         for v in values:
             res: Any = session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True})
             result.stored += int(res.rowcount or 0)
+        result.duplicates = result.rows - result.stored
+        result.people = len({p.id for p, _, _ in parsed})
     # The newest accepted evidence per person decides.
     best: dict[int, tuple[Pensioner, date, str]] = {}
     for p, d, s in parsed:

@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     reminder_days_before_close: str = "30,14,7,3,1"
     reminder_family_min_age: int = 80
     # Comma-separated sources that certify passively; "*" (the default) accepts every source.
-    life_evidence_sources: str = "*"
+    life_evidence_sources: str = "medical_insurance,hospital,bank_counter,self_service_terminal"
     life_evidence_max_age_days: int = 180
 
     home_visit_bedridden_days: int = 21
@@ -157,7 +157,7 @@ class Settings(BaseSettings):
         return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
 
     def life_evidence_source_counts(self, source: str) -> bool:
-        """Whether evidence from `source` certifies ("*" accepts all)."""
+        """Whether evidence from `source` certifies ("*" accepts every known source)."""
         accepted = self.accepted_life_evidence_sources
         return "*" in accepted or source in accepted
 

@@ -53,7 +53,7 @@ def test_life_evidence_import(session: Session, settings: Settings) -> None:
     assert (result.stored, result.certified, result.not_counted) == (3, 1, 2)
     cert = session.scalar(select(Certification).where(Certification.pensioner_id == a.id))
     assert cert is not None and cert.channel == "data_comparison" and cert.source == "medical_insurance"
-    again = passive.import_life_evidence(session=session, settings=settings, data=good, now=now)  # every source
+    again = passive.import_life_evidence(session=session, settings=settings, data=good, now=now)  # every known source
     session.commit()
     assert (again.stored, again.certified, again.already_certified) == (0, 1, 1)
 
@@ -130,3 +130,30 @@ def test_http_gateway_retries_then_succeeds() -> None:
     )
     with pytest.raises(outbox.GatewayError):
         bad.send(phone="1", body="x", message_id=1)
+
+
+def test_life_evidence_sources_are_known_and_the_counts_add_up(session: Session, settings: Settings) -> None:
+    factories.seed_regions(session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    a, b = (factories.pensioner(session, phone=f"1390000000{i}") for i in range(2))
+    session.commit()
+    now = at(2026, 5, 20)
+    # Reported: `facebook` was accepted as a source.
+    unknown = _csv("national_id,evidence_date,source", f"{a.national_id},2026-05-01,facebook")
+    with pytest.raises(InvalidInput) as exc:
+        passive.import_life_evidence(session=session, settings=settings, data=unknown, now=now)
+    assert [e["reason"] for e in exc.value.detail["errors"]] == ["invalid_source"]
+    session.rollback()
+    # Reported: rows 2, stored 2, certified 1, already 0, not_counted 0 — one person's two rows.
+    two_rows = _csv(
+        "national_id,evidence_date,source",
+        f"{a.national_id},2026-05-01,hospital",
+        f"{a.national_id},2026-05-03,medical_insurance",
+        f"{b.national_id},2026-02-01,hospital",  # before the window: stored, not counted
+    )
+    r = passive.import_life_evidence(session=session, settings=settings, data=two_rows, now=now)
+    assert (r.rows, r.stored, r.duplicates) == (3, 3, 0)
+    assert (r.people, r.certified, r.already_certified, r.not_counted, r.skipped_not_active) == (2, 1, 0, 1, 0)
+    again = passive.import_life_evidence(session=session, settings=settings, data=two_rows, now=now)
+    assert (again.rows, again.stored, again.duplicates) == (3, 0, 3)
+    assert again.people == again.certified + again.already_certified + again.not_counted + again.skipped_not_active
