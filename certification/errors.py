@@ -93,6 +93,19 @@ class CloseBeforeOpen(InvalidInput):
     message_en = "The close date is before the open date."
 
 
+class OpenOutsideYear(InvalidInput):
+    """The season of a year must open in that year."""
+
+    code = "season_open_outside_year"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"{year}年度的认证期必须在{year}年内开始。",
+            f"The {year} season must open in {year}.",
+            detail={"year": year},
+        )
+
+
 class InvalidSuspendFrom(InvalidInput):
     """A suspension date not after close + grace."""
 

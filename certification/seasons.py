@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from certification.errors import (
     CloseBeforeOpen,
+    OpenOutsideYear,
     InvalidGraceDays,
     InvalidSeasonYear,
     InvalidSuspendFrom,
@@ -94,6 +95,8 @@ def create_season(
         raise InvalidGraceDays()
     if close_date < open_date:
         raise CloseBeforeOpen()
+    if open_date.year != year:
+        raise OpenOutsideYear(year)
     effective = suspend_from_date or suspend_from(close_date, grace)
     if effective <= close_date + timedelta(days=grace):
         raise InvalidSuspendFrom()

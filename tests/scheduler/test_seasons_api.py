@@ -35,12 +35,20 @@ def test_season_defaults_and_validation(session: Session, settings: Settings) ->
             session=session, settings=settings, year=2027, open_date=date(2027, 6, 1), close_date=date(2027, 5, 1)
         )
     assert bad.value.code == "season_close_before_open"
+    with pytest.raises(InvalidInput) as elsewhere:  # reported: year 2028 opening 2030-04-01 was created
+        seasons.create_season(
+            session=session, settings=settings, year=2028, open_date=date(2030, 4, 1), close_date=date(2030, 6, 30)
+        )
+    assert elsewhere.value.code == "season_open_outside_year"
     with pytest.raises(Conflict) as dup:
         seasons.create_season(session=session, settings=settings, year=2026)
     assert dup.value.code == "season_exists"
+    seasons.create_season(
+        session=session, settings=settings, year=2029, open_date=date(2029, 10, 1), close_date=date(2029, 12, 20)
+    )  # suspensions from 1 February 2030
     with pytest.raises(Conflict) as overlap:
         seasons.create_season(
-            session=session, settings=settings, year=2027, open_date=date(2026, 7, 1), close_date=date(2027, 6, 30)
+            session=session, settings=settings, year=2030, open_date=date(2030, 1, 15), close_date=date(2030, 6, 30)
         )
     assert overlap.value.code == "season_overlap"
     with pytest.raises(InvalidInput):
