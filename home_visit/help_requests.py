@@ -32,7 +32,9 @@ def request_visit(
     today = seasons.local_date(now, settings.timezone)
     year, deadline = _requestable_season(session=session, settings=settings, pensioner=pensioner, today=today)
     due = due_date_for(today=today, close_date=deadline, settings=settings)
-    task, action = _season_task(session=session, pensioner_id=pensioner.id, year=year, due=due, note=note, now=now)
+    task, action = _season_task(
+        session=session, pensioner_id=pensioner.id, year=year, due=due, note=note, now=now, today=today
+    )
     if task.assigned_staff_id is None:
         assign_one(session=session, task=task, pensioner=pensioner)
     session.flush()
@@ -64,7 +66,7 @@ def _requestable_season(*, session: Session, settings: Settings, pensioner: Pens
 
 
 def _season_task(
-    *, session: Session, pensioner_id: int, year: int, due: date, note: str | None, now: datetime
+    *, session: Session, pensioner_id: int, year: int, due: date, note: str | None, now: datetime, today: date
 ) -> tuple[HomeVisitTask, str]:
     """The season's task, created (race-safe), left open or reopened; with the audit action that says which."""
     task = _task_for(session, pensioner_id, year)
@@ -87,6 +89,8 @@ def _season_task(
             assert task is not None
         return task, "home_visit.requested"
     if task.status == OPEN:
+        if task.due_date < today:
+            task.due_date = due  # the old promise has passed: a repeated request gets a date ahead, not behind
         return task, "home_visit.request_repeated"
     task.status, task.reason, task.due_date = OPEN, HomeVisitReason.HELP_REQUEST.value, due
     task.closed_at = task.close_reason = task.escalated_at = None

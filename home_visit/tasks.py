@@ -23,8 +23,10 @@ OPEN = HomeVisitTaskStatus.OPEN.value
 
 
 def due_date_for(*, today: date, close_date: date, settings: Settings) -> date:
-    """A new task's due date: a few days out, but before the close (never before today)."""
-    return max(today, min(today + timedelta(days=settings.home_visit_due_days), close_date - timedelta(days=1)))
+    """A new task's due date: a few days out, but before the close while the window is open (never before today)."""
+    soon = today + timedelta(days=settings.home_visit_due_days)
+    last = close_date - timedelta(days=1)
+    return min(soon, last) if last >= today else soon
 
 
 def _insert_tasks(
