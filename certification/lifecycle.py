@@ -47,6 +47,8 @@ def suspend_cohort(
     region_code: str | None = None,
 ) -> int:
     """Suspend every active, uncertified pensioner of a cohort; returns how many pensions were suspended."""
+    if require_uncertified:
+        _reopen_lifted(session=session, where=where, season_year=season_year, effective_date=effective_date, now=now)
     _insert_suspensions(
         session=session,
         where=where,
@@ -89,6 +91,30 @@ def suspend_cohort(
             },
         )
     return count
+
+
+def _reopen_lifted(
+    *, session: Session, where: ColumnElement[bool], season_year: int, effective_date: date, now: datetime
+) -> None:
+    """Suspensions lifted without a certification (a window extended) open again from the new date."""
+    uncertified = select(Pensioner.id).where(*active_members(where, season_year=season_year, require_uncertified=True))
+    session.execute(
+        update(Suspension)
+        .where(
+            Suspension.season_year == season_year,
+            Suspension.reinstated_at.is_not(None),
+            Suspension.effective_date < effective_date,
+            Suspension.pensioner_id.in_(uncertified),
+        )
+        .values(
+            effective_date=effective_date,
+            suspended_at=now,
+            reinstated_at=None,
+            reinstated_effective_date=None,
+            back_pay_months=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _insert_suspensions(
@@ -235,3 +261,45 @@ def cancel_open_home_visits(
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def lift_premature_suspensions(
+    *, session: Session, where: ColumnElement[bool], season_year: int, suspend_from: date, now: datetime, today: date
+) -> list[int]:
+    """Reinstate a cohort's open suspensions that took effect before its (now later) suspension date; who, set-based."""
+    in_cohort = select(Pensioner.id).where(where)
+    premature = and_(
+        Suspension.season_year == season_year,
+        Suspension.reinstated_at.is_(None),
+        Suspension.effective_date < suspend_from,
+        Suspension.pensioner_id.in_(in_cohort),
+    )
+    who = list(session.scalars(select(Suspension.pensioner_id).where(premature)))
+    effective_dates = session.scalars(select(Suspension.effective_date).where(premature).distinct()).all()
+    for effective in effective_dates:  # one statement per effective date (a sweep's cohort shares one)
+        session.execute(
+            update(Suspension)
+            .where(premature, Suspension.effective_date == effective)
+            .values(
+                reinstated_at=now,
+                reinstated_effective_date=today.replace(day=1),
+                back_pay_months=seasons.months_between(effective, today),
+            ),
+            execution_options={"synchronize_session": False},
+        )
+    if who:
+        session.execute(
+            update(Pensioner)
+            .where(
+                Pensioner.pension_status == PensionStatus.SUSPENDED.value,
+                Pensioner.id.in_(
+                    select(Suspension.pensioner_id).where(
+                        Suspension.season_year == season_year, Suspension.reinstated_at == now
+                    )
+                ),
+                ~exists().where(Suspension.pensioner_id == Pensioner.id, Suspension.reinstated_at.is_(None)),
+            )
+            .values(pension_status=PensionStatus.ACTIVE.value, status_since=today, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    return who

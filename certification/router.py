@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Response
 from certification import counter as counter_service
 from certification import seasons as season_service
 from certification import service as certification_service
+from certification import suspension as suspension_service
 from certification.schemas import (
     CertificationOut,
     CounterCertificationIn,
@@ -52,7 +53,12 @@ def list_seasons(staff: AdminStaff, session: SessionDep) -> Any:
 
 @router.put("/admin/seasons/{year}/windows", response_model=WindowOut)
 def set_window(
-    year: Annotated[int, Path(ge=2000, le=2100)], body: WindowIn, staff: AdminStaff, session: SessionDep
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: WindowIn,
+    staff: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Any:
     """Give a region its own close date (e.g. a district extends its window); only inside the admin's jurisdiction."""
     jurisdiction = region_service.get_region(session=session, code=staff.region_code)
@@ -60,7 +66,7 @@ def set_window(
         session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
     ):
         raise RegionNotFound()
-    return season_service.extend_window(
+    window = season_service.extend_window(
         session=session,
         year=year,
         region_code=body.region_code,
@@ -68,6 +74,10 @@ def set_window(
         grace_days=body.grace_days,
         actor_id=staff.id,
     )
+    lifted = suspension_service.lift_after_window_change(
+        session=session, settings=settings, year=year, now=now, actor_id=staff.id
+    )
+    return WindowOut.model_validate(window).model_copy(update={"suspensions_lifted": lifted})
 
 
 @router.post("/certifications/counter", response_model=CounterCertificationOut)

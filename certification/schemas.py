@@ -48,6 +48,9 @@ class WindowOut(BaseModel):
     close_date: date
     grace_days: int
     suspend_from_date: date
+    suspensions_lifted: int = Field(
+        default=0, description="People suspended before the new date and back inside the window: reinstated now"
+    )
 
 
 class CounterCertificationIn(BaseModel):

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from certification.errors import (
     CloseBeforeOpen,
-    OpenOutsideYear,
     InvalidGraceDays,
     InvalidSeasonYear,
     InvalidSuspendFrom,
+    OpenOutsideYear,
     SeasonExists,
     SeasonNotFound,
     SeasonOverlap,

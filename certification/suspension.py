@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
+from core import audit
 from core.settings import Settings
 
 
@@ -40,3 +41,35 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
         )
     session.flush()
     return {"suspended": suspended}
+
+
+def lift_after_window_change(
+    *, session: Session, settings: Settings, year: int, now: datetime, actor_id: int | None
+) -> int:
+    """Reinstate people suspended before their window's new suspension date, while they are back inside it."""
+    today = seasons.local_date(now, settings.timezone)
+    season = seasons.get_season(session=session, year=year)
+    lifted: list[int] = []
+    for cohort in seasons.window_cohorts(session=session, season=season):
+        if today >= cohort.window.suspend_from_date:
+            continue  # still past the (new) date: the suspension stands, effective as it was
+        lifted += lifecycle.lift_premature_suspensions(
+            session=session,
+            where=cohort.where,
+            season_year=year,
+            suspend_from=cohort.window.suspend_from_date,
+            now=now,
+            today=today,
+        )
+    if lifted:
+        audit.record(
+            session=session,
+            actor_type="staff" if actor_id else "system",
+            actor_id=actor_id,
+            action="pension.suspensions_lifted",
+            target_type="season",
+            target_id=year,
+            detail={"reason": "window_extended", "reinstated": len(lifted), "pensioner_ids": lifted},
+        )
+    session.flush()
+    return len(lifted)

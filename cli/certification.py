@@ -59,7 +59,7 @@ def season_extend(
     grace_days: Annotated[int | None, typer.Option(help="Grace days (default the season's)")] = None,
 ) -> None:
     """Give a region its own close date for a season."""
-    from certification import seasons
+    from certification import seasons, suspension
 
     settings = get_settings()
     try:
@@ -69,7 +69,13 @@ def season_extend(
             w = seasons.extend_window(
                 session=session, year=year, region_code=region, close_date=close_date, grace_days=grace_days
             )
-            typer.echo(f"season {year} region {w.region_code}: close {w.close_date}, suspension {w.suspend_from_date}")
+            lifted = suspension.lift_after_window_change(
+                session=session, settings=settings, year=year, now=utcnow(), actor_id=None
+            )
+            typer.echo(
+                f"season {year} region {w.region_code}: close {w.close_date}, suspension {w.suspend_from_date}; "
+                f"{lifted} suspended pensioners back inside the window reinstated"
+            )
     except DomainError as exc:
         fail(exc)
 
