@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from sqlalchemy import select
 
 from certification import seasons as season_service
@@ -21,18 +21,20 @@ from certification.schemas import (
 from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
-from models import Pensioner
+from models import Pensioner, Region
 from models.enums import CertificationChannel
-from registry import regions as region_service
-from registry.deps import city_of
-from registry.errors import PensionerNotFound, RegionNotFound
+from registry.deps import city_of, staff_region
+from registry.errors import PensionerNotFound
 
 router = APIRouter(tags=["seasons"])
+StaffRegion = Annotated[Region, Depends(staff_region)]
 
 
 @router.post("/admin/seasons", response_model=SeasonOut, status_code=201)
-def create_season(body: SeasonIn, staff: AdminStaff, session: SessionDep, settings: SettingsDep) -> Any:
-    """Create a year's season; 422 if close is before open, 409 if it exists or overlaps another."""
+def create_season(
+    body: SeasonIn, staff: AdminStaff, session: SessionDep, settings: SettingsDep, region: StaffRegion
+) -> Any:
+    """Create a year's season (admins of the service city only, else 403); 422 if close is before open, 409 if it exists or overlaps."""
     return season_service.create_season(
         session=session,
         settings=settings,
@@ -41,6 +43,7 @@ def create_season(body: SeasonIn, staff: AdminStaff, session: SessionDep, settin
         close_date=body.close_date,
         grace_days=body.grace_days,
         actor_id=staff.id,
+        jurisdiction=region,
     )
 
 
@@ -52,14 +55,14 @@ def list_seasons(staff: AdminStaff, session: SessionDep) -> Any:
 
 @router.put("/admin/seasons/{year}/windows", response_model=WindowOut)
 def set_window(
-    year: Annotated[int, Path(ge=2000, le=2100)], body: WindowIn, staff: AdminStaff, session: SessionDep
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    body: WindowIn,
+    staff: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    region: StaffRegion,
 ) -> Any:
     """Give a region its own close date (e.g. a district extends its window); only inside the admin's jurisdiction."""
-    jurisdiction = region_service.get_region(session=session, code=staff.region_code)
-    if not region_service.region_within(
-        session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
-    ):
-        raise RegionNotFound()
     return season_service.extend_window(
         session=session,
         year=year,
@@ -67,6 +70,8 @@ def set_window(
         close_date=body.close_date,
         grace_days=body.grace_days,
         actor_id=staff.id,
+        jurisdiction=region,
+        settings=settings,
     )
 
 

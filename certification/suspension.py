@@ -24,7 +24,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
         require_uncertified = False
     else:
         season = seasons.current_season(session=session, today=today)
-        cohorts = seasons.window_cohorts(session=session, season=season) if season else []
+        cohorts = seasons.window_cohorts(session=session, season=season, settings=settings) if season else []
         require_uncertified = True
     for cohort in cohorts:
         if today <= cohort.window.suspend_after:
@@ -36,7 +36,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
             effective_date=cohort.window.suspend_from_date,
             now=now,
             require_uncertified=require_uncertified,
-            region_code=cohort.window.region_code,
+            region_code=cohort.window.label,
         )
     session.flush()
     return {"suspended": suspended}
