@@ -115,7 +115,7 @@ def sweep_reminders(*, session: Session, settings: Settings, now: datetime) -> d
         with_open, require_uncertified = False, False  # certifying moves the due date out of range
     else:
         season = seasons.current_season(session=session, today=today)
-        cohorts = seasons.window_cohorts(session=session, season=season) if season else []
+        cohorts = seasons.window_cohorts(session=session, season=season, settings=settings) if season else []
         with_open, require_uncertified = True, True
     for cohort in cohorts:
         kind = latest_due_kind(cohort.window, today, offsets, with_open=with_open)

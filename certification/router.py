@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from certification import counter as counter_service
 from certification import seasons as season_service
@@ -23,17 +23,20 @@ from certification.schemas import (
 from core import idempotency
 from core.clock import NowDep
 from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
-from registry import regions as region_service
-from registry.errors import RegionNotFound
+from models import Region
+from registry.deps import staff_region
 
 router = APIRouter(tags=["seasons"])
+StaffRegion = Annotated[Region, Depends(staff_region)]
 _CERTIFIED = ("已完成本年度资格认证。", "Certified for this season.")
 _ALREADY = ("此人本年度已完成认证，无需重复认证。", "Already certified this season; nothing was changed.")
 
 
 @router.post("/admin/seasons", response_model=SeasonOut, status_code=201)
-def create_season(body: SeasonIn, staff: AdminStaff, session: SessionDep, settings: SettingsDep) -> Any:
-    """Create a year's season; 422 if close is before open, 409 if it exists or overlaps another."""
+def create_season(
+    body: SeasonIn, staff: AdminStaff, session: SessionDep, settings: SettingsDep, region: StaffRegion
+) -> Any:
+    """Create a year's season (admins of the service city only, else 403); 422 if close is before open, 409 if it exists or overlaps."""
     return season_service.create_season(
         session=session,
         settings=settings,
@@ -42,6 +45,7 @@ def create_season(body: SeasonIn, staff: AdminStaff, session: SessionDep, settin
         close_date=body.close_date,
         grace_days=body.grace_days,
         actor_id=staff.id,
+        jurisdiction=region,
     )
 
 
@@ -58,14 +62,10 @@ def set_window(
     staff: AdminStaff,
     session: SessionDep,
     settings: SettingsDep,
+    region: StaffRegion,
     now: NowDep,
 ) -> Any:
     """Give a region its own close date (e.g. a district extends its window); only inside the admin's jurisdiction."""
-    jurisdiction = region_service.get_region(session=session, code=staff.region_code)
-    if not region_service.region_within(
-        session=session, inner_code=region_service.normalise_code(body.region_code), outer=jurisdiction
-    ):
-        raise RegionNotFound()
     window = season_service.extend_window(
         session=session,
         year=year,
@@ -73,6 +73,8 @@ def set_window(
         close_date=body.close_date,
         grace_days=body.grace_days,
         actor_id=staff.id,
+        jurisdiction=region,
+        settings=settings,
     )
     lifted = suspension_service.lift_after_window_change(
         session=session, settings=settings, year=year, now=now, actor_id=staff.id

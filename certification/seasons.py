@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, literal, select, true
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from certification.errors import (
@@ -21,9 +21,11 @@ from certification.errors import (
     SeasonOverlap,
 )
 from core import audit
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from models import Pensioner, Region, Season, SeasonRegionWindow
-from registry.errors import RegionNotFound
+from models.enums import RegionLevel
+from registry.errors import OutsideJurisdiction, RegionNotFound
+from registry.regions import normalise_code, region_within
 
 
 def local_date(now: datetime, tz: str) -> date:
@@ -67,11 +69,17 @@ class Window:
     grace_days: int
     suspend_from_date: date
     region_code: str | None = None  # None: the city-wide season
+    joined_on: date | None = None  # set: the own window of the people added to the roster that day
 
     @property
     def suspend_after(self) -> date:
         """Last day before suspension: pending people are suspended from the next day on."""
         return self.close_date + timedelta(days=self.grace_days)
+
+    @property
+    def label(self) -> str | None:
+        """What the window is of, for audit events: a region code, `added:<day>`, or None (the season's)."""
+        return f"added:{self.joined_on.isoformat()}" if self.joined_on else self.region_code
 
 
 def create_season(
@@ -84,8 +92,15 @@ def create_season(
     grace_days: int | None = None,
     suspend_from_date: date | None = None,
     actor_id: int | None = None,
+    jurisdiction: Region | None = None,
 ) -> Season:
-    """Create the season for `year`; defaults from settings (1 April – 30 June); no overlaps."""
+    """Create the season for `year`; defaults from settings (1 April – 30 June); no overlaps.
+
+    A season is the service city's (settings.city_code): with a `jurisdiction` (an admin's; None is the
+    operator's CLI) only that city itself may create one; a district or another city gets OutsideJurisdiction.
+    """
+    if jurisdiction is not None and (jurisdiction.level != RegionLevel.CITY or jurisdiction.code != settings.city_code):
+        raise OutsideJurisdiction()
     if not 2000 <= year <= 2100:
         raise InvalidSeasonYear()
     open_date = open_date or _month_day(year, settings.season_open_month_day)
@@ -132,11 +147,24 @@ def extend_window(
     close_date: date,
     grace_days: int | None = None,
     actor_id: int | None = None,
+    jurisdiction: Region | None = None,
+    settings: Settings | None = None,
 ) -> SeasonRegionWindow:
-    """Give a region (community/town/district/city) its own close date for a season; upsert."""
+    """Give a region (community/town/district/city) its own close date for a season; upsert.
+
+    The region must lie inside `jurisdiction` (an admin's; None is the operator's CLI), else RegionNotFound
+    as for a missing one, and inside the service city whose season it is, else OutsideJurisdiction.
+    """
+    settings = settings or get_settings()
+    region_code = normalise_code(region_code)
+    if jurisdiction is not None and not region_within(session=session, inner_code=region_code, outer=jurisdiction):
+        raise RegionNotFound()
     season = get_season(session=session, year=year)
     if session.get(Region, region_code) is None:
         raise RegionNotFound()
+    city = session.get(Region, settings.city_code)
+    if city is None or not region_within(session=session, inner_code=region_code, outer=city):
+        raise OutsideJurisdiction()
     if close_date < season.open_date:
         raise CloseBeforeOpen()
     grace = season.grace_days if grace_days is None else grace_days
@@ -196,14 +224,34 @@ def _region_window(season: Season, w: SeasonRegionWindow) -> Window:
     return Window(season.year, season.open_date, w.close_date, w.grace_days, w.suspend_from_date, w.region_code)
 
 
-def window_for(*, session: Session, season: Season, pensioner: Pensioner) -> Window:
-    """The pensioner's window: the most specific of community, town, district, city, else the season's."""
+def window_for(
+    *, session: Session, season: Season, pensioner: Pensioner, new_pensioner_days: int | None = None
+) -> Window:
+    """The pensioner's window: the most specific of community, town, district, city, else the season's.
+
+    With `new_pensioner_days`, someone added to the roster too late to have that many days before it gets
+    their own window instead (see `newcomer_window`).
+    """
     chain = [pensioner.region_code, pensioner.town_code, pensioner.district_code, pensioner.city_code]
     found = region_windows(session=session, season=season)
-    for code in chain:
-        if code and code in found:
-            return found[code]
-    return _season_window(season)
+    window = next((found[code] for code in chain if code and code in found), _season_window(season))
+    if new_pensioner_days is None or pensioner.added_on is None:
+        return window
+    own = newcomer_window(season, pensioner.added_on, new_pensioner_days)
+    return own if own.close_date > window.close_date else window
+
+
+def newcomer_window(season: Season, joined_on: date, days: int) -> Window:
+    """The own window of people added on `joined_on`: `days` to certify from that day, the season's grace."""
+    close = joined_on + timedelta(days=days)
+    return Window(
+        season.year, joined_on, close, season.grace_days, suspend_from(close, season.grace_days), None, joined_on
+    )
+
+
+def _following_open(session: Session, season: Season) -> date | None:
+    """Opening day of the next season, if created."""
+    return session.scalar(select(Season.open_date).where(Season.year > season.year).order_by(Season.year).limit(1))
 
 
 def region_windows(*, session: Session, season: Season) -> dict[str, Window]:
@@ -228,7 +276,9 @@ def deadline_for(
     season = current_season(session=session, today=today)
     if season is None:
         return None, None
-    window = window_for(session=session, season=season, pensioner=pensioner)
+    window = window_for(
+        session=session, season=season, pensioner=pensioner, new_pensioner_days=settings.new_pensioner_days
+    )
     return window, window.close_date
 
 
@@ -252,13 +302,17 @@ class Cohort:
     where: ColumnElement[bool]
 
 
-def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
-    """Partition the city by window: one cohort per regional window plus the rest (most specific wins)."""
+def window_cohorts(*, session: Session, season: Season, settings: Settings) -> list[Cohort]:
+    """Partition the city by window: one cohort per regional window plus the rest (most specific wins).
+
+    People added to the roster (`added_on`) less than `new_pensioner_days` before their window's close are
+    left out of it: they form one cohort per day they were added, with a window of their own
+    (`newcomer_window`) — unless that would reach into the next season, which then covers them.
+    """
     windows = region_windows(session=session, season=season)
-    if not windows:
-        return [Cohort(_season_window(season), true())]
-    codes = list(windows)
+    days = timedelta(days=settings.new_pensioner_days)
     # Division codes are unique across levels, so one IN list per column finds the most specific match.
+    codes = list(windows)
     key = case(
         (Pensioner.region_code.in_(codes), Pensioner.region_code),
         (Pensioner.town_code.in_(codes), Pensioner.town_code),
@@ -266,8 +320,24 @@ def window_cohorts(*, session: Session, season: Season) -> list[Cohort]:
         (Pensioner.city_code.in_(codes), Pensioner.city_code),
         else_=literal(""),
     )
-    cohorts = [Cohort(w, key == code) for code, w in windows.items()]
-    cohorts.append(Cohort(_season_window(season), key == ""))
+
+    def member(code: str) -> ColumnElement[bool]:
+        return key == code if windows else true()
+
+    regional = [*windows.items(), ("", _season_window(season))]
+    cohorts = [
+        Cohort(w, and_(member(code), or_(Pensioner.added_on.is_(None), Pensioner.added_on <= w.close_date - days)))
+        for code, w in regional
+    ]
+    earliest = min(w.close_date for _, w in regional) - days
+    following = _following_open(session, season)
+    joined = session.scalars(select(Pensioner.added_on).where(Pensioner.added_on > earliest).distinct()).all()
+    for day in sorted(d for d in joined if d is not None):
+        own = newcomer_window(season, day, settings.new_pensioner_days)
+        if following is not None and own.close_date >= following:
+            continue
+        late_for = [member(code) for code, w in regional if own.close_date > w.close_date]
+        cohorts.append(Cohort(own, and_(Pensioner.added_on == day, or_(*late_for))))
     return cohorts
 
 

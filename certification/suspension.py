@@ -25,7 +25,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
         require_uncertified = False
     else:
         season = seasons.current_season(session=session, today=today)
-        cohorts = seasons.window_cohorts(session=session, season=season) if season else []
+        cohorts = seasons.window_cohorts(session=session, season=season, settings=settings) if season else []
         require_uncertified = True
     for cohort in cohorts:
         if today <= cohort.window.suspend_after:
@@ -37,7 +37,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
             effective_date=cohort.window.suspend_from_date,
             now=now,
             require_uncertified=require_uncertified,
-            region_code=cohort.window.region_code,
+            region_code=cohort.window.label,
         )
     session.flush()
     return {"suspended": suspended}
@@ -50,7 +50,7 @@ def lift_after_window_change(
     today = seasons.local_date(now, settings.timezone)
     season = seasons.get_season(session=session, year=year)
     lifted: list[int] = []
-    for cohort in seasons.window_cohorts(session=session, season=season):
+    for cohort in seasons.window_cohorts(session=session, season=season, settings=settings):
         if today >= cohort.window.suspend_from_date:
             continue  # still past the (new) date: the suspension stands, effective as it was
         lifted += lifecycle.lift_premature_suspensions(

@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from cli.common import app, err, factory, fail, read_file
+from cli.common import acting_admin, app, err, factory, fail, read_file
 from core.errors import DomainError, InvalidInput
 from core.settings import get_settings
 from models.base import utcnow
@@ -28,6 +28,7 @@ def season_create(
     open_date: Annotated[str | None, typer.Option("--open", help="Open date YYYY-MM-DD (default 04-01)")] = None,
     close_date: Annotated[str | None, typer.Option("--close", help="Close date YYYY-MM-DD (default 06-30)")] = None,
     grace_days: Annotated[int | None, typer.Option(help="Grace days after close")] = None,
+    staff: Annotated[str | None, typer.Option(help="Act as this admin (only the service city's may)")] = None,
 ) -> None:
     """Create a season; suspension takes effect the 1st of the month after close + grace."""
     from certification import seasons
@@ -35,6 +36,7 @@ def season_create(
     settings = get_settings()
     try:
         with session_scope(factory(settings)) as session:
+            actor, jurisdiction = acting_admin(session, staff)
             s = seasons.create_season(
                 session=session,
                 settings=settings,
@@ -42,6 +44,8 @@ def season_create(
                 open_date=_date_opt(open_date),
                 close_date=_date_opt(close_date),
                 grace_days=grace_days,
+                actor_id=actor if isinstance(actor, int) else None,
+                jurisdiction=jurisdiction,
             )
             typer.echo(
                 f"season {s.year}: open {s.open_date}, close {s.close_date}, grace {s.grace_days} days, "
@@ -57,6 +61,9 @@ def season_extend(
     region: Annotated[str, typer.Option(help="12-digit division code (community/town/district/city)")],
     close: Annotated[str, typer.Option(help="The region's close date YYYY-MM-DD")],
     grace_days: Annotated[int | None, typer.Option(help="Grace days (default the season's)")] = None,
+    staff: Annotated[
+        str | None, typer.Option(help="Act as this admin (regions inside their jurisdiction only)")
+    ] = None,
 ) -> None:
     """Give a region its own close date for a season."""
     from certification import seasons, suspension
@@ -66,8 +73,16 @@ def season_extend(
         close_date = _date_opt(close)
         assert close_date is not None
         with session_scope(factory(settings)) as session:
+            actor, jurisdiction = acting_admin(session, staff)
             w = seasons.extend_window(
-                session=session, year=year, region_code=region, close_date=close_date, grace_days=grace_days
+                session=session,
+                year=year,
+                region_code=region,
+                close_date=close_date,
+                grace_days=grace_days,
+                actor_id=actor if isinstance(actor, int) else None,
+                jurisdiction=jurisdiction,
+                settings=settings,
             )
             lifted = suspension.lift_after_window_change(
                 session=session, settings=settings, year=year, now=utcnow(), actor_id=None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DomainError
 from core.settings import Settings
+from models import Region
 from models.engine import make_engine, make_session_factory
 
 app = typer.Typer(help="养老金领取资格认证 pension-cert: certification service operations.", no_args_is_help=True)
@@ -47,3 +48,23 @@ def read_file(path: Path, limit: int) -> bytes:
         )
         raise typer.Exit(1)
     return path.read_bytes()
+
+
+def acting_admin(session: Session, username: str | None) -> tuple[int | str, Region | None]:
+    """(audit actor, jurisdiction) of a CLI write: the named active admin's, or the operator's ("cli", everywhere)."""
+    from sqlalchemy import select
+
+    from core.errors import Forbidden
+    from models import StaffUser
+    from models.enums import StaffRole
+    from registry.errors import StaffNotFound
+    from registry.regions import get_region
+
+    if username is None:
+        return "cli", None
+    staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if staff is None or not staff.active:
+        raise StaffNotFound()
+    if staff.role != StaffRole.ADMIN.value:
+        raise Forbidden()
+    return staff.id, get_region(session=session, code=staff.region_code)

@@ -6,16 +6,18 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import Progress
 
-from cli.common import app, err
+from cli.common import acting_admin, app, err
 from cli.common import factory as _factory
 from cli.common import fail as _fail
 from cli.common import read_file as _read_file
 from core.errors import DomainError
 from core.settings import get_settings
+from models.base import utcnow
 from models.engine import session_scope
 
 
@@ -51,8 +53,13 @@ def create_staff(
         _fail(exc)
 
 
+StaffOption = Annotated[
+    str | None, typer.Option("--staff", help="Act as this admin: their jurisdiction, their name in the audit")
+]
+
+
 @app.command("import-regions")
-def import_regions(file: Path) -> None:
+def import_regions(file: Path, staff: StaffOption = None) -> None:
     """Import regions from CSV: code,name,parent_code,level (city/district/town/community)."""
     from registry import regions as region_service
 
@@ -60,15 +67,25 @@ def import_regions(file: Path) -> None:
     data = _read_file(file, settings.max_import_bytes)
     try:
         with session_scope(_factory(settings)) as session:
-            result = region_service.import_regions(session=session, data=data)
+            actor, jurisdiction = acting_admin(session, staff)
+            result = region_service.import_regions(
+                session=session, data=data, actor_id=actor, jurisdiction=jurisdiction
+            )
     except DomainError as exc:
         _fail(exc)
-    typer.echo(f"regions inserted {result.inserted}, updated {result.updated}")
+    typer.echo(f"regions inserted {result.inserted}, updated {result.updated}, refused {len(result.rejected)}")
+    for r in result.rejected[:50]:
+        typer.echo(f"  line {r['line']}: {r['reason']}")
 
 
 @app.command("import-roster")
 def import_roster(
-    file: Path, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False
+    file: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    staff: StaffOption = None,
+    confirm_phone_changes: Annotated[
+        bool, typer.Option(help="Needed when the file changes more phone numbers than ROSTER_MAX_PHONE_CHANGES")
+    ] = False,
 ) -> None:
     """Import pensioners from CSV (UTF-8, UTF-8 with BOM or GBK); upsert by national ID."""
     from registry import roster as roster_service
@@ -79,8 +96,18 @@ def import_roster(
     try:
         with session_scope(_factory(settings)) as session, Progress(console=err, disable=not show) as bar:
             task = bar.add_task("importing", total=None)
+            actor, jurisdiction = acting_admin(session, staff)
+            now = utcnow()
             result = roster_service.import_roster(
-                session=session, data=data, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                session=session,
+                data=data,
+                actor_id=actor,
+                jurisdiction=jurisdiction,
+                settings=settings,
+                confirm_phone_changes=confirm_phone_changes,
+                now=now,
+                today=now.astimezone(ZoneInfo(settings.timezone)).date(),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except DomainError as exc:
         _fail(exc, as_json)
@@ -89,7 +116,7 @@ def import_roster(
     else:
         typer.echo(
             f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}, "
-            f"rejected {len(result.rejected)} (encoding {result.encoding})"
+            f"rejected {len(result.rejected)}, phone numbers changed {result.phone_changes} (encoding {result.encoding})"
         )
         for r in result.rejected[:50]:
             typer.echo(f"  line {r['line']}: {r['reason']}")

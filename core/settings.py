@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     season_grace_days: int = 0
     season_policy: Literal["window", "rolling"] = "window"
     rolling_validity_months: int = 12
+    # Rolling policy: a roster row without a last certification date is due this many days after its import.
+    rolling_first_due_days: int = 60
+    # Window policy: someone added to the roster has at least this many days from that day to certify.
+    new_pensioner_days: int = 60
+    # The city this service serves: its seasons are this city's (docs/seasons.md, "Jurisdiction").
+    city_code: str = "371000000000"
+    # A roster import that changes more phone numbers than this needs an explicit confirmation.
+    roster_max_phone_changes: int = 50
     reminder_days_before_close: str = "30,14,7,3,1"
     reminder_family_min_age: int = 80
     # Comma-separated sources that certify passively; "*" (the default) accepts every source.

@@ -91,7 +91,7 @@ def _cohorts(*, session: Session, settings: Settings, today: date) -> list[seaso
             due_to=today + timedelta(days=lead),
         )
     season = seasons.current_season(session=session, today=today)
-    return seasons.window_cohorts(session=session, season=season) if season else []
+    return seasons.window_cohorts(session=session, season=season, settings=settings) if season else []
 
 
 def create_due_tasks(*, session: Session, settings: Settings, now: datetime) -> Counter[str]:

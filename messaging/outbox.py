@@ -10,7 +10,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -47,6 +47,40 @@ def enqueue(
     session.add(note)
     session.flush()
     return note
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to queue with others."""
+
+    phone: str
+    kind: str
+    body_zh: str
+    body_en: str
+    pensioner_id: int | None = None
+
+
+def enqueue_many(*, session: Session, messages: list[Message], now: datetime) -> int:
+    """Queue many messages in one statement; returns how many."""
+    if not messages:
+        return 0
+    rows = [
+        {
+            "phone": m.phone,
+            "channel": "sms",
+            "kind": m.kind,
+            "body_zh": m.body_zh,
+            "body_en": m.body_en,
+            "pensioner_id": m.pensioner_id,
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    session.execute(insert(Notification), rows)
+    return len(rows)
 
 
 class GatewayError(Exception):

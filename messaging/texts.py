@@ -18,3 +18,28 @@ def reminder_text(deadline: date, *, family: bool) -> tuple[str, str]:
         zh = f"【养老金认证】您尚未完成本年度养老金领取资格认证，请于{dl_zh}前完成，逾期将暂停发放。{WAYS_ZH}"
         en = f"You have not yet certified for your pension this year. Please certify by {deadline:%Y-%m-%d} or payment will be suspended. {WAYS_EN}"
     return zh, en
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678 (None stays None)."""
+    if phone is None:
+        return None
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def phone_changed_text(*, field: str, new_masked: str | None) -> tuple[str, str]:
+    """The notice to the number being replaced: Simplified Chinese and English."""
+    who_zh, who_en = (
+        ("家属联系电话", "family contact number") if field == "family_phone" else ("手机号", "mobile number")
+    )
+    new_zh = f"变更为{new_masked}" if new_masked else "删除"
+    new_en = f"changed to {new_masked}" if new_masked else "removed"
+    zh = (
+        f"【养老金认证】您在社保经办机构登记的养老金认证{who_zh}已{new_zh}，此后的登录验证码和通知将不再发送到本号码。"
+        "如非本人或家属申请，请尽快致电或到社保经办窗口核实。"
+    )
+    en = (
+        f"The {who_en} registered for your pension certification has been {new_en}; login codes and notices will "
+        "no longer come to this number. If you did not ask for this, call or visit a social-insurance counter now."
+    )
+    return zh, en

@@ -47,3 +47,6 @@ class Pensioner(TimestampMixin, Base):
     death_date: Mapped[date | None]
     # Rolling policy: the person's own certification deadline.
     certification_due_date: Mapped[date | None] = mapped_column(index=True)
+    # Local date the roster import added the person (NULL: on the roster before migration 0011); someone
+    # added late in or after a season gets a window of their own (certification.seasons.window_cohorts).
+    added_on: Mapped[date | None] = mapped_column(index=True)

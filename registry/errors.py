@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class RegionNotFound(NotFound):
@@ -75,3 +75,35 @@ class UsernameTaken(Conflict):
     code = "username_taken"
     message_zh = "用户名已存在。"
     message_en = "Username already exists."
+
+
+class OutsideJurisdiction(Forbidden):
+    """A write beyond the caller's jurisdiction (another city's season, a region or row not theirs)."""
+
+    code = "outside_jurisdiction"
+    message_zh = "超出您的管辖范围，未执行。"
+    message_en = "Outside your jurisdiction; nothing was changed."
+
+
+class PhoneChangesNeedConfirmation(Conflict):
+    """A roster import changing more phone numbers than allowed without an explicit confirmation."""
+
+    code = "phone_changes_need_confirmation"
+    message_zh = "本次导入将更改的电话号码数量超过上限，未导入任何数据；请核对后确认再导入。"
+    message_en = "This import would change more phone numbers than allowed; nothing was imported. Check, then confirm."
+
+    def __init__(self, *, changes: int, limit: int) -> None:
+        super().__init__(
+            f"本次导入将更改{changes}个电话号码，超过上限{limit}个，未导入任何数据；请核对后确认再导入。",
+            f"This import would change {changes} phone numbers, more than {limit}; nothing was imported. "
+            "Check them, then import again with the confirmation.",
+            detail={"phone_changes": changes, "limit": limit},
+        )
+
+
+class StaffNotFound(NotFound):
+    """No active staff account with that username (the CLI's --staff)."""
+
+    code = "staff_not_found"
+    message_zh = "未找到该工作人员账号。"
+    message_en = "No such staff account."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -52,41 +52,99 @@ def normalise_code(raw: str) -> str:
     return code
 
 
+_Parsed = dict[str, dict[str, str | float | None]]
+
+
 @dataclass
 class RegionImportResult:
-    """Counts of an import."""
+    """Counts of an import, and the rows refused as outside the caller's jurisdiction."""
 
     inserted: int
     updated: int
+    rejected: list[dict[str, object]] = field(default_factory=list)
 
 
-def import_regions(*, session: Session, data: bytes, actor_id: int | None = None) -> RegionImportResult:
-    """Upsert regions from CSV; the whole file is refused if any row is bad (the tree must stay whole)."""
+def import_regions(
+    *, session: Session, data: bytes, actor_id: int | str | None = None, jurisdiction: Region | None = None
+) -> RegionImportResult:
+    """Upsert regions from CSV; the whole file is refused if any row is bad (the tree must stay whole).
+
+    Rows outside `jurisdiction` (None: the operator's CLI, everywhere) are refused one by one as
+    `outside_jurisdiction` and the rest is imported: see `_outside`. An int actor_id is a staff id.
+    """
     rows, _ = read_rows(data, _ALIASES, {"code", "name", "parent_code", "level"})
     if not rows:
         raise EmptyImportFile()
     parsed, errors = _parse_regions(rows)
-    existing = {r.code: r.level for r in session.execute(select(Region.code, Region.level))}
-    errors += _parent_errors(parsed, existing, {normalise_code(r["code"]): ln for ln, r in rows})
+    line_of = {normalise_code(r["code"]): ln for ln, r in rows}
+    existing = {
+        r.code: (r.level, r.parent_code) for r in session.execute(select(Region.code, Region.level, Region.parent_code))
+    }
+    refused: list[dict[str, object]] = []
+    if jurisdiction is not None and not errors:
+        for code in _outside(parsed, existing, jurisdiction.code):
+            refused.append({"line": line_of[code], "reason": "outside_jurisdiction"})
+            del parsed[code]
+    errors += _parent_errors(parsed, {c: lv for c, (lv, _) in existing.items()}, line_of)
     if errors:
-        raise InvalidRegionFile(detail={"rejected": sorted(errors, key=lambda e: int(str(e["line"])))})
+        raise InvalidRegionFile(detail={"rejected": sorted(errors + refused, key=lambda e: int(str(e["line"])))})
     values = list(parsed.values())
     inserted = sum(1 for c in parsed if c not in existing)
     _upsert_regions(session, values)
+    actor_type = "staff" if isinstance(actor_id, int) else "system"
     audit.record(
         session=session,
-        actor_type="staff" if actor_id else "system",
+        actor_type=actor_type,
         actor_id=actor_id,
         action="regions_imported",
         target_type="region",
         target_id=None,
-        detail={"inserted": inserted, "updated": len(values) - inserted},
+        detail={
+            "inserted": inserted,
+            "updated": len(values) - inserted,
+            "outside_jurisdiction": len(refused),
+            "jurisdiction": jurisdiction.code if jurisdiction is not None else None,
+        },
     )
     session.flush()
-    return RegionImportResult(inserted=inserted, updated=len(values) - inserted)
+    refused.sort(key=lambda e: int(str(e["line"])))
+    return RegionImportResult(inserted=inserted, updated=len(values) - inserted, rejected=refused)
 
 
-_Parsed = dict[str, dict[str, str | float | None]]
+def _outside(parsed: _Parsed, existing: dict[str, tuple[str, str | None]], jurisdiction: str) -> list[str]:
+    """Codes of the file the caller may not write: the jurisdiction region itself and what lies below it only.
+
+    A new region must hang below the jurisdiction; an existing one must lie below it now and after the row
+    (its new parent below it too). The jurisdiction's own row may rename it, never move or re-level it.
+    Chains are walked on the registered tree, with the file's parents for new codes only, so a refused
+    move can never carry another row inside.
+    """
+    parents = {c: p for c, (_, p) in existing.items()}
+    parents.update({c: _str_or_none(v["parent_code"]) for c, v in parsed.items() if c not in existing})
+
+    def below(code: str | None) -> bool:
+        for _ in range(8):
+            if code is None:
+                return False
+            if code == jurisdiction:
+                return True
+            code = parents.get(code)
+        return False
+
+    out = []
+    for code, reg in parsed.items():
+        parent = _str_or_none(reg["parent_code"])
+        if code == jurisdiction:
+            ok = (str(reg["level"]), parent) == existing[code]
+        else:
+            ok = below(parent) and (code not in existing or below(code))
+        if not ok:
+            out.append(code)
+    return out
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _parse_regions(rows: list[tuple[int, dict[str, str]]]) -> tuple[_Parsed, list[dict[str, object]]]:

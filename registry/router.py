@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
+from core.clock import NowDep
 from core.deps import AdminStaff, OfficeStaff, Offset, SessionDep, SettingsDep
 from core.uploads import read_limited
 from models import Pensioner, Region
@@ -21,21 +23,38 @@ RegionDep = Annotated[Region, Depends(staff_region)]
 
 @router.post("/admin/regions/import", response_model=RegionImportOut)
 def import_regions(
-    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+    staff: AdminStaff, session: SessionDep, settings: SettingsDep, region: RegionDep, file: UploadFile = File(...)
 ) -> RegionImportOut:
-    """Upsert regions from CSV (code,name,parent_code,level); all or nothing."""
+    """Upsert regions from CSV (code,name,parent_code,level); all or nothing, but rows outside the jurisdiction are refused."""
     data = read_limited(file, settings.max_import_bytes)
-    result = region_service.import_regions(session=session, data=data, actor_id=staff.id)
-    return RegionImportOut(inserted=result.inserted, updated=result.updated)
+    result = region_service.import_regions(session=session, data=data, actor_id=staff.id, jurisdiction=region)
+    return RegionImportOut.model_validate(result, from_attributes=True)
 
 
 @router.post("/admin/roster/import", response_model=RosterImportOut)
 def import_roster(
-    staff: AdminStaff, session: SessionDep, settings: SettingsDep, file: UploadFile = File(...)
+    staff: AdminStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    region: RegionDep,
+    now: NowDep,
+    file: UploadFile = File(...),
+    confirm_phone_changes: Annotated[
+        bool, Query(description="Needed when the file changes more phone numbers than roster_max_phone_changes")
+    ] = False,
 ) -> RosterImportOut:
-    """Upsert pensioners by national ID; bad rows are listed, good rows imported."""
+    """Upsert pensioners by national ID inside the caller's jurisdiction; bad rows are listed, good rows imported."""
     data = read_limited(file, settings.max_import_bytes)
-    result = roster_service.import_roster(session=session, data=data, actor_id=staff.id)
+    result = roster_service.import_roster(
+        session=session,
+        data=data,
+        actor_id=staff.id,
+        jurisdiction=region,
+        settings=settings,
+        confirm_phone_changes=confirm_phone_changes,
+        now=now,
+        today=now.astimezone(ZoneInfo(settings.timezone)).date(),
+    )
     return RosterImportOut.model_validate(result.as_dict())
 
 

@@ -66,7 +66,8 @@ class RosterImportOut(BaseModel):
 
 
 class RegionImportOut(BaseModel):
-    """Result of a region import."""
+    """Result of a region import: rows refused as outside the caller's jurisdiction are listed."""
 
     inserted: int
     updated: int
+    rejected: list[ImportRejection]

@@ -7,8 +7,22 @@ import sys
 from pathlib import Path
 
 LIMIT = 60
-PACKAGES = ("api", "auth", "certification", "cli", "core", "faces", "home_visit", "messaging", "models",
-            "registry", "risk", "scheduler", "verification", "tools")
+PACKAGES = (
+    "api",
+    "auth",
+    "certification",
+    "cli",
+    "core",
+    "faces",
+    "home_visit",
+    "messaging",
+    "models",
+    "registry",
+    "risk",
+    "scheduler",
+    "verification",
+    "tools",
+)
 
 
 def long_functions(root: Path, limit: int = LIMIT) -> list[tuple[str, int, str, int]]:

@@ -76,6 +76,7 @@ def build_world(client: TestClient, session: Session, settings: Settings, now) -
     for district in (f.HUANCUI, f.WENDENG, OTHER_CITY):
         for role in ROLES:
             people[(district, role)] = f.staff(session, role=role, region=district)
+    people[(f.CITY, "admin")] = f.staff(session, role="admin", region=f.CITY)  # seasons are the city's
     task = help_requests.request_visit(session=session, settings=settings, pensioner=a, now=now, source="app")
     visit = HomeVisit(
         task_id=task.id,

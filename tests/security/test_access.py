@@ -38,6 +38,8 @@ class Route:
     # city: any office in the city may act (another district's staff succeed, another city's get 404)
     # own: a pensioner's own objects only (another pensioner's get 404)
     # list: results filtered to the jurisdiction (checked in test_lists_are_filtered_to_the_jurisdiction)
+    # city_level: the whole city's (seasons): only staff whose jurisdiction is the city itself; a district's
+    #   staff get 403 outside_jurisdiction (checked in tests/api/test_import_jurisdiction.py)
     # None: no per-object scope
     scope: str | None = None
 
@@ -135,7 +137,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/v1/admin/seasons"): Route("staff", _get("/api/v1/admin/seasons"), roles=("admin",)),
     ("POST", "/api/v1/admin/seasons"): Route(
-        "staff", lambda t: ("POST", "/api/v1/admin/seasons", {"json": {"year": 2027}}), roles=("admin",)
+        "staff",
+        lambda t: ("POST", "/api/v1/admin/seasons", {"json": {"year": 2027}}),
+        roles=("admin",),
+        scope="city_level",
     ),
     # Seasons are city-wide; a region's own window may only be set inside the admin's jurisdiction.
     ("PUT", "/api/v1/admin/seasons/{year}/windows"): Route(
@@ -345,7 +350,8 @@ def test_wrong_role_is_403_and_wrong_kind_of_user_401(client: TestClient, world:
         req = route.call(world.a)
         if route.who in ("staff", "dashboard"):
             for role in ROLES:
-                resp = _call(client, route.call(world.a), _auth(world, f.HUANCUI, role, route.who))
+                where = f.CITY if route.scope == "city_level" and role == "admin" else f.HUANCUI
+                resp = _call(client, route.call(world.a), _auth(world, where, role, route.who))
                 if role in route.roles:
                     if resp.status_code in (401, 403):
                         failures.append(f"{method} {path} [{role} allowed] -> {resp.status_code} {resp.text[:100]}")

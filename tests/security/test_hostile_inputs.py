@@ -620,7 +620,7 @@ def test_sqlish_region_names_import_verbatim_and_bad_ones_refuse_the_file(
         "/api/v1/admin/regions/import", files={"file": ("r.csv", rows.getvalue().encode())}, headers=hostile.admin
     )
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"inserted": len(VERBATIM), "updated": 0}
+    assert resp.json() == {"inserted": len(VERBATIM), "updated": 0, "rejected": []}
     assert changes(session, before) == {"region": len(VERBATIM), "audit_event": 1}
     resp = client.get("/api/v1/regions", params={"parent": "371002001000"}, headers=hostile.admin)
     by_code = {r["code"]: r["name"] for r in resp.json()}
