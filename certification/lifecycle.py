@@ -327,7 +327,7 @@ def hold_on_reported_death(
     staff_id: int,
     home_visit_id: int | None,
 ) -> PensionHold:
-    """A reported death holds the pension from next month until a supervisor decides; nothing else ends yet."""
+    """A reported death holds the pension from next month until a supervisor decides; queued reminders stop."""
     if death_date < pensioner.birth_date:
         raise InvalidDeathDate()
     check_transition(pensioner.pension_status, PensionStatus.ON_HOLD, Via.DEATH_REPORT)
@@ -352,7 +352,12 @@ def hold_on_reported_death(
         actor=("staff", staff_id),
         since=hold.effective_date,
         action="pension.held",
-        detail={"hold_id": hold.id, "reported_death_date": death_date.isoformat(), "home_visit_id": home_visit_id},
+        detail={
+            "hold_id": hold.id,
+            "reported_death_date": death_date.isoformat(),
+            "home_visit_id": home_visit_id,
+            "reminders_cancelled": cancel_pending_reminders(session=session, pensioner_id=pensioner.id),
+        },
     )
     return hold
 

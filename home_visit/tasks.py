@@ -38,7 +38,11 @@ def _insert_tasks(
 ) -> int:
     """INSERT … SELECT … ON CONFLICT DO NOTHING: one task per matching pensioner and season."""
     table = HomeVisitTask.__table__
-    uncertified = ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+    uncertified = ~exists().where(
+        Certification.pensioner_id == Pensioner.id,
+        Certification.season_year == season_year,
+        Certification.withdrawn_at.is_(None),
+    )
     source = select(
         Pensioner.id,
         literal(season_year),

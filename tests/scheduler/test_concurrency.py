@@ -107,7 +107,10 @@ def test_crash_half_way_leaves_nothing_and_rerun_finishes(
 def test_sweep_list_accepts_a_replacement_sweep(
     session_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    replaced = [Sweep("home_visits", lambda ctx: {"home_visit_tasks_created": 7}) if s.name == "home_visits" else s for s in sweeps.SWEEPS]
+    replaced = [
+        Sweep("home_visits", lambda ctx: {"home_visit_tasks_created": 7}) if s.name == "home_visits" else s
+        for s in sweeps.SWEEPS
+    ]
     monkeypatch.setattr(sweeps, "SWEEPS", replaced)
     out = run(session_factory, settings, at(2026, 5, 1), "home_visits")
     assert out["home_visit_tasks_created"] == 7
