@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import PensionHold, Pensioner, Reinstatement, ResidenceTransfer, Suspension
+from models import Pensioner, PensionHold, Reinstatement, ResidenceTransfer, Suspension
 from models.enums import PensionStatus
 
 DEFAULT_TZ = "Asia/Shanghai"  # settings.timezone's default; the CLI passes the configured one

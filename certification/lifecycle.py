@@ -20,7 +20,7 @@ from certification.errors import HoldDecided, InvalidDeathDate, TransitionNotAll
 from core import audit
 from core.settings import Settings
 from faces import service as face_service
-from models import Certification, HomeVisitTask, Notification, PensionHold, Pensioner, Reinstatement, Suspension
+from models import Certification, HomeVisitTask, Notification, Pensioner, PensionHold, Reinstatement, Suspension
 from models.engine import dialect_insert
 from models.enums import HoldDecision, HomeVisitTaskStatus, NotificationStatus, PensionStatus, ReinstatementKind
 
@@ -372,9 +372,9 @@ def release_hold(
     assert pensioner is not None
     today = seasons.local_date(now, settings.timezone)
     suspended = session.scalar(
-        select(Suspension.effective_date).where(
-            Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None)
-        ).limit(1)
+        select(Suspension.effective_date)
+        .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+        .limit(1)
     )
     hold.decision, hold.decided_at, hold.decided_by_staff_id = HoldDecision.RELEASED.value, now, staff_id
     hold.decision_note = note

@@ -15,7 +15,7 @@ from core.settings import Settings
 from home_visit import errors
 from home_visit.tasks import OPEN, close_task, reschedule_task, revisit_date, task_scope
 from home_visit.visits import AWAITING_REVIEW, certify_visit
-from models import Certification, HomeVisit, HomeVisitTask, PensionHold, Pensioner, Region, ResidenceTransfer, StaffUser
+from models import Certification, HomeVisit, HomeVisitTask, Pensioner, PensionHold, Region, ResidenceTransfer, StaffUser
 from models.enums import HoldDecision, HomeVisitTaskStatus, TransferStatus, VisitOutcome
 from registry import regions as region_service
 
@@ -105,7 +105,11 @@ class _Review:
         outcome = self.visit.outcome
         if outcome == VisitOutcome.CERTIFIED.value and self.effect.get(AWAITING_REVIEW):
             cert = certify_visit(
-                session=self.session, settings=self.settings, visit=self.visit, now=self.now, approved_by=self.reviewer.id
+                session=self.session,
+                settings=self.settings,
+                visit=self.visit,
+                now=self.now,
+                approved_by=self.reviewer.id,
             )
             close_task(self.task, now=self.now, status=HomeVisitTaskStatus.DONE.value, reason="certified")
             return {"certification_id": cert.id}
@@ -113,7 +117,12 @@ class _Review:
             if hold.decision == HoldDecision.TERMINATED.value:  # the deaths import got there first
                 return {"pension_terminated": True}
             death = lifecycle.confirm_death(
-                session=self.session, settings=self.settings, hold=hold, now=self.now, staff_id=self.reviewer.id, note=self.note
+                session=self.session,
+                settings=self.settings,
+                hold=hold,
+                now=self.now,
+                staff_id=self.reviewer.id,
+                note=self.note,
             )
             close_task(self.task, now=self.now, status=HomeVisitTaskStatus.DONE.value, reason="deceased")
             return {"pension_terminated": True, "overpaid_months": death["overpaid_months"]}
@@ -144,7 +153,12 @@ class _Review:
                 effect["certification_withdrawn"] = cert.id
         elif outcome == VisitOutcome.DECEASED.value and (hold := self._hold()) is not None:
             lifecycle.release_hold(
-                session=self.session, settings=self.settings, hold=hold, now=self.now, staff_id=self.reviewer.id, note=self.note
+                session=self.session,
+                settings=self.settings,
+                hold=hold,
+                now=self.now,
+                staff_id=self.reviewer.id,
+                note=self.note,
             )
             effect["hold_released"] = hold.id
         elif (transfer := self._transfer()) is not None:

@@ -199,11 +199,7 @@ def record_visit(
     family_statement: Annotated[UploadFile | None, File()] = None,
     document_photo: Annotated[UploadFile | None, File()] = None,
 ) -> JSONResponse:
-    """Record a visit (only the assignee; offline retries with the same Idempotency-Key get the first answer).
-
-    "deceased" needs `death_certificate`, or `family_statement` and `document_photo`; the pension is held until
-    a supervisor approves.
-    """
+    """Record a visit: only the assignee; offline retries with the same Idempotency-Key get the first answer."""
     key = check_key(idempotency_key)
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
     limit = settings.max_upload_bytes

@@ -278,7 +278,13 @@ def record_visit(
 
 
 def _finish(
-    *, session: Session, visit: HomeVisit, task: HomeVisitTask, staff: StaffUser, review: list[str], effect: dict[str, Any]
+    *,
+    session: Session,
+    visit: HomeVisit,
+    task: HomeVisitTask,
+    staff: StaffUser,
+    review: list[str],
+    effect: dict[str, Any],
 ) -> None:
     """The visit's review flags and effect, and its audit event."""
     if visit.outcome == VisitOutcome.REFUSED.value:

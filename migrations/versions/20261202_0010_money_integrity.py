@@ -55,7 +55,11 @@ def upgrade() -> None:
     with op.batch_alter_table("suspension", schema=None, **_rebuild()) as batch_op:  # type: ignore[arg-type]
         batch_op.drop_index("ix_suspension_reinstated_at")
         batch_op.create_index(
-            "ix_suspension_reinstated_at", ["reinstated_at"], unique=False, postgresql_where=_REINSTATED, sqlite_where=_REINSTATED
+            "ix_suspension_reinstated_at",
+            ["reinstated_at"],
+            unique=False,
+            postgresql_where=_REINSTATED,
+            sqlite_where=_REINSTATED,
         )
     for table in ("home_visit", "evidence"):
         with op.batch_alter_table(table, schema=None, **_rebuild()) as batch_op:  # type: ignore[arg-type]
@@ -126,7 +130,9 @@ def _create_pension_hold() -> None:
         sa.ForeignKeyConstraint(
             ["held_by_staff_id"], ["staff_user.id"], name=op.f("fk_pension_hold_held_by_staff_id_staff_user")
         ),
-        sa.ForeignKeyConstraint(["pensioner_id"], ["pensioner.id"], name=op.f("fk_pension_hold_pensioner_id_pensioner")),
+        sa.ForeignKeyConstraint(
+            ["pensioner_id"], ["pensioner.id"], name=op.f("fk_pension_hold_pensioner_id_pensioner")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pension_hold")),
         **_autoincrement(),
     )
@@ -152,13 +158,17 @@ def _create_residence_transfer() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by_staff_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["decided_by_staff_id"], ["staff_user.id"], name=op.f("fk_residence_transfer_decided_by_staff_id_staff_user")
+            ["decided_by_staff_id"],
+            ["staff_user.id"],
+            name=op.f("fk_residence_transfer_decided_by_staff_id_staff_user"),
         ),
         sa.ForeignKeyConstraint(
             ["pensioner_id"], ["pensioner.id"], name=op.f("fk_residence_transfer_pensioner_id_pensioner")
         ),
         sa.ForeignKeyConstraint(
-            ["reported_by_staff_id"], ["staff_user.id"], name=op.f("fk_residence_transfer_reported_by_staff_id_staff_user")
+            ["reported_by_staff_id"],
+            ["staff_user.id"],
+            name=op.f("fk_residence_transfer_reported_by_staff_id_staff_user"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residence_transfer")),
         **_autoincrement(),
