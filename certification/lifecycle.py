@@ -190,6 +190,27 @@ def _staff_id(actor: Actor) -> int | None:
     return actor[1] if actor[0] == "staff" else None
 
 
+def _close_suspension(
+    s: Suspension, *, certification_id: int | None, now: datetime, today: date, actor: Actor
+) -> Reinstatement:
+    """Mark one suspension reinstated (payment resumes this month) and make its ledger row."""
+    s.reinstated_at = now
+    s.reinstated_effective_date = today.replace(day=1)
+    s.back_pay_months = seasons.months_between(s.effective_date, today)
+    return Reinstatement(
+        kind=ReinstatementKind.REINSTATEMENT.value,
+        pensioner_id=s.pensioner_id,
+        suspension_id=s.id,
+        season_year=s.season_year,
+        certification_id=certification_id,
+        recorded_at=now,
+        recorded_by_staff_id=_staff_id(actor),
+        suspended_from=s.effective_date,
+        effective_date=s.reinstated_effective_date,
+        back_pay_months=s.back_pay_months,
+    )
+
+
 def reinstate(
     *,
     session: Session,
@@ -205,25 +226,10 @@ def reinstate(
         .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
         .with_for_update()
     ).all()
-    entries: list[Reinstatement] = []
-    for s in open_suspensions:
-        s.reinstated_at = now
-        s.reinstated_effective_date = today.replace(day=1)
-        s.back_pay_months = seasons.months_between(s.effective_date, today)
-        entries.append(
-            Reinstatement(
-                kind=ReinstatementKind.REINSTATEMENT.value,
-                pensioner_id=pensioner.id,
-                suspension_id=s.id,
-                season_year=s.season_year,
-                certification_id=certification_id,
-                recorded_at=now,
-                recorded_by_staff_id=_staff_id(actor),
-                suspended_from=s.effective_date,
-                effective_date=s.reinstated_effective_date,
-                back_pay_months=s.back_pay_months,
-            )
-        )
+    entries = [
+        _close_suspension(s, certification_id=certification_id, now=now, today=today, actor=actor)
+        for s in open_suspensions
+    ]
     session.add_all(entries)
     session.flush()
     if not entries and pensioner.pension_status != PensionStatus.SUSPENDED.value:
@@ -244,6 +250,17 @@ def reinstate(
             since=today,
             action="pension.reinstated",
             detail=detail,
+        )
+    else:  # suspensions closed without a status change (the status was not "suspended")
+        status = pensioner.pension_status
+        audit.record(
+            session=session,
+            actor_type=actor[0],
+            actor_id=actor[1],
+            action="pension.reinstated",
+            target_type="pensioner",
+            target_id=pensioner.id,
+            detail={"before": status, "after": status, "via": Via.CERTIFICATION.value, **detail},
         )
     return entries
 

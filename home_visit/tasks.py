@@ -54,7 +54,8 @@ def _insert_tasks(
     ).where(
         where,
         uncertified,
-        Pensioner.pension_status != PensionStatus.TERMINATED.value,
+        # Not terminated, and not held on a reported death (a supervisor decides that one first).
+        Pensioner.pension_status.in_([PensionStatus.ACTIVE.value, PensionStatus.SUSPENDED.value]),
         Pensioner.death_date.is_(None),
     )
     stmt = (

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from certification import lifecycle, passive
 from certification.errors import TransitionNotAllowed
-from models import AuditEvent, PensionHold, Pensioner
+from models import AuditEvent, Pensioner, PensionHold
 from models.enums import PensionStatus
 from tests import factories as f
 from tests.certification_integrity.helpers import at

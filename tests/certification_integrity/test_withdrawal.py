@@ -66,6 +66,10 @@ def test_supervisor_withdraws_a_certification_and_payroll_sees_the_reversal(
     url = f"/api/v1/certifications/{cert_id}/withdraw"
     assert client.post(url, json={}, headers=sup).status_code == 422
     assert client.post(url, json={"reason": "冒名顶替"}, headers=token(client, session, w.counter)).status_code == 403
+    elsewhere = f.staff(session, role="supervisor", region=f.WENDENG)
+    session.commit()
+    outside = client.post(url, json={"reason": "核实为冒名顶替"}, headers=token(client, session, elsewhere))
+    assert outside.status_code == 404 and outside.json()["code"] == "certification_not_found"
     resp = client.post(url, json={"reason": "柜台人员核实有误，系冒名顶替"}, headers=sup)
     assert resp.status_code == 200, resp.text
     body = resp.json()
