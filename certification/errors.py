@@ -23,6 +23,54 @@ class PensionTerminated(Conflict):
     message_en = "This pension has been terminated."
 
 
+class PensionOnHold(Conflict):
+    """A reported death awaits a supervisor's decision; nothing is certified meanwhile."""
+
+    code = "pension_on_hold"
+    message_zh = "该养老金因死亡报告暂停发放，正在核实；如本人健在，请联系社区或社保经办机构复核。"
+    message_en = "This pension is on hold while a reported death is checked; if the person is alive, ask for a review."
+
+
+STATUS_ZH = {"active": "正常发放", "on_hold": "暂停核实", "suspended": "暂停发放", "terminated": "终止发放"}
+
+
+class TransitionNotAllowed(Conflict):
+    """A status change the pension lifecycle does not allow by this path."""
+
+    code = "pension_transition_not_allowed"
+
+    def __init__(self, before: str, after: str) -> None:
+        super().__init__(
+            f"养老金状态不能由“{STATUS_ZH.get(before, before)}”变为“{STATUS_ZH.get(after, after)}”。",
+            f"A pension cannot go from {before} to {after} this way.",
+            detail={"before": before, "after": after},
+        )
+
+
+class HoldDecided(Conflict):
+    """The hold was already released or ended."""
+
+    code = "hold_decided"
+    message_zh = "该暂停发放记录已处理。"
+    message_en = "This hold has already been decided."
+
+
+class CertificationNotFound(NotFound):
+    """No such certification in the caller's jurisdiction."""
+
+    code = "certification_not_found"
+    message_zh = "未找到该认证记录。"
+    message_en = "Certification not found."
+
+
+class CertificationWithdrawn(Conflict):
+    """The certification was withdrawn already."""
+
+    code = "certification_withdrawn"
+    message_zh = "该认证记录已撤销。"
+    message_en = "This certification has already been withdrawn."
+
+
 class NoOpenSeason(Conflict):
     """No season has opened to certify for."""
 

@@ -1,25 +1,28 @@
-"""The one module that changes a pension's status: suspend (set-based), reinstate with back pay, terminate on death.
+"""The one module that changes a pension's status: every transition is checked against one table and audited.
 
-Every channel — the suspension sweep, any certification, the deaths import, a "deceased" home visit — calls
-these functions; none writes `pension_status` itself.
+Every channel — the suspension sweep, any certification, a certification's withdrawal, a "deceased" home visit
+and its review, the deaths import — calls these functions; none writes `pension_status` itself. The table
+`TRANSITIONS` says which path (`Via`) may move a pension from one status to another; docs/seasons.md draws it
+with the role behind each path.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
 from certification import seasons
-from certification.errors import InvalidDeathDate
+from certification.errors import HoldDecided, InvalidDeathDate, TransitionNotAllowed
 from core import audit
 from core.settings import Settings
 from faces import service as face_service
-from models import Certification, HomeVisitTask, Notification, Pensioner, Suspension
+from models import Certification, HomeVisitTask, Notification, Pensioner, PensionHold, Reinstatement, Suspension
 from models.engine import dialect_insert
-from models.enums import HomeVisitTaskStatus, NotificationStatus, PensionStatus
+from models.enums import HoldDecision, HomeVisitTaskStatus, NotificationStatus, PensionStatus, ReinstatementKind
 
 REMINDER_KIND_PREFIX = "reminder"
 
@@ -31,7 +34,11 @@ def active_members(
     conditions = [where, Pensioner.pension_status == PensionStatus.ACTIVE.value]
     if require_uncertified:
         conditions.append(
-            ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+            ~exists().where(
+                Certification.pensioner_id == Pensioner.id,
+                Certification.season_year == season_year,
+                Certification.withdrawn_at.is_(None),
+            )
         )
     return conditions
 
@@ -143,17 +150,136 @@ def _insert_suspensions(
     )
 
 
-def reinstate(
-    *, session: Session, pensioner: Pensioner, now: datetime, today: date, actor: tuple[str, int | None]
+Actor = tuple[str, int | None]  # (actor_type, actor_id) as in the audit log
+
+
+class Via(StrEnum):
+    """The path by which a pension's status changes; each is open to one kind of actor (docs/seasons.md)."""
+
+    SWEEP = "suspension_sweep"  # system: the daily suspension sweep (set-based, one audit event per cohort)
+    CERTIFICATION = "certification"  # any certification channel reinstates
+    WITHDRAWAL = "certification_withdrawn"  # supervisor: withdraws the certification that lifted a suspension
+    DEATH_REPORT = "death_reported"  # the assigned field worker: a "deceased" visit with evidence
+    REPORT_REJECTED = "death_report_rejected"  # supervisor (not the reporter): the report was wrong
+    DEATH_CONFIRMED = "death_confirmed"  # supervisor (not the reporter): approves the report
+    DEATHS_IMPORT = "deaths_import"  # admin: the civil registry's deaths file
+    WINDOW_EXTENDED = "window_extended"  # admin: a region's window moved past a suspension (set-based, one event)
+
+
+_A, _H, _S, _T = (PensionStatus.ACTIVE, PensionStatus.ON_HOLD, PensionStatus.SUSPENDED, PensionStatus.TERMINATED)
+TRANSITIONS: dict[tuple[str, str], frozenset[Via]] = {
+    (_A, _S): frozenset({Via.SWEEP, Via.WITHDRAWAL}),
+    (_S, _A): frozenset({Via.CERTIFICATION, Via.WINDOW_EXTENDED}),
+    (_A, _H): frozenset({Via.DEATH_REPORT}),
+    (_S, _H): frozenset({Via.DEATH_REPORT}),
+    (_H, _A): frozenset({Via.REPORT_REJECTED}),
+    (_H, _S): frozenset({Via.REPORT_REJECTED}),
+    (_H, _T): frozenset({Via.DEATH_CONFIRMED, Via.DEATHS_IMPORT}),
+    (_A, _T): frozenset({Via.DEATHS_IMPORT}),
+    (_S, _T): frozenset({Via.DEATHS_IMPORT}),
+}
+
+
+def check_transition(before: str, after: str, via: Via) -> None:
+    """Refuse (409) a status change the table does not allow by this path."""
+    if via not in TRANSITIONS.get((before, after), frozenset()):
+        raise TransitionNotAllowed(before, after)
+
+
+def _transition(
+    *,
+    session: Session,
+    pensioner: Pensioner,
+    to: PensionStatus,
+    via: Via,
+    actor: Actor,
+    since: date,
+    action: str,
+    detail: dict[str, Any],
 ) -> None:
-    """Close every open suspension of this person; back pay runs from its effective month to this month."""
+    """Change one pension's status by an allowed path, audited with who, what, before and after."""
+    before = pensioner.pension_status
+    check_transition(before, to, via)
+    pensioner.pension_status = to.value
+    pensioner.status_since = since
+    audit.record(
+        session=session,
+        actor_type=actor[0],
+        actor_id=actor[1],
+        action=action,
+        target_type="pensioner",
+        target_id=pensioner.id,
+        detail={"before": before, "after": to.value, "via": via.value, **detail},
+    )
+
+
+def _staff_id(actor: Actor) -> int | None:
+    return actor[1] if actor[0] == "staff" else None
+
+
+def _close_suspension(
+    s: Suspension, *, certification_id: int | None, now: datetime, today: date, actor: Actor
+) -> Reinstatement:
+    """Mark one suspension reinstated (payment resumes this month) and make its ledger row."""
+    s.reinstated_at = now
+    s.reinstated_effective_date = today.replace(day=1)
+    s.back_pay_months = seasons.months_between(s.effective_date, today)
+    return Reinstatement(
+        kind=ReinstatementKind.REINSTATEMENT.value,
+        pensioner_id=s.pensioner_id,
+        suspension_id=s.id,
+        season_year=s.season_year,
+        certification_id=certification_id,
+        recorded_at=now,
+        recorded_by_staff_id=_staff_id(actor),
+        suspended_from=s.effective_date,
+        effective_date=s.reinstated_effective_date,
+        back_pay_months=s.back_pay_months,
+    )
+
+
+def reinstate(
+    *,
+    session: Session,
+    pensioner: Pensioner,
+    now: datetime,
+    today: date,
+    actor: Actor,
+    certification_id: int | None = None,
+) -> list[Reinstatement]:
+    """Close every open suspension of this person (a ledger row each); back pay runs from its month to this one."""
     open_suspensions = session.scalars(
-        select(Suspension).where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+        select(Suspension)
+        .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+        .with_for_update()
     ).all()
-    for s in open_suspensions:
-        s.reinstated_at = now
-        s.reinstated_effective_date = today.replace(day=1)
-        s.back_pay_months = seasons.months_between(s.effective_date, today)
+    entries = [
+        _close_suspension(s, certification_id=certification_id, now=now, today=today, actor=actor)
+        for s in open_suspensions
+    ]
+    session.add_all(entries)
+    session.flush()
+    if not entries and pensioner.pension_status != PensionStatus.SUSPENDED.value:
+        return entries
+    detail = {
+        "certification_id": certification_id,
+        "reinstatements": [
+            {"entry_id": e.id, "season_year": e.season_year, "back_pay_months": e.back_pay_months} for e in entries
+        ],
+    }
+    if pensioner.pension_status == PensionStatus.SUSPENDED.value:
+        _transition(
+            session=session,
+            pensioner=pensioner,
+            to=PensionStatus.ACTIVE,
+            via=Via.CERTIFICATION,
+            actor=actor,
+            since=today,
+            action="pension.reinstated",
+            detail=detail,
+        )
+    else:  # suspensions closed without a status change (the status was not "suspended")
+        status = pensioner.pension_status
         audit.record(
             session=session,
             actor_type=actor[0],
@@ -161,27 +287,192 @@ def reinstate(
             action="pension.reinstated",
             target_type="pensioner",
             target_id=pensioner.id,
-            detail={"season_year": s.season_year, "back_pay_months": s.back_pay_months},
+            detail={"before": status, "after": status, "via": Via.CERTIFICATION.value, **detail},
         )
-    if pensioner.pension_status == PensionStatus.SUSPENDED.value:
-        pensioner.pension_status = PensionStatus.ACTIVE.value
-        pensioner.status_since = today
+    return entries
+
+
+def reverse_reinstatements(
+    *, session: Session, pensioner: Pensioner, certification_id: int, now: datetime, actor: Actor
+) -> list[Reinstatement]:
+    """A withdrawn certification: reopen each suspension it lifted, with a reversal row; suspend again."""
+    reversal = aliased(Reinstatement)
+    lifted = session.scalars(
+        select(Reinstatement)
+        .where(
+            Reinstatement.certification_id == certification_id,
+            Reinstatement.kind == ReinstatementKind.REINSTATEMENT.value,
+            ~exists().where(reversal.reverses_id == Reinstatement.id),
+        )
+        .order_by(Reinstatement.id)
+    ).all()
+    reversals: list[Reinstatement] = []
+    for entry in lifted:
+        suspension = session.get(Suspension, entry.suspension_id, with_for_update=True)
+        if suspension is not None:
+            suspension.reinstated_at = None
+            suspension.reinstated_effective_date = None
+            suspension.back_pay_months = None
+        reversals.append(
+            Reinstatement(
+                kind=ReinstatementKind.REVERSAL.value,
+                pensioner_id=entry.pensioner_id,
+                suspension_id=entry.suspension_id,
+                season_year=entry.season_year,
+                certification_id=certification_id,
+                reverses_id=entry.id,
+                recorded_at=now,
+                recorded_by_staff_id=_staff_id(actor),
+                suspended_from=entry.suspended_from,
+                effective_date=entry.effective_date,
+                back_pay_months=-entry.back_pay_months,
+            )
+        )
+    session.add_all(reversals)
+    session.flush()
+    if reversals:
+        _resuspend(session=session, pensioner=pensioner, reversals=reversals, actor=actor)
+    return reversals
+
+
+def _resuspend(*, session: Session, pensioner: Pensioner, reversals: list[Reinstatement], actor: Actor) -> None:
+    """The pension is suspended again from the earliest reopened suspension (a held one stays held)."""
+    detail = {"reversals": [{"entry_id": r.id, "reverses_id": r.reverses_id} for r in reversals]}
+    if pensioner.pension_status == PensionStatus.ACTIVE.value:
+        _transition(
+            session=session,
+            pensioner=pensioner,
+            to=PensionStatus.SUSPENDED,
+            via=Via.WITHDRAWAL,
+            actor=actor,
+            since=min(r.suspended_from for r in reversals),
+            action="pension.resuspended",
+            detail=detail,
+        )
+    hold = open_hold(session=session, pensioner_id=pensioner.id)
+    if hold is not None:
+        hold.previous_status = PensionStatus.SUSPENDED.value
+
+
+def open_hold(*, session: Session, pensioner_id: int) -> PensionHold | None:
+    """The person's undecided hold, if any."""
+    return session.scalar(
+        select(PensionHold).where(PensionHold.pensioner_id == pensioner_id, PensionHold.decision.is_(None))
+    )
+
+
+def hold_on_reported_death(
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner: Pensioner,
+    death_date: date,
+    now: datetime,
+    staff_id: int,
+    home_visit_id: int | None,
+) -> PensionHold:
+    """A reported death holds the pension from next month until a supervisor decides; queued reminders stop."""
+    if death_date < pensioner.birth_date:
+        raise InvalidDeathDate()
+    check_transition(pensioner.pension_status, PensionStatus.ON_HOLD, Via.DEATH_REPORT)
+    today = seasons.local_date(now, settings.timezone)
+    hold = PensionHold(
+        pensioner_id=pensioner.id,
+        reason="reported_deceased",
+        home_visit_id=home_visit_id,
+        previous_status=pensioner.pension_status,
+        reported_death_date=death_date,
+        effective_date=seasons.first_of_next_month(today),
+        held_at=now,
+        held_by_staff_id=staff_id,
+    )
+    session.add(hold)
+    session.flush()
+    _transition(
+        session=session,
+        pensioner=pensioner,
+        to=PensionStatus.ON_HOLD,
+        via=Via.DEATH_REPORT,
+        actor=("staff", staff_id),
+        since=hold.effective_date,
+        action="pension.held",
+        detail={
+            "hold_id": hold.id,
+            "reported_death_date": death_date.isoformat(),
+            "home_visit_id": home_visit_id,
+            "reminders_cancelled": cancel_pending_reminders(session=session, pensioner_id=pensioner.id),
+        },
+    )
+    return hold
+
+
+def release_hold(
+    *, session: Session, settings: Settings, hold: PensionHold, now: datetime, staff_id: int, note: str | None
+) -> PensionHold:
+    """The report was wrong: the pension is paid again (held months back), suspended only if a suspension is open."""
+    if hold.decision is not None:
+        raise HoldDecided()
+    pensioner = session.get(Pensioner, hold.pensioner_id, with_for_update=True)
+    assert pensioner is not None
+    today = seasons.local_date(now, settings.timezone)
+    suspended = session.scalar(
+        select(Suspension.effective_date)
+        .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
+        .limit(1)
+    )
+    hold.decision, hold.decided_at, hold.decided_by_staff_id = HoldDecision.RELEASED.value, now, staff_id
+    hold.decision_note = note
+    hold.back_pay_months = seasons.months_between(hold.effective_date, today)
+    _transition(
+        session=session,
+        pensioner=pensioner,
+        to=PensionStatus.SUSPENDED if suspended else PensionStatus.ACTIVE,
+        via=Via.REPORT_REJECTED,
+        actor=("staff", staff_id),
+        since=suspended or today,
+        action="pension.hold_released",
+        detail={"hold_id": hold.id, "back_pay_months": hold.back_pay_months, "note": note},
+    )
+    return hold
+
+
+def confirm_death(
+    *, session: Session, settings: Settings, hold: PensionHold, now: datetime, staff_id: int, note: str | None
+) -> dict[str, Any]:
+    """A supervisor approves a reported death: the pension ends from the reported date of death."""
+    if hold.decision is not None:
+        raise HoldDecided()
+    pensioner = session.get(Pensioner, hold.pensioner_id, with_for_update=True)
+    assert pensioner is not None and hold.reported_death_date is not None
+    hold.decision_note = note
+    return terminate_on_death(
+        session=session,
+        settings=settings,
+        pensioner=pensioner,
+        death_date=hold.reported_death_date,
+        now=now,
+        actor_id=staff_id,
+        source="home_visit",
+        via=Via.DEATH_CONFIRMED,
+    )
 
 
 def months_paid_after_death(*, session: Session, pensioner: Pensioner, death_date: date, today: date) -> list[str]:
-    """Months (YYYY-MM) after the death month up to this month that were paid: not under an open suspension."""
+    """Months (YYYY-MM) after the death month up to this month that were paid: not suspended, not held."""
     open_from = session.scalar(
         select(Suspension.effective_date)
         .where(Suspension.pensioner_id == pensioner.id, Suspension.reinstated_at.is_(None))
         .order_by(Suspension.effective_date)
         .limit(1)
     )
+    hold = open_hold(session=session, pensioner_id=pensioner.id)
+    stops = [d.replace(day=1) for d in (open_from, hold.effective_date if hold else None) if d is not None]
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return []
     months: list[str] = []
     m = seasons.first_of_next_month(death_date)
     while m <= today:
-        if open_from is None or m < open_from.replace(day=1):
+        if not stops or m < min(stops):
             months.append(f"{m:%Y-%m}")
         m = seasons.first_of_next_month(m)
     return months
@@ -196,21 +487,23 @@ def terminate_on_death(
     now: datetime,
     actor_id: int | None,
     source: str,
+    via: Via = Via.DEATHS_IMPORT,
 ) -> dict[str, Any]:
     """End the pension from the date of death: stop reminders, cancel open visits, delete face templates, audit."""
     if death_date < pensioner.birth_date:
         raise InvalidDeathDate()
+    check_transition(pensioner.pension_status, PensionStatus.TERMINATED, via)
     today = seasons.local_date(now, settings.timezone)
     months = months_paid_after_death(session=session, pensioner=pensioner, death_date=death_date, today=today)
-    previous = pensioner.pension_status
-    pensioner.death_date = death_date
-    pensioner.pension_status = PensionStatus.TERMINATED.value
-    pensioner.status_since = death_date
+    hold = open_hold(session=session, pensioner_id=pensioner.id)
+    if hold is not None:
+        hold.decision, hold.decided_at, hold.decided_by_staff_id = HoldDecision.TERMINATED.value, now, actor_id
     detail: dict[str, Any] = {
         "reason": "deceased",
         "source": source,
         "death_date": death_date.isoformat(),
-        "previous_status": previous,
+        "previous_status": pensioner.pension_status,
+        "hold_id": hold.id if hold else None,
         "overpaid_months": months,
         "reminders_cancelled": cancel_pending_reminders(session=session, pensioner_id=pensioner.id),
         "home_visits_cancelled": cancel_open_home_visits(
@@ -220,13 +513,15 @@ def terminate_on_death(
             session=session, pensioner_id=pensioner.id, actor_id=actor_id, reason=face_service.TemplateDeletion.DECEASED
         ),
     }
-    audit.record(
+    pensioner.death_date = death_date
+    _transition(
         session=session,
-        actor_type="staff" if actor_id else "system",
-        actor_id=actor_id,
+        pensioner=pensioner,
+        to=PensionStatus.TERMINATED,
+        via=via,
+        actor=("staff" if actor_id else "system", actor_id),
+        since=death_date,
         action="pension.terminated",
-        target_type="pensioner",
-        target_id=pensioner.id,
         detail=detail,
     )
     return detail
@@ -264,42 +559,86 @@ def cancel_open_home_visits(
 
 
 def lift_premature_suspensions(
-    *, session: Session, where: ColumnElement[bool], season_year: int, suspend_from: date, now: datetime, today: date
+    *,
+    session: Session,
+    where: ColumnElement[bool],
+    season_year: int,
+    suspend_from: date,
+    now: datetime,
+    today: date,
+    staff_id: int | None,
 ) -> list[int]:
-    """Reinstate a cohort's open suspensions that took effect before its (now later) suspension date; who, set-based."""
-    in_cohort = select(Pensioner.id).where(where)
+    """Reinstate a cohort's open suspensions that took effect before its (now later) suspension date; set-based.
+
+    Each lifted suspension gets a ledger row (back pay from its month); returns who was lifted.
+    """
     premature = and_(
         Suspension.season_year == season_year,
         Suspension.reinstated_at.is_(None),
         Suspension.effective_date < suspend_from,
-        Suspension.pensioner_id.in_(in_cohort),
+        Suspension.pensioner_id.in_(select(Pensioner.id).where(where, Pensioner.pension_status == _S.value)),
     )
     who = list(session.scalars(select(Suspension.pensioner_id).where(premature)))
-    effective_dates = session.scalars(select(Suspension.effective_date).where(premature).distinct()).all()
-    for effective in effective_dates:  # one statement per effective date (a sweep's cohort shares one)
-        session.execute(
-            update(Suspension)
-            .where(premature, Suspension.effective_date == effective)
-            .values(
-                reinstated_at=now,
-                reinstated_effective_date=today.replace(day=1),
-                back_pay_months=seasons.months_between(effective, today),
-            ),
-            execution_options={"synchronize_session": False},
-        )
+    resumes = today.replace(day=1)
+    for effective in session.scalars(select(Suspension.effective_date).where(premature).distinct()).all():
+        _lift_effective(session, premature, effective, now=now, resumes=resumes, today=today, staff_id=staff_id)
     if who:
         session.execute(
             update(Pensioner)
             .where(
-                Pensioner.pension_status == PensionStatus.SUSPENDED.value,
-                Pensioner.id.in_(
-                    select(Suspension.pensioner_id).where(
-                        Suspension.season_year == season_year, Suspension.reinstated_at == now
-                    )
-                ),
+                Pensioner.id.in_(who),
+                Pensioner.pension_status == _S.value,
                 ~exists().where(Suspension.pensioner_id == Pensioner.id, Suspension.reinstated_at.is_(None)),
             )
-            .values(pension_status=PensionStatus.ACTIVE.value, status_since=today, updated_at=now),
+            .values(pension_status=_A.value, status_since=today, updated_at=now),
             execution_options={"synchronize_session": False},
         )
     return who
+
+
+def _lift_effective(
+    session: Session,
+    premature: ColumnElement[bool],
+    effective: date,
+    *,
+    now: datetime,
+    resumes: date,
+    today: date,
+    staff_id: int | None,
+) -> None:
+    """Ledger rows, then the suspensions closed, for the premature suspensions of one effective date."""
+    months = seasons.months_between(effective, today)
+    these = and_(premature, Suspension.effective_date == effective)
+    columns = Reinstatement.__table__.c
+    session.execute(
+        insert(Reinstatement).from_select(
+            [
+                "kind",
+                "pensioner_id",
+                "suspension_id",
+                "season_year",
+                "recorded_at",
+                "recorded_by_staff_id",
+                "suspended_from",
+                "effective_date",
+                "back_pay_months",
+            ],
+            select(
+                literal(ReinstatementKind.REINSTATEMENT.value, columns.kind.type),
+                Suspension.pensioner_id,
+                Suspension.id,
+                Suspension.season_year,
+                literal(now, columns.recorded_at.type),
+                literal(staff_id, columns.recorded_by_staff_id.type),
+                Suspension.effective_date,
+                literal(resumes, columns.effective_date.type),
+                literal(months, columns.back_pay_months.type),
+            ).where(these),
+        )
+    )
+    session.execute(
+        update(Suspension)
+        .where(these)
+        .values(reinstated_at=now, reinstated_effective_date=resumes, back_pay_months=months),
+        execution_options={"synchronize_session": False},
+    )

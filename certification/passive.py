@@ -119,7 +119,7 @@ def import_life_evidence(*, session: Session, settings: Settings, data: bytes, n
     result.not_counted = len({p.id for p, _, _ in parsed} - set(best))
     oldest = today - timedelta(days=settings.life_evidence_max_age_days)
     for p, d, s in best.values():
-        if p.pension_status == PensionStatus.TERMINATED.value:
+        if p.pension_status in (PensionStatus.TERMINATED.value, PensionStatus.ON_HOLD.value):
             result.skipped_not_active += 1
             continue
         window, _ = seasons.deadline_for(session=session, settings=settings, pensioner=p, today=today)

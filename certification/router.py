@@ -19,10 +19,11 @@ from certification.schemas import (
     SeasonOut,
     WindowIn,
     WindowOut,
+    WithdrawalIn,
 )
 from core import idempotency
 from core.clock import NowDep
-from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, SessionDep, SettingsDep
+from core.deps import AdminStaff, CurrentPensioner, EnrolStaff, RowId, SessionDep, SettingsDep, SupervisorStaff
 from models import Region
 from registry.deps import staff_region
 
@@ -129,6 +130,27 @@ def certify_at_counter(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return payload
+
+
+@router.post("/certifications/{certification_id}/withdraw", response_model=CertificationOut)
+def withdraw_certification(
+    certification_id: RowId,
+    body: WithdrawalIn,
+    staff: SupervisorStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Any:
+    """Withdraw a certification (kept, marked withdrawn): the suspension it lifted reopens, payroll gets a reversal."""
+    return certification_service.withdraw_certification(
+        session=session,
+        settings=settings,
+        certification_id=certification_id,
+        region=staff_region(session, staff),
+        staff=staff,
+        reason=body.reason.strip(),
+        now=now,
+    )
 
 
 @router.get("/me/certification", response_model=MyCertificationOut, tags=["pensioner app"])

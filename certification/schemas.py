@@ -75,6 +75,9 @@ class CertificationOut(BaseModel):
     certified_at: datetime
     office_region_code: str | None
     attempt_id: int | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by_staff_id: int | None = None
+    withdrawal_reason: str | None = None
 
 
 class CounterCertificationOut(CertificationOut):
@@ -85,10 +88,16 @@ class CounterCertificationOut(CertificationOut):
     message_en: str
 
 
+class WithdrawalIn(BaseModel):
+    """A supervisor's withdrawal of a certification: the reason is required and kept."""
+
+    reason: str = Field(min_length=4, max_length=500)
+
+
 class MyCertificationOut(BaseModel):
     """The pensioner's certification status for the current season."""
 
-    status: str = Field(description="certified, pending, suspended, terminated or no_season")
+    status: str = Field(description="certified, pending, on_hold, suspended, terminated or no_season")
     season_year: int | None
     deadline: date | None
     days_left: int | None

@@ -12,11 +12,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
-from certification.errors import InvalidChannel, NoOpenSeason, PensionTerminated
+from certification.errors import (
+    CertificationNotFound,
+    CertificationWithdrawn,
+    InvalidChannel,
+    NoOpenSeason,
+    PensionOnHold,
+    PensionTerminated,
+)
 from core import audit
 from core.settings import Settings, get_settings
-from models import Certification, Pensioner
+from models import Certification, Pensioner, Region, StaffUser
 from models.enums import CertificationChannel, PensionStatus
+from registry import regions as region_service
 from registry.errors import PensionerNotFound
 
 CHANNELS = {c.value for c in CertificationChannel}
@@ -84,7 +92,7 @@ def record_certification(
 
 
 def _certifiable(*, session: Session, pensioner_id: int, channel: str) -> Pensioner:
-    """The pensioner, locked for the certification; refuses an unknown channel or a terminated pension."""
+    """The pensioner, locked for the certification; refuses an unknown channel, a terminated or held pension."""
     if channel not in CHANNELS:
         raise InvalidChannel()
     pensioner = session.get(Pensioner, pensioner_id, with_for_update=True)
@@ -92,6 +100,8 @@ def _certifiable(*, session: Session, pensioner_id: int, channel: str) -> Pensio
         raise PensionerNotFound()
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         raise PensionTerminated()
+    if pensioner.pension_status == PensionStatus.ON_HOLD.value:
+        raise PensionOnHold()
     return pensioner
 
 
@@ -120,8 +130,11 @@ def _follow_up(
 ) -> None:
     """Reinstate the pension, move a rolling due date, cancel the season's reminders and other channels' visits."""
     year = cert.season_year
-    lifecycle.reinstate(session=session, pensioner=pensioner, now=now, today=today, actor=actor)
+    lifecycle.reinstate(
+        session=session, pensioner=pensioner, now=now, today=today, actor=actor, certification_id=cert.id
+    )
     if settings.season_policy == "rolling":
+        cert.replaced_due_date = pensioner.certification_due_date
         pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
     cancelled = lifecycle.cancel_pending_reminders(session=session, pensioner_id=pensioner.id, season_year=year)
     tasks = 0
@@ -144,7 +157,11 @@ def _follow_up(
 def _find(session: Session, pensioner_id: int, year: int) -> Certification | None:
     return session.scalar(
         select(Certification)
-        .where(Certification.pensioner_id == pensioner_id, Certification.season_year == year)
+        .where(
+            Certification.pensioner_id == pensioner_id,
+            Certification.season_year == year,
+            Certification.withdrawn_at.is_(None),
+        )
         .execution_options(populate_existing=True)
     )
 
@@ -166,10 +183,82 @@ def _still_valid(session: Session, settings: Settings, pensioner: Pensioner, tod
         return None
     return session.scalar(
         select(Certification)
-        .where(Certification.pensioner_id == pensioner.id)
+        .where(Certification.pensioner_id == pensioner.id, Certification.withdrawn_at.is_(None))
         .order_by(Certification.certified_at.desc())
         .limit(1)
     )
+
+
+def withdraw_certification(
+    *,
+    session: Session,
+    settings: Settings,
+    certification_id: int,
+    region: Region,
+    staff: StaffUser,
+    reason: str,
+    now: datetime,
+) -> Certification:
+    """A supervisor withdraws a certification: kept and marked; the suspensions it lifted reopen, reversed in payroll.
+
+    Raises NotFound (no such certification in the jurisdiction), Conflict (already withdrawn, pension terminated).
+    """
+    cert = session.scalar(
+        select(Certification)
+        .join(Pensioner, Pensioner.id == Certification.pensioner_id)
+        .where(Certification.id == certification_id, region_service.pensioner_scope(region))
+        .with_for_update()
+    )
+    if cert is None:
+        raise CertificationNotFound()
+    if cert.withdrawn_at is not None:
+        raise CertificationWithdrawn()
+    pensioner = session.get(Pensioner, cert.pensioner_id, with_for_update=True)
+    assert pensioner is not None
+    if pensioner.pension_status == PensionStatus.TERMINATED.value:
+        raise PensionTerminated()
+    before = pensioner.pension_status
+    cert.withdrawn_at, cert.withdrawn_by_staff_id, cert.withdrawal_reason = now, staff.id, reason
+    session.flush()
+    reversals = lifecycle.reverse_reinstatements(
+        session=session, pensioner=pensioner, certification_id=cert.id, now=now, actor=("staff", staff.id)
+    )
+    if settings.season_policy == "rolling":
+        _restore_due_date(session=session, pensioner=pensioner, cert=cert)
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff.id,
+        action="certification.withdrawn",
+        target_type="certification",
+        target_id=cert.id,
+        detail={
+            "pensioner_id": pensioner.id,
+            "season_year": cert.season_year,
+            "channel": cert.channel,
+            "reason": reason,
+            "certification": {"before": "certified", "after": "withdrawn"},
+            "pension_status": {"before": before, "after": pensioner.pension_status},
+            "reversal_entry_ids": [r.id for r in reversals],
+        },
+    )
+    session.flush()
+    return cert
+
+
+def _restore_due_date(*, session: Session, pensioner: Pensioner, cert: Certification) -> None:
+    """Rolling policy: the due date goes back to the one this certification replaced, unless a later one stands."""
+    later = session.scalar(
+        select(Certification.id)
+        .where(
+            Certification.pensioner_id == pensioner.id,
+            Certification.withdrawn_at.is_(None),
+            Certification.certified_at > cert.certified_at,
+        )
+        .limit(1)
+    )
+    if later is None and cert.replaced_due_date is not None:
+        pensioner.certification_due_date = cert.replaced_due_date
 
 
 class CertificationState(StrEnum):
@@ -177,6 +266,7 @@ class CertificationState(StrEnum):
 
     CERTIFIED = "certified"
     PENDING = "pending"
+    ON_HOLD = "on_hold"
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
     NO_SEASON = "no_season"
@@ -210,6 +300,14 @@ def certification_status(
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return CertificationStatus(
             CertificationState.TERMINATED, "养老金已终止发放。", "The pension has been terminated.", season_year=year
+        )
+    if pensioner.pension_status == PensionStatus.ON_HOLD.value:
+        return CertificationStatus(
+            CertificationState.ON_HOLD,
+            "收到您的死亡报告，养老金暂停发放，正在核实。如有误，请联系社区或社保经办机构，核实后补发。",
+            "A death was reported for you; the pension is on hold while it is checked. If this is wrong, contact"
+            " your community or the social-insurance office; held months are paid back.",
+            season_year=year,
         )
     if cert is not None:
         local = cert.certified_at.astimezone(seasons.ZoneInfo(settings.timezone))

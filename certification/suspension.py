@@ -60,6 +60,7 @@ def lift_after_window_change(
             suspend_from=cohort.window.suspend_from_date,
             now=now,
             today=today,
+            staff_id=actor_id,
         )
     if lifted:
         audit.record(

@@ -192,11 +192,33 @@ def export_reinstatements(
     season: Annotated[int | None, typer.Option(help="Only this season")] = None,
     out: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None,
 ) -> None:
-    """Reinstated pensions with the month payment resumes and back-pay months."""
+    """The back-pay ledger: reinstatements (month payment resumes, back-pay months) and reversals of them."""
     from certification import exports
 
-    with session_scope(factory(get_settings())) as session:
-        _write(out, exports.REINSTATEMENT_COLUMNS, exports.reinstatement_rows(session=session, season_year=season))
+    settings = get_settings()
+    with session_scope(factory(settings)) as session:
+        rows = exports.reinstatement_rows(session=session, season_year=season, tz=settings.timezone)
+        _write(out, exports.REINSTATEMENT_COLUMNS, rows)
+
+
+@export_app.command("holds")
+def export_holds(out: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None) -> None:
+    """Pensions held on a reported death: on hold, released (months to pay back) or terminated."""
+    from certification import exports
+
+    settings = get_settings()
+    with session_scope(factory(settings)) as session:
+        _write(out, exports.HOLD_COLUMNS, exports.hold_rows(session=session, tz=settings.timezone))
+
+
+@export_app.command("transfers")
+def export_transfers(out: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None) -> None:
+    """Moves out of the city reported by home visits, for the paying region."""
+    from certification import exports
+
+    settings = get_settings()
+    with session_scope(factory(settings)) as session:
+        _write(out, exports.TRANSFER_COLUMNS, exports.transfer_rows(session=session, tz=settings.timezone))
 
 
 def _write(out: Path | None, header: list[str], rows: object) -> None:

@@ -112,3 +112,30 @@ def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: Sta
     )
     session.flush()
     return task
+
+
+def take_over(*, session: Session, task: HomeVisitTask, staff: StaffUser, now: datetime) -> HomeVisitTask:
+    """Staff of the pensioner's jurisdiction give an open task to themselves before visiting; audited."""
+    if task.status != OPEN:
+        raise errors.TaskClosed()
+    pensioner = session.get(Pensioner, task.pensioner_id)
+    assert pensioner is not None
+    if staff.role == StaffRole.FIELD.value and staff.region_code not in region_chain(pensioner):
+        raise errors.InvalidAssignee()
+    previous = task.assigned_staff_id
+    if previous == staff.id:
+        return task
+    task.assigned_staff_id = staff.id
+    task.escalated_at = None
+    task.updated_at = now
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff.id,
+        action="home_visit.task_taken_over",
+        target_type="home_visit_task",
+        target_id=task.id,
+        detail={"from": previous, "to": staff.id},
+    )
+    session.flush()
+    return task

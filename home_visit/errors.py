@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class TaskNotFound(NotFound):
@@ -155,3 +155,35 @@ class NextDueDateInPast(InvalidInput):
     code = "invalid_next_due_date"
     message_zh = "下次走访日期不能早于今天。"
     message_en = "The next visit date is in the past."
+
+
+class TaskNotAssigned(Forbidden):
+    """Only the task's assignee records a visit."""
+
+    code = "task_not_assigned"
+    message_zh = "该任务未分配给您；如需由您走访，请先将任务转给自己（将留痕）。"
+    message_en = "This task is not assigned to you; take it over first (this is recorded)."
+
+
+class OwnVisitReview(Forbidden):
+    """Nobody reviews a visit they recorded themselves."""
+
+    code = "own_visit_review"
+    message_zh = "不能复核本人录入的走访记录，请由其他主管复核。"
+    message_en = "You cannot review a visit you recorded; another supervisor must."
+
+
+class DeathEvidenceRequired(InvalidInput):
+    """A "deceased" visit needs a death certificate, or a family statement with a photo of the document."""
+
+    code = "death_evidence_required"
+    message_zh = "请上传死亡证明扫描件，或家属书面说明及相关证件照片。"
+    message_en = "Upload a scan of the death certificate, or a family statement with a photo of the document."
+
+
+class InvalidDeathDocument(InvalidInput):
+    """A death document is not a PDF, JPEG or PNG."""
+
+    code = "invalid_death_document"
+    message_zh = "死亡证明材料必须是PDF、JPEG或PNG文件。"
+    message_en = "Death documents must be PDF, JPEG or PNG files."

@@ -59,7 +59,11 @@ def _requestable_season(*, session: Session, settings: Settings, pensioner: Pens
         raise errors.NoOpenSeason()
     year = window.season_year
     if session.scalar(
-        select(Certification.id).where(Certification.pensioner_id == pensioner.id, Certification.season_year == year)
+        select(Certification.id).where(
+            Certification.pensioner_id == pensioner.id,
+            Certification.season_year == year,
+            Certification.withdrawn_at.is_(None),
+        )
     ):
         raise errors.AlreadyCertified()
     return year, deadline

@@ -195,22 +195,29 @@ def record_visit(
     note: Annotated[str | None, Form(max_length=1000)] = None,
     photo: Annotated[UploadFile | None, File()] = None,
     form_scan: Annotated[UploadFile | None, File()] = None,
+    death_certificate: Annotated[UploadFile | None, File()] = None,
+    family_statement: Annotated[UploadFile | None, File()] = None,
+    document_photo: Annotated[UploadFile | None, File()] = None,
 ) -> JSONResponse:
-    """Record a visit (offline retries with the same Idempotency-Key get the first answer, nothing duplicated)."""
+    """Record a visit: only the assignee; offline retries with the same Idempotency-Key get the first answer."""
     key = check_key(idempotency_key)
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
+    limit = settings.max_upload_bytes
     data = visit_service.VisitInput(
         outcome=outcome,
         visited_at=_local(visited_at, settings.timezone),
         latitude=latitude,
         longitude=longitude,
-        photo=read_limited(photo, settings.max_upload_bytes) if photo is not None else None,
-        form_scan=read_limited(form_scan, settings.max_upload_bytes) if form_scan is not None else None,
+        photo=read_limited(photo, limit) if photo is not None else None,
+        form_scan=read_limited(form_scan, limit) if form_scan is not None else None,
         death_date=death_date,
         new_region_code=new_region_code,
         next_due_date=next_due_date,
         consent_recorded=consent_recorded,
         note=note,
+        death_certificate=read_limited(death_certificate, limit) if death_certificate is not None else None,
+        family_statement=read_limited(family_statement, limit) if family_statement is not None else None,
+        document_photo=read_limited(document_photo, limit) if document_photo is not None else None,
     )
     visit_service.validate_visit(data=data, settings=settings, now=now)
 
@@ -249,6 +256,24 @@ def assign(
     return _task_out(task, p, address, seasons.local_date(now, settings.timezone))
 
 
+@router.post("/home-visits/{task_id}/take", response_model=TaskOut)
+def take(
+    task_id: RowId,
+    staff: FieldStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    region: RegionDep,
+    now: NowDep,
+) -> TaskOut:
+    """Give an open task of my jurisdiction to myself before visiting (audited with who had it)."""
+    task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
+    assignment_service.take_over(session=session, task=task, staff=staff, now=now)
+    p = session.get(Pensioner, task.pensioner_id)
+    assert p is not None
+    address = address_service.address_names(session=session, pensioners=[p])[p.id]
+    return _task_out(task, p, address, seasons.local_date(now, settings.timezone))
+
+
 @router.post("/home-visits/{visit_id}/review", response_model=VisitOut)
 def review(
     visit_id: RowId,
@@ -259,7 +284,7 @@ def review(
     region: RegionDep,
     now: NowDep,
 ) -> VisitOut:
-    """Accept a flagged visit, or reject it (a certification it made is withdrawn and the task reopened)."""
+    """Accept a flagged visit (a held certification, death or transfer is carried out) or reject it (undone, reopened)."""
     visit = review_service.review_visit(
         session=session,
         settings=settings,

@@ -40,7 +40,11 @@ def _insert_tasks(
 ) -> int:
     """INSERT … SELECT … ON CONFLICT DO NOTHING: one task per matching pensioner and season."""
     table = HomeVisitTask.__table__
-    uncertified = ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season_year)
+    uncertified = ~exists().where(
+        Certification.pensioner_id == Pensioner.id,
+        Certification.season_year == season_year,
+        Certification.withdrawn_at.is_(None),
+    )
     source = select(
         Pensioner.id,
         literal(season_year),
@@ -52,7 +56,8 @@ def _insert_tasks(
     ).where(
         where,
         uncertified,
-        Pensioner.pension_status != PensionStatus.TERMINATED.value,
+        # Not terminated, and not held on a reported death (a supervisor decides that one first).
+        Pensioner.pension_status.in_([PensionStatus.ACTIVE.value, PensionStatus.SUSPENDED.value]),
         Pensioner.death_date.is_(None),
     )
     stmt = (

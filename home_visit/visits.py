@@ -21,12 +21,20 @@ from home_visit import errors
 from home_visit.addresses import address_point
 from home_visit.assignment import assign_one
 from home_visit.tasks import OPEN, close_task, reschedule_task, revisit_date
-from models import HomeVisit, HomeVisitTask, Pensioner, Region, StaffUser
-from models.enums import CertificationChannel, HomeVisitTaskStatus, RegionLevel, TemplateSource, VisitOutcome
+from models import Certification, HomeVisit, HomeVisitTask, Pensioner, Region, ResidenceTransfer, StaffUser
+from models.enums import (
+    CertificationChannel,
+    HomeVisitTaskStatus,
+    RegionLevel,
+    TemplateSource,
+    TransferStatus,
+    VisitOutcome,
+)
 from registry import regions as region_service
 from verification.image import sniff_format
 
 FORM_SCAN_TYPES = {"PDF": "application/pdf", "JPEG": "image/jpeg", "PNG": "image/png"}
+AWAITING_REVIEW = "awaiting_review"  # close reason of a task whose visit waits for the supervisor
 
 
 @dataclass
@@ -44,6 +52,10 @@ class VisitInput:
     next_due_date: date | None = None
     consent_recorded: bool = False
     note: str | None = None
+    # A "deceased" visit's evidence: a death certificate scan, or a family statement with a photo of the document.
+    death_certificate: bytes | None = None
+    family_statement: bytes | None = None
+    document_photo: bytes | None = None
 
     def fingerprint_parts(self) -> list[str]:
         """The request's meaningful parts, for the idempotency fingerprint."""
@@ -59,6 +71,9 @@ class VisitInput:
             self.next_due_date.isoformat() if self.next_due_date else "",
             str(self.consent_recorded),
             self.note or "",
+            _sha(self.death_certificate) or "",
+            _sha(self.family_statement) or "",
+            _sha(self.document_photo) or "",
         ]
 
 
@@ -89,10 +104,27 @@ def validate_visit(*, data: VisitInput, settings: Settings, now: datetime) -> No
             raise errors.PhotoRequired()
         if data.form_scan is None:
             raise errors.FormScanRequired()
-    if data.outcome == VisitOutcome.DECEASED.value and data.death_date is None:
-        raise errors.DeathDateRequired()
+    _validate_death(data=data, settings=settings, now=now)
+
+
+def _validate_death(*, data: VisitInput, settings: Settings, now: datetime) -> None:
+    """A death needs its date (not in the future) and documents: a certificate, or a statement and a photo."""
+    for document in (data.death_certificate, data.family_statement, data.document_photo):
+        if document is not None and form_scan_type(document) is None:
+            raise errors.InvalidDeathDocument()
+    if data.outcome == VisitOutcome.DECEASED.value:
+        if data.death_date is None:
+            raise errors.DeathDateRequired()
+        if data.death_certificate is None and (data.family_statement is None or data.document_photo is None):
+            raise errors.DeathEvidenceRequired()
     if data.death_date is not None and data.death_date > seasons.local_date(now, settings.timezone):
         raise errors.DeathDateInFuture()
+
+
+def check_assigned(*, task: HomeVisitTask, staff: StaffUser) -> None:
+    """Only the task's assignee records a visit; anyone else takes the task over first (audited)."""
+    if task.assigned_staff_id != staff.id:
+        raise errors.TaskNotAssigned()
 
 
 def form_scan_type(data: bytes) -> str | None:
@@ -195,10 +227,15 @@ def record_visit(
     data: VisitInput,
     now: datetime,
 ) -> HomeVisit:
-    """Record one visit and apply its outcome; flags it for supervisor review when the evidence is weak."""
+    """Record one visit and apply its outcome; flags it for supervisor review when the evidence is weak.
+
+    Only the assignee records (403 otherwise). A death, a move out of the city and a certification whose photo
+    did not match change nothing for good: they wait for the supervisor (`awaiting_review` in the effect).
+    """
     validate_visit(data=data, settings=settings, now=now)
     if task.status != OPEN:
         raise errors.TaskClosed()
+    check_assigned(task=task, staff=staff)
     pensioner = session.get(Pensioner, task.pensioner_id, with_for_update=True)
     assert pensioner is not None
     review: list[str] = gps_flags(
@@ -218,16 +255,43 @@ def record_visit(
         detail={"note": data.note} if data.note else {},
     )
     _store_form_scan(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
-    review += _check_visit_photo(
+    _store_death_evidence(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
+    photo_review = _check_visit_photo(
         session=session, settings=settings, visit=visit, task=task, staff=staff, data=data, now=now
     )
+    review += photo_review
     session.add(visit)
     session.flush()
     effect = apply_outcome(
-        session=session, settings=settings, task=task, pensioner=pensioner, visit=visit, staff=staff, data=data, now=now
+        session=session,
+        settings=settings,
+        task=task,
+        pensioner=pensioner,
+        visit=visit,
+        staff=staff,
+        data=data,
+        now=now,
+        photo_review=photo_review,
     )
-    if data.outcome == VisitOutcome.REFUSED.value:
+    _finish(session=session, visit=visit, task=task, staff=staff, review=review, effect=effect)
+    return visit
+
+
+def _finish(
+    *,
+    session: Session,
+    visit: HomeVisit,
+    task: HomeVisitTask,
+    staff: StaffUser,
+    review: list[str],
+    effect: dict[str, Any],
+) -> None:
+    """The visit's review flags and effect, and its audit event."""
+    if visit.outcome == VisitOutcome.REFUSED.value:
         review.append("refused")
+    waiting = effect.get(AWAITING_REVIEW)
+    if waiting and waiting not in review:
+        review.append(waiting)
     visit.needs_review = bool(review)
     visit.review_reasons = review or None
     visit.detail = {**(visit.detail or {}), "effect": effect}
@@ -238,10 +302,9 @@ def record_visit(
         action="home_visit.recorded",
         target_type="home_visit",
         target_id=visit.id,
-        detail={"task_id": task.id, "outcome": data.outcome, "review_reasons": review, **effect},
+        detail={"task_id": task.id, "outcome": visit.outcome, "review_reasons": review, **effect},
     )
     session.flush()
-    return visit
 
 
 def _store_form_scan(
@@ -263,6 +326,39 @@ def _store_form_scan(
     )
     visit.form_scan_sha256 = _sha(data.form_scan)
     visit.form_scan_evidence_id = scan.id
+
+
+DEATH_DOCUMENTS = (
+    ("death_certificate", "death_certificate"),
+    ("family_statement", "family_statement"),
+    ("document_photo", "death_document_photo"),
+)
+
+
+def _store_death_evidence(
+    *, session: Session, settings: Settings, visit: HomeVisit, pensioner: Pensioner, data: VisitInput, now: datetime
+) -> None:
+    """Keep a death's documents as evidence (encrypted); the visit names them and their hashes."""
+    if data.outcome != VisitOutcome.DECEASED.value:
+        return
+    stored: dict[str, Any] = {}
+    for field_name, kind in DEATH_DOCUMENTS:
+        document: bytes | None = getattr(data, field_name)
+        if document is None:
+            continue
+        content_type = form_scan_type(document)
+        assert content_type is not None
+        ev = evidence_service.store_evidence(
+            session=session,
+            settings=settings,
+            pensioner_id=pensioner.id,
+            kind=kind,
+            data=document,
+            content_type=content_type,
+            now=now,
+        )
+        stored[kind] = {"evidence_id": ev.id, "sha256": _sha(document)}
+    visit.detail = {**(visit.detail or {}), "death_evidence": stored}
 
 
 def _check_visit_photo(
@@ -323,11 +419,17 @@ def apply_outcome(
     staff: StaffUser,
     data: VisitInput,
     now: datetime,
+    photo_review: list[str] | None = None,
 ) -> dict[str, Any]:
     """Carry out the visit's outcome on the task, the pensioner and the season; returns what it changed."""
     outcome = VisitOutcome(data.outcome)
     if outcome is VisitOutcome.CERTIFIED:
-        return _certified(session=session, settings=settings, task=task, visit=visit, staff=staff, now=now)
+        if photo_review:  # an unmatched photo certifies (and reinstates) only once a supervisor approves
+            close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason=AWAITING_REVIEW)
+            return {AWAITING_REVIEW: photo_review[0]}
+        cert = certify_visit(session=session, settings=settings, visit=visit, now=now)
+        close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="certified")
+        return {"certification_id": cert.id}
     if outcome is VisitOutcome.DECEASED:
         assert data.death_date is not None
         return _deceased(
@@ -335,7 +437,7 @@ def apply_outcome(
             settings=settings,
             task=task,
             pensioner=pensioner,
-            staff=staff,
+            visit=visit,
             death_date=data.death_date,
             now=now,
         )
@@ -347,7 +449,7 @@ def apply_outcome(
             settings=settings,
             task=task,
             pensioner=pensioner,
-            staff=staff,
+            visit=visit,
             new_region_code=data.new_region_code,
             now=now,
         )
@@ -355,24 +457,28 @@ def apply_outcome(
     return {}
 
 
-def _certified(
-    *, session: Session, settings: Settings, task: HomeVisitTask, visit: HomeVisit, staff: StaffUser, now: datetime
-) -> dict[str, Any]:
-    """The season's certification, made by the visit; the task is done."""
-    cert = certification_service.record_certification(
+def certify_visit(
+    *, session: Session, settings: Settings, visit: HomeVisit, now: datetime, approved_by: int | None = None
+) -> Certification:
+    """The season's certification made by a visit (at once, or when a supervisor approves a flagged one)."""
+    task = session.get(HomeVisitTask, visit.task_id)
+    visitor = session.get(StaffUser, visit.staff_id)
+    assert task is not None and visitor is not None
+    evidence: dict[str, Any] = {"home_visit_id": visit.id, "photo_decision": visit.photo_decision}
+    if approved_by is not None:
+        evidence["approved_by_staff_id"] = approved_by
+    return certification_service.record_certification(
         session=session,
         pensioner_id=task.pensioner_id,
         channel=CertificationChannel.HOME_VISIT.value,
         now=visit.visited_at if visit.visited_at <= now else now,
-        staff_id=staff.id,
+        staff_id=visitor.id,
         home_visit_id=visit.id,
-        office_region_code=staff.region_code,
+        office_region_code=visitor.region_code,
         source="home_visit",
-        evidence={"home_visit_id": visit.id, "photo_decision": visit.photo_decision},
+        evidence=evidence,
         settings=settings,
     )
-    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="certified")
-    return {"certification_id": cert.id}
 
 
 def _deceased(
@@ -381,25 +487,27 @@ def _deceased(
     settings: Settings,
     task: HomeVisitTask,
     pensioner: Pensioner,
-    staff: StaffUser,
+    visit: HomeVisit,
     death_date: date,
     now: datetime,
 ) -> dict[str, Any]:
-    """The pension ends through the lifecycle module; the task is done."""
-    death = lifecycle.terminate_on_death(
+    """A reported death holds the pension (lifecycle); a supervisor's approval ends it, a rejection restores it."""
+    hold = lifecycle.hold_on_reported_death(
         session=session,
         settings=settings,
         pensioner=pensioner,
         death_date=death_date,
         now=now,
-        actor_id=staff.id,
-        source="home_visit",
+        staff_id=visit.staff_id,
+        home_visit_id=visit.id,
     )
-    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason="deceased")
+    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason=AWAITING_REVIEW)
     return {
-        "pension_terminated": True,
+        "pension_on_hold": True,
+        "hold_id": hold.id,
+        "held_from": hold.effective_date.isoformat(),
         "death_date": death_date.isoformat(),
-        "overpaid_months": death["overpaid_months"],
+        AWAITING_REVIEW: "deceased_reported",
     }
 
 
@@ -414,50 +522,94 @@ def _visit_again(
     return {"next_due_date": next_due.isoformat()}
 
 
+def _city_of(session: Session, region: Region) -> str | None:
+    """The city a region belongs to, walking the region tree up."""
+    current: Region | None = region
+    while current is not None and current.level != RegionLevel.CITY.value:
+        current = session.get(Region, current.parent_code) if current.parent_code else None
+    return current.code if current is not None else None
+
+
 def _moved(
     *,
     session: Session,
     settings: Settings,
     task: HomeVisitTask,
     pensioner: Pensioner,
-    staff: StaffUser,
+    visit: HomeVisit,
     new_region_code: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """Within the city: the residence and the task move to the new community; otherwise the paying region is told."""
+    """Within the city: the residence and the task move. Otherwise a transfer is recorded and goes to review."""
     code = region_service.normalise_code(new_region_code) if new_region_code else None
     region = session.get(Region, code) if code else None
-    if region is not None and region.level == RegionLevel.COMMUNITY.value:
-        old = pensioner.region_code
-        town = session.get(Region, region.parent_code) if region.parent_code else None
-        district = session.get(Region, town.parent_code) if town and town.parent_code else None
-        pensioner.region_code = region.code
-        pensioner.town_code = town.code if town else None
-        pensioner.district_code = district.code if district else None
-        pensioner.city_code = district.parent_code if district else pensioner.city_code
-        audit.record(
-            session=session,
-            actor_type="staff",
-            actor_id=staff.id,
-            action="pensioner.residence_changed",
-            target_type="pensioner",
-            target_id=pensioner.id,
-            detail={"from": old, "to": region.code, "by": "home_visit", "task_id": task.id},
+    if (
+        region is not None
+        and region.level == RegionLevel.COMMUNITY.value
+        and _city_of(session, region) == pensioner.city_code
+    ):
+        return _moved_within_city(
+            session=session, settings=settings, task=task, pensioner=pensioner, visit=visit, region=region, now=now
         )
-        session.flush()
-        previous = task.assigned_staff_id
-        task.assigned_staff_id = None
-        assign_one(session=session, task=task, pensioner=pensioner)
-        reschedule_task(task, due_date=revisit_date(settings=settings, now=now), now=now)
-        return {"moved_to": region.code, "reassigned_from": previous, "reassigned_to": task.assigned_staff_id}
-    close_task(task, now=now, status=HomeVisitTaskStatus.CANCELLED.value, reason="moved_away")
+    transfer = ResidenceTransfer(
+        pensioner_id=pensioner.id,
+        home_visit_id=visit.id,
+        from_region_code=pensioner.region_code,
+        to_region_code=code,
+        paying_region_code=pensioner.paying_region_code,
+        reported_at=now,
+        reported_by_staff_id=visit.staff_id,
+        status=TransferStatus.PENDING.value,
+    )
+    session.add(transfer)
+    session.flush()
+    close_task(task, now=now, status=HomeVisitTaskStatus.DONE.value, reason=AWAITING_REVIEW)
     audit.record(
         session=session,
         actor_type="staff",
-        actor_id=staff.id,
-        action="home_visit.paying_region_notified",
+        actor_id=visit.staff_id,
+        action="pensioner.transfer_reported",
         target_type="pensioner",
         target_id=pensioner.id,
-        detail={"paying_region_code": pensioner.paying_region_code, "new_region_code": code, "task_id": task.id},
+        detail={"transfer_id": transfer.id, "from": pensioner.region_code, "to": code, "task_id": task.id},
     )
-    return {"moved_away": True, "new_region_code": code, "paying_region_code": pensioner.paying_region_code}
+    return {
+        "transfer_id": transfer.id,
+        "new_region_code": code,
+        "paying_region_code": pensioner.paying_region_code,
+        AWAITING_REVIEW: "moved_out_of_city",
+    }
+
+
+def _moved_within_city(
+    *,
+    session: Session,
+    settings: Settings,
+    task: HomeVisitTask,
+    pensioner: Pensioner,
+    visit: HomeVisit,
+    region: Region,
+    now: datetime,
+) -> dict[str, Any]:
+    """The residence (and town, district) follow the new community of the same city; the task is reassigned."""
+    old = pensioner.region_code
+    town = session.get(Region, region.parent_code) if region.parent_code else None
+    district = session.get(Region, town.parent_code) if town and town.parent_code else None
+    pensioner.region_code = region.code
+    pensioner.town_code = town.code if town else None
+    pensioner.district_code = district.code if district else None
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=visit.staff_id,
+        action="pensioner.residence_changed",
+        target_type="pensioner",
+        target_id=pensioner.id,
+        detail={"from": old, "to": region.code, "by": "home_visit", "task_id": task.id},
+    )
+    session.flush()
+    previous = task.assigned_staff_id
+    task.assigned_staff_id = None
+    assign_one(session=session, task=task, pensioner=pensioner)
+    reschedule_task(task, due_date=revisit_date(settings=settings, now=now), now=now)
+    return {"moved_to": region.code, "reassigned_from": previous, "reassigned_to": task.assigned_staff_id}

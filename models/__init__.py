@@ -4,13 +4,21 @@ from models.audit import AuditEvent
 from models.auth import IdempotencyRecord, OtpCode, RateLimitHit, RefreshToken
 from models.base import Base
 from models.face import BiometricConsent, FaceTemplate, VerificationAttempt
-from models.home_visit import Evidence, HomeVisit, HomeVisitTask
+from models.home_visit import Evidence, HomeVisit, HomeVisitTask, ResidenceTransfer
 from models.liveness import FrameHash, LivenessChallenge
 from models.notification import Notification
 from models.pensioner import Pensioner
 from models.region import Region
 from models.risk import RiskRollup, RiskRollupDay
-from models.season import Certification, LifeEvidence, Season, SeasonRegionWindow, Suspension
+from models.season import (
+    Certification,
+    LifeEvidence,
+    PensionHold,
+    Reinstatement,
+    Season,
+    SeasonRegionWindow,
+    Suspension,
+)
 from models.staff import StaffUser
 
 __all__ = [
@@ -28,10 +36,13 @@ __all__ = [
     "LivenessChallenge",
     "Notification",
     "OtpCode",
+    "PensionHold",
     "Pensioner",
     "RateLimitHit",
     "RefreshToken",
     "Region",
+    "Reinstatement",
+    "ResidenceTransfer",
     "RiskRollup",
     "RiskRollupDay",
     "Season",

@@ -25,8 +25,31 @@ class PensionStatus(StrEnum):
     """Whether the pension is paid."""
 
     ACTIVE = "active"
+    ON_HOLD = "on_hold"  # a reported death awaits a supervisor: not paid, not ended
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
+
+
+class ReinstatementKind(StrEnum):
+    """A row of the back-pay ledger."""
+
+    REINSTATEMENT = "reinstatement"
+    REVERSAL = "reversal"
+
+
+class HoldDecision(StrEnum):
+    """How a pension hold ended."""
+
+    TERMINATED = "terminated"
+    RELEASED = "released"
+
+
+class TransferStatus(StrEnum):
+    """A reported move out of the city."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 class StaffRole(StrEnum):

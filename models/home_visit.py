@@ -38,6 +38,7 @@ class HomeVisit(Base):
     """One visit to a pensioner's home, with outcome and evidence."""
 
     __tablename__ = "home_visit"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # visit ids are quoted by certifications: never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("home_visit_task.id", ondelete="CASCADE"), index=True)
@@ -63,6 +64,7 @@ class Evidence(Base):
     """An encrypted piece of evidence (visit photo, form scan, selfie) kept until purge_after."""
 
     __tablename__ = "evidence"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # a purged row's id must never name another's evidence
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
@@ -72,3 +74,22 @@ class Evidence(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ResidenceTransfer(Base):
+    """A reported move out of the city: a record for the paying region, confirmed or rejected by a supervisor."""
+
+    __tablename__ = "residence_transfer"
+    __table_args__ = (Index("ix_residence_transfer_pensioner_id", "pensioner_id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id"))
+    home_visit_id: Mapped[int | None]
+    from_region_code: Mapped[str] = mapped_column(String(12))
+    to_region_code: Mapped[str | None] = mapped_column(String(12))  # as reported; may lie outside the region table
+    paying_region_code: Mapped[str | None] = mapped_column(String(12))
+    reported_at: Mapped[datetime]
+    reported_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    status: Mapped[str] = mapped_column(String(16))  # TransferStatus
+    decided_at: Mapped[datetime | None]
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

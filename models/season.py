@@ -39,12 +39,22 @@ class SeasonRegionWindow(CreatedAtMixin, Base):
 
 
 class Certification(Base):
-    """Proof of life for one pensioner in one season."""
+    """Proof of life for one pensioner in one season; withdrawn (kept, with who, when and why), never deleted."""
 
     __tablename__ = "certification"
     __table_args__ = (
-        UniqueConstraint("pensioner_id", "season_year"),
+        # One standing certification per person and season; withdrawn ones stay beside it.
+        Index(
+            "uq_certification_standing",
+            "pensioner_id",
+            "season_year",
+            unique=True,
+            postgresql_where=text("withdrawn_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL"),
+        ),
         Index("ix_certification_season_year_channel", "season_year", "channel"),
+        # Ids are quoted by visits, reinstatements and payroll: never given twice (SQLite AUTOINCREMENT).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +68,11 @@ class Certification(Base):
     home_visit_id: Mapped[int | None]
     office_region_code: Mapped[str | None] = mapped_column(String(12))
     evidence: Mapped[dict[str, Any] | None]
+    # Rolling policy: the due date this certification replaced (restored when it is withdrawn).
+    replaced_due_date: Mapped[date | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Suspension(Base):
@@ -73,6 +88,7 @@ class Suspension(Base):
             postgresql_where=text("reinstated_at IS NOT NULL"),
             sqlite_where=text("reinstated_at IS NOT NULL"),
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +102,65 @@ class Suspension(Base):
     reinstated_at: Mapped[datetime | None]
     reinstated_effective_date: Mapped[date | None]
     back_pay_months: Mapped[int | None]
+
+
+class Reinstatement(Base):
+    """The back-pay ledger: one row per reinstatement of a suspension, and one per reversal of it; never updated."""
+
+    __tablename__ = "reinstatement"
+    __table_args__ = (
+        Index("ix_reinstatement_certification_id", "certification_id"),
+        Index("ix_reinstatement_pensioner_id", "pensioner_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ReinstatementKind
+    pensioner_id: Mapped[int]
+    suspension_id: Mapped[int]
+    season_year: Mapped[int]
+    # The certification that lifted the suspension (the one whose withdrawal a reversal undoes).
+    certification_id: Mapped[int | None]
+    reverses_id: Mapped[int | None] = mapped_column(unique=True)
+    recorded_at: Mapped[datetime]
+    recorded_by_staff_id: Mapped[int | None]
+    suspended_from: Mapped[date]
+    # Reinstatement: the month payment resumes. Reversal: the month from which what was paid is void again.
+    effective_date: Mapped[date]
+    back_pay_months: Mapped[int]  # negative on a reversal
+
+
+class PensionHold(Base):
+    """A pension held (not paid, not ended) while a reported death awaits a supervisor's decision."""
+
+    __tablename__ = "pension_hold"
+    __table_args__ = (
+        Index("ix_pension_hold_pensioner_id", "pensioner_id"),
+        # At most one undecided hold per person.
+        Index(
+            "uq_pension_hold_open",
+            "pensioner_id",
+            unique=True,
+            postgresql_where=text("decision IS NULL"),
+            sqlite_where=text("decision IS NULL"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id"))
+    reason: Mapped[str] = mapped_column(String(24))
+    home_visit_id: Mapped[int | None]
+    previous_status: Mapped[str] = mapped_column(String(16))
+    reported_death_date: Mapped[date | None]
+    effective_date: Mapped[date]  # the first month not paid
+    held_at: Mapped[datetime]
+    held_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decision: Mapped[str | None] = mapped_column(String(16))  # HoldDecision; None while held
+    decided_at: Mapped[datetime | None]
+    decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decision_note: Mapped[str | None] = mapped_column(String(1000))
+    back_pay_months: Mapped[int | None]  # released: the held months to pay
 
 
 class LifeEvidence(Base):

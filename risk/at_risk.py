@@ -105,7 +105,11 @@ def at_risk_query(
     conds: list[ColumnElement[bool]] = [
         region_service.pensioner_scope(region),
         Pensioner.pension_status != PensionStatus.TERMINATED.value,
-        ~exists().where(Certification.pensioner_id == Pensioner.id, Certification.season_year == season.year),
+        ~exists().where(
+            Certification.pensioner_id == Pensioner.id,
+            Certification.season_year == season.year,
+            Certification.withdrawn_at.is_(None),
+        ),
         windows.days_left_at_most(pensioner_chain(), today, days),
     ]
     if filters.min_age is not None:

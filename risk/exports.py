@@ -26,7 +26,7 @@ HEADERS = [
     "风险原因",
     "已采取措施",
 ]
-_STATUS_ZH = {"active": "正常发放", "suspended": "暂停发放", "terminated": "终止发放"}
+_STATUS_ZH = {"active": "正常发放", "on_hold": "暂停核实", "suspended": "暂停发放", "terminated": "终止发放"}
 _VISIT_ZH = {None: "无", "open": "进行中", "done": "已完成", "cancelled": "已取消"}
 
 

@@ -51,7 +51,7 @@ def _season_rows(season_year: int) -> tuple[Subquery, Subquery, Subquery]:
     """Per pensioner in the season: certification channel, failed app attempts, home-visit task."""
     cert = (
         select(Certification.pensioner_id, Certification.channel)
-        .where(Certification.season_year == season_year)
+        .where(Certification.season_year == season_year, Certification.withdrawn_at.is_(None))
         .subquery("c")
     )
     failed = (
@@ -144,6 +144,6 @@ def _day_source(session: Session, settings: Settings, season_year: int) -> Selec
         )
         .select_from(Certification)
         .join(Pensioner, Pensioner.id == Certification.pensioner_id)
-        .where(Certification.season_year == season_year)
+        .where(Certification.season_year == season_year, Certification.withdrawn_at.is_(None))
         .group_by(Pensioner.region_code, day)
     )

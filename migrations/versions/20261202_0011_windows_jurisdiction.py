@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_windows_jurisdiction"
-down_revision: str | None = "0008_action_exemptions"
+down_revision: str | None = "0010_money_integrity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

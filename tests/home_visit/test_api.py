@@ -105,8 +105,8 @@ def test_bad_input_is_refused_and_nothing_is_written(client, session, settings, 
     assert count(session, HomeVisit) == 0 and count(session, IdempotencyRecord) == 0
 
 
-def test_deceased_terminates_pension_and_stops_reminders(client, session, settings, clock) -> None:
-    p, task_id, worker, _, _ = _world(session, settings, clock)
+def test_deceased_holds_the_pension_and_stops_reminders_until_approved(client, session, settings, clock) -> None:
+    p, task_id, worker, _, supervisor = _world(session, settings, clock)
     session.add(
         Notification(
             pensioner_id=p.id, phone="13800000001", kind="reminder_d14", season_year=2026, body_zh="x", body_en="x"
@@ -115,15 +115,28 @@ def test_deceased_terminates_pension_and_stops_reminders(client, session, settin
     session.commit()
     hdr = f.staff_token(client, worker)
     data = {"outcome": "deceased", "death_date": "2026-06-02", **IN_CITY}
-    resp = _post(client, task_id, hdr, "dead-1", data, {"form_scan": ("scan.pdf", PDF, "application/pdf")})
+    files = {
+        "form_scan": ("scan.pdf", PDF, "application/pdf"),
+        "death_certificate": ("certificate.pdf", PDF, "application/pdf"),
+    }
+    resp = _post(client, task_id, hdr, "dead-1", data, files)
     assert resp.status_code == 201, resp.text
     body = resp.json()
-    assert body["task_status"] == "done" and body["effect"]["pension_terminated"] is True
+    assert body["task_status"] == "done" and body["effect"]["pension_on_hold"] is True and body["needs_review"]
+    session.expire_all()
+    person = session.get(Pensioner, p.id)
+    assert person.pension_status == "on_hold" and person.death_date is None
+    assert session.scalar(select(Notification.status).where(Notification.kind == "reminder_d14")) == "cancelled"
+    assert session.scalar(select(HomeVisit.form_scan_sha256)) is not None
+    session.commit()
+    assert count(session, AuditEvent, AuditEvent.action == "pension.terminated") == 0
+    sup = f.staff_token(client, supervisor)
+    session.commit()
+    ok = client.post(f"/api/v1/home-visits/{body['id']}/review", json={"decision": "accepted"}, headers=sup)
+    assert ok.status_code == 200, ok.text
     session.expire_all()
     person = session.get(Pensioner, p.id)
     assert person.pension_status == "terminated" and person.death_date == date(2026, 6, 2)
-    assert session.scalar(select(Notification.status).where(Notification.kind == "reminder_d14")) == "cancelled"
-    assert session.scalar(select(HomeVisit.form_scan_sha256)) is not None
     session.commit()
     assert count(session, AuditEvent, AuditEvent.action == "pension.terminated") == 1
 
@@ -142,12 +155,17 @@ def test_moved_within_city_follows_the_new_community(client, session, settings, 
     session.commit()
 
 
-def test_moved_out_of_city_closes_and_tells_the_paying_region(client, session, settings, clock) -> None:
-    _p, task_id, worker, _, _ = _world(session, settings, clock)
+def test_moved_out_of_city_is_reviewed_then_tells_the_paying_region(client, session, settings, clock) -> None:
+    _p, task_id, worker, _, supervisor = _world(session, settings, clock)
     hdr = f.staff_token(client, worker)
     resp = _post(client, task_id, hdr, "mv-2", {"outcome": "moved", "new_region_code": "110105000000", **IN_CITY})
     assert resp.status_code == 201, resp.text
-    assert resp.json()["task_status"] == "cancelled"
+    assert resp.json()["task_status"] == "done" and resp.json()["review_reasons"] == ["moved_out_of_city"]
+    assert count(session, AuditEvent, AuditEvent.action == "home_visit.paying_region_notified") == 0
+    sup = f.staff_token(client, supervisor)
+    session.commit()  # the token read the (expired) staff row; end that read
+    ok = client.post(f"/api/v1/home-visits/{resp.json()['id']}/review", json={"decision": "accepted"}, headers=sup)
+    assert ok.status_code == 200 and ok.json()["task_status"] == "cancelled", ok.text
     assert count(session, AuditEvent, AuditEvent.action == "home_visit.paying_region_notified") == 1
 
 

@@ -192,7 +192,7 @@ def test_certifying_elsewhere_or_dying_cancels_the_task(session, session_factory
         death_date=date(2026, 6, 5),
         now=at(2026, 6, 11),
         actor_id=None,
-        source="home_visit",
+        source="deaths_import",
     )
     limited = people["limited"].id
     session.commit()

@@ -229,17 +229,29 @@ def test_deceased_visit_deletes_templates_and_evidence_reads_are_audited(client,
     resp = client.post(
         f"/api/v1/home-visits/{task.id}/visits",
         data={"outcome": "deceased", "death_date": "2026-06-02", **IN_CITY},
-        files={"form_scan": ("scan.pdf", PDF, "application/pdf")},
+        files={
+            "form_scan": ("scan.pdf", PDF, "application/pdf"),
+            "death_certificate": ("certificate.pdf", PDF, "application/pdf"),
+        },
         headers=f.staff_token(client, worker) | {"Idempotency-Key": "dead-1"},
     )
     assert resp.status_code == 201, resp.text
+    # A reported death holds the pension; the templates go only when a supervisor approves the report.
+    assert _templates(session, p.id) == 1
+    hdr = f.staff_token(client, supervisor)
+    session.commit()
+    approved = client.post(
+        f"/api/v1/home-visits/{resp.json()['id']}/review", json={"decision": "accepted"}, headers=hdr
+    )
+    assert approved.status_code == 200, approved.text
     assert _templates(session, p.id) == 0
 
-    hdr = f.staff_token(client, supervisor)
     listed = client.get(f"/api/v1/pensioners/{p.id}/evidence", headers=hdr)
     assert listed.status_code == 200, listed.text
-    (item,) = listed.json()
-    assert item["kind"] == "visit_form_scan" and item["purge_after"] is not None
+    by_kind = {e["kind"]: e for e in listed.json()}
+    assert set(by_kind) == {"visit_form_scan", "death_certificate"}
+    item = by_kind["visit_form_scan"]
+    assert item["purge_after"] is not None
     session.expire_all()
     assert session.scalar(select(HomeVisit.form_scan_evidence_id)) == item["id"]
     session.commit()

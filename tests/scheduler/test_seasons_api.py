@@ -177,7 +177,9 @@ def test_exports(
     rows = list(exports.suspension_rows(session=session, season_year=2026))
     assert sorted(r[1] for r in rows) == ["张三", "李四"] and {r[4] for r in rows} == {"2026-08"}
     rein = list(exports.reinstatement_rows(session=session, season_year=2026))
-    assert rein == [[a.national_id, "张三", a.region_code, "2026", "2026-08", "2026-11", "3"]]
+    assert [r[:8] for r in rein] == [
+        [a.national_id, "张三", a.region_code, "2026", "2026-08", "2026-11", "3", "reinstatement"]
+    ]
     session.commit()
     monkeypatch.setenv("PENSION_CERT_DATABASE_URL", database_url)
     get_settings.cache_clear()

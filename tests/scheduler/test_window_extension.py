@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from certification import seasons
 from core.settings import Settings
-from models import AuditEvent, Pensioner, Suspension
+from models import AuditEvent, Pensioner, Reinstatement, Suspension
 from tests import factories
 from tests.scheduler.helpers import at, run
 
@@ -40,6 +40,9 @@ def test_extending_after_suspension_reinstates_the_district(
     lifted = session.scalars(select(Suspension).where(Suspension.pensioner_id.in_([p.id for p in wendeng]))).all()
     assert {(s.reinstated_effective_date, s.back_pay_months) for s in lifted} == {(date(2026, 7, 1), 0)}
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "pension.suspensions_lifted")) is not None
+    ledger = session.scalars(select(Reinstatement)).all()  # payroll's back-pay ledger has a row per lifted person
+    assert sorted(r.pensioner_id for r in ledger) == sorted(p.id for p in wendeng)
+    assert {(r.kind, r.back_pay_months) for r in ledger} == {("reinstatement", 0)}
     session.commit()
     # Still uncertified when the new date comes: suspended again, from the new date.
     assert run(session_factory, settings, at(2026, 8, 1, 1), "suspensions")["suspended"] == 3

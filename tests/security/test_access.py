@@ -204,6 +204,18 @@ ROUTES: dict[tuple[str, str], Route] = {
         roles=("admin", "supervisor"),
         scope="jurisdiction",
     ),
+    ("POST", "/api/v1/home-visits/{task_id}/take"): Route(
+        "staff",
+        lambda t: ("POST", f"/api/v1/home-visits/{t.task_id}/take", {}),
+        roles=("admin", "field", "supervisor"),
+        scope="jurisdiction",
+    ),
+    # Scoped to the supervisor's jurisdiction (tests/certification_integrity); the target has no certification.
+    ("POST", "/api/v1/certifications/{certification_id}/withdraw"): Route(
+        "staff",
+        lambda t: ("POST", "/api/v1/certifications/2147483647/withdraw", {"json": {"reason": "核实为冒名顶替"}}),
+        roles=("admin", "supervisor"),
+    ),
     ("POST", "/api/v1/home-visits/{visit_id}/review"): Route(
         "staff",
         lambda t: ("POST", f"/api/v1/home-visits/{t.visit_id}/review", {"json": {"decision": "accepted"}}),
