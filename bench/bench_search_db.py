@@ -120,6 +120,7 @@ def seed_pensioners(engine: Engine, n: int) -> np.ndarray:
     )
     nid = "lpad(x::text, 17, '0')" if pg else "substr('00000000000000000' || x, -17, 17)"
     now = "now()" if pg else "'2026-03-01 00:00:00.000000'"
+    birth = "DATE '1950-01-01'" if pg else "'1950-01-01'"
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -127,10 +128,11 @@ def seed_pensioners(engine: Engine, n: int) -> np.ndarray:
                 INSERT INTO pensioner (national_id, name, birth_date, sex, region_code, town_code, district_code,
                     city_code, paying_region_code, bedridden, limited_mobility, pension_status, created_at,
                     updated_at)
-                SELECT 'S' || {nid}, 'P' || x, '1950-01-01', 'M', :community, substr(:community, 1, 9) || '000',
-                    substr(:community, 1, 6) || '000000', :city, :city, {"false" if pg else "0"},
+                SELECT 'S' || {nid}, 'P' || x, {birth}, 'M', c.code, substr(c.code, 1, 9) || '000',
+                    substr(c.code, 1, 6) || '000000', c.city, c.city, {"false" if pg else "0"},
                     {"false" if pg else "0"}, 'active', {now}, {now}
-                FROM ({series}) AS seq
+                FROM ({series}) AS seq, (SELECT CAST(:community AS VARCHAR(12)) AS code,
+                    CAST(:city AS VARCHAR(12)) AS city) AS c
                 """
             ),
             {"n": n, "community": community, "city": CITY},
