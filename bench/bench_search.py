@@ -3,6 +3,7 @@
 Prints, for N enrolled templates (default 1,000,000): building the index from encrypted blobs beside the raw
 decrypt loop (the floor), and one search beside a raw float32 matrix-vector product over the same rows.
 The vectors are random unit vectors: this measures speed and memory only, never matching accuracy.
+In memory only (blobs in a list); bench/bench_search_db.py measures the path through a migrated database.
 
     OMP_NUM_THREADS=1 uv run python bench/bench_search.py [--n 1000000]
 """
