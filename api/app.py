@@ -25,6 +25,8 @@ from core.settings import Settings, get_settings
 from faces import evidence_router as evidence
 from faces import pool as facepool
 from faces import router as faces
+from faces import search_index
+from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
 from models.engine import make_engine, make_session_factory
 from registry import router as admin
@@ -64,6 +66,9 @@ _HTTP_CODES = {
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Warm the face pool, start the background work given to create_app (if any); stop both on shutdown."""
     await asyncio.to_thread(facepool.warm)
+    settings = app.state.settings
+    if settings.face_index_preload and SFACE in active_models(settings):
+        search_index.preload(session_factory=app.state.session_factory, settings=settings, model=SFACE)
     start = app.state.background
     worker = start(app.state.settings) if start is not None else None
     try:

@@ -24,6 +24,7 @@ class KeyRing:
                 raise ValueError(f"key {kid!r} must be 32 bytes (base64 of 32 random bytes)")
         self.current_id = current_id
         self._keys = keys
+        self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}  # one per key: ~1.2 s of a 1M-row load
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRing:
@@ -41,11 +42,11 @@ class KeyRing:
     def encrypt(self, plaintext: bytes, *, aad: bytes) -> tuple[bytes, str]:
         """Nonce + ciphertext with the current key; aad binds it to its owner."""
         nonce = os.urandom(_NONCE)
-        return nonce + AESGCM(self._keys[self.current_id]).encrypt(nonce, plaintext, aad), self.current_id
+        return nonce + self._ciphers[self.current_id].encrypt(nonce, plaintext, aad), self.current_id
 
     def decrypt(self, blob: bytes, *, key_id: str, aad: bytes) -> bytes:
         """Decrypt with the key it was written with (raises if tampered or bound to another owner)."""
-        return AESGCM(self._keys[key_id]).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
+        return self._ciphers[key_id].decrypt(blob[:_NONCE], blob[_NONCE:], aad)
 
 
 def template_aad(pensioner_id: int) -> bytes:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     login_rate_per_address: int = 50
     login_rate_window_seconds: int = 900
     face_attempts_per_day: int = 5
+    face_index_preload: bool = True  # load the 1:N index at start-up (~10 CPU-s at 1M templates), not on first use
     counter_face_check_minutes: int = 30  # a counter certification needs a matched counter face check this recent
     # Face decision and quality gates (defaults measured on ../shared/faces: docs/accuracy.md).
     face_match_threshold: float = _FACE.match_threshold

@@ -7,6 +7,7 @@ template deleted or re-keyed since it was indexed can cost a re-check but never 
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,13 +15,15 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.crypto import KeyRing, decrypt_encoding, template_aad
 from core.settings import Settings
 from models import FaceTemplate, Pensioner
+from models.base import utcnow
 from verification.search import VectorIndex
 
+logger = logging.getLogger(__name__)
 DIM = 128
 ENCODING_DTYPE = "<f8"  # as core.crypto.encrypt_encoding writes a template
 # Rows per fetch: 20,000 left ~100 MB of freed blobs with malloc after loading 1M rows (bench_search_db.py).
@@ -147,3 +150,18 @@ def _confirm(
         if distance <= max_distance and (r.pensioner_id not in best or distance < best[r.pensioner_id].distance):
             best[r.pensioner_id] = Match(r.pensioner_id, r.id, distance)
     return sorted(best.values(), key=lambda m: m.distance)
+
+
+def preload(*, session_factory: sessionmaker[Session], settings: Settings, model: str) -> threading.Thread:
+    """Load the process's index of `model` in a background thread, so the first enrolment does not wait for it."""
+
+    def _load() -> None:
+        try:
+            with session_factory() as session:
+                refresh(session=session, settings=settings, model=model, now=utcnow())
+        except Exception:
+            logger.exception("face index preload failed")
+
+    thread = threading.Thread(target=_load, name=f"face-index-{model}", daemon=True)
+    thread.start()
+    return thread

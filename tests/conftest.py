@@ -95,7 +95,7 @@ def session(session_factory: sessionmaker[Session], reader_engine: Engine) -> It
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Settings for the app under test."""
-    return Settings(database_url=database_url, environment="development", face_workers=-1)
+    return Settings(database_url=database_url, environment="development", face_workers=-1, face_index_preload=False)
 
 
 class Clock:
