@@ -71,8 +71,12 @@ def submit(
     timestamps_ms: list[int],
     video: bytes | None,
     now: datetime,
+    mirrored: bool = False,
 ) -> AppAnswer:
-    """Check the challenge, the liveness sequence, replays and the 1:1 match; certify on success."""
+    """Check the challenge, the liveness sequence, replays and the 1:1 match; certify on success.
+
+    ``mirrored``: the recording is the app's mirrored selfie preview (turns are the person's own direction).
+    """
     liveness.check_recording(frames, timestamps_ms, video)
     challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
     season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
@@ -101,6 +105,7 @@ def submit(
         challenge=challenge,
         recording=(frames, timestamps_ms, video),
         now=now,
+        mirrored=mirrored,
     )
     decision, decided = _decide(
         session=session, settings=settings, pensioner_id=pensioner.id, analysed=analysed, reasons=reasons
@@ -131,12 +136,18 @@ def _analyse(
     challenge: LivenessChallenge,
     recording: tuple[list[bytes], list[int], bytes | None],
     now: datetime,
+    mirrored: bool = False,
 ) -> tuple[AnalysedSubmission, list[str]]:
     """The analysis and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
     frames, timestamps_ms, video = recording
     try:
         analysed = liveness.analyse_recording(
-            settings=settings, actions=list(challenge.actions), frames=frames, timestamps_ms=timestamps_ms, video=video
+            settings=settings,
+            actions=list(challenge.actions),
+            frames=frames,
+            timestamps_ms=timestamps_ms,
+            video=video,
+            mirrored=mirrored,
         )
     except RecordingRejected as exc:
         attempt.reasons = [exc.code]
