@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.make_liveness_set import TURN_PEAK_DEG
 from verification import face as face_mod
 from verification.config import VerificationConfig
-from bench.make_liveness_set import TURN_PEAK_DEG
 from verification.liveness import LivenessConfig, analyse_sequence, turn_events
 from verification.liveness_eval import Case, evaluate_case, load_case_frames
 from verification.pose import head_pose
@@ -150,8 +150,10 @@ def main() -> None:
     for row in result["yaw"]:
         print(f"  {row['case']:<46} {row['peak_yaw']:6.1f}  label {row['label']}")
     nt = result["no_turn"]
-    print(f"no_turn: {len(nt['counted_as_turn'])} turns counted in {nt['windows']} windows x 2 directions, "
-          f"largest |yaw| {nt['largest_abs_yaw']}  {nt['counted_as_turn']}")
+    print(
+        f"no_turn: {len(nt['counted_as_turn'])} turns counted in {nt['windows']} windows x 2 directions, "
+        f"largest |yaw| {nt['largest_abs_yaw']}  {nt['counted_as_turn']}"
+    )
     wink = result["wink"]
     print(f"wink: {len(wink['accepted_as_blink'])}/{wink['cases']} accepted as a blink  {wink['accepted_as_blink']}")
 

@@ -44,11 +44,11 @@ CLOSED_SPELLS_MS = [
 # Directions are the person's own: turn_left = the nose moves to the image's right in these files.
 # look_up / look_down are not service actions: they go to pitch/ (not read by eval-liveness).
 ACTION_LABELS: list[tuple[str, str, int, int, int, int, str]] = [
-    ("head_turns_real.mp4", "turn_left", 2000, 5800, 1000, 6600, "portrait 368x656; peak 3900-5400, far eye almost hidden"),
-    ("head_turns_real.mp4", "turn_right", 7300, 10700, 6400, 11600, "peak 9000-10400, far eye fully seen; tilted, eyes look far right"),
+    ("head_turns_real.mp4", "turn_left", 2000, 5800, 1000, 6600, "portrait 368x656; peak 3900-5400"),
+    ("head_turns_real.mp4", "turn_right", 7300, 10700, 6400, 11600, "peak 9000-10400; tilted, eyes far right"),
     ("head_turns_real.mp4", "look_down", 11600, 13900, 11000, 14400, "peak 12600-13400 ~40 deg, face seen from above"),
     ("head_turns_real.mp4", "look_up", 14400, 16300, 14000, 17000, "peak 14800-15600 ~30-35 deg"),
-    ("east_asian_man_turns_mouth.mp4", "turn_left", 1100, 2100, 700, 2600, "mild, while laughing, head tilted; glasses"),
+    ("east_asian_man_turns_mouth.mp4", "turn_left", 1100, 2100, 700, 2600, "mild, laughing, tilted; glasses"),
     ("east_asian_man_turns_mouth.mp4", "open_mouth", 4640, 5300, 3900, 5900, "wide O; talking before it"),
     ("man_wide_mouth.mp4", "open_mouth", 2150, 3200, 1400, 3700, "O shape; a blink at 3170"),
     ("man_wide_mouth.mp4", "open_mouth", 3850, 5150, 3400, 5900, "wide, teeth showing"),
@@ -205,9 +205,7 @@ def paste_eye(
     return (moved * mask + frame * (1.0 - mask)).astype(np.uint8)
 
 
-def synthetic_winks(
-    frames: list[np.ndarray], eye: slice, config: VerificationConfig | None = None
-) -> list[np.ndarray]:
+def synthetic_winks(frames: list[np.ndarray], eye: slice, config: VerificationConfig | None = None) -> list[np.ndarray]:
     """The frames with one eye kept open: wherever the eyes are not open, that eye comes from the last open frame.
 
     Open = mean EAR >= 0.95 x the recording's 90th percentile; replaced = below 0.9 x. The result looks

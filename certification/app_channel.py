@@ -73,14 +73,10 @@ def submit(
     now: datetime,
     mirrored: bool = False,
 ) -> AppAnswer:
-    """Check the challenge, the liveness sequence, replays and the 1:1 match; certify on success.
-
-    ``mirrored``: the recording is the app's mirrored selfie preview (turns are the person's own direction).
-    """
+    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match."""
     liveness.check_recording(frames, timestamps_ms, video)
     challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
     season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
-    season_year = season.year if season else None
     try:
         face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner.id, now=now)
     except Locked:
@@ -91,7 +87,7 @@ def submit(
         pensioner_id=pensioner.id,
         at=now,
         channel=CertificationChannel.APP.value,
-        season_year=season_year,
+        season_year=season.year if season else None,
         decision=AttemptDecision.LIVENESS_FAILED.value,
         reasons=[],
         image_sha256=liveness.recording_sha256(frames, video),
@@ -103,9 +99,8 @@ def submit(
         settings=settings,
         attempt=attempt,
         challenge=challenge,
-        recording=(frames, timestamps_ms, video),
+        recording=(frames, timestamps_ms, video, mirrored),
         now=now,
-        mirrored=mirrored,
     )
     decision, decided = _decide(
         session=session, settings=settings, pensioner_id=pensioner.id, analysed=analysed, reasons=reasons
@@ -134,12 +129,11 @@ def _analyse(
     settings: Settings,
     attempt: VerificationAttempt,
     challenge: LivenessChallenge,
-    recording: tuple[list[bytes], list[int], bytes | None],
+    recording: tuple[list[bytes], list[int], bytes | None, bool],
     now: datetime,
-    mirrored: bool = False,
 ) -> tuple[AnalysedSubmission, list[str]]:
     """The analysis and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
-    frames, timestamps_ms, video = recording
+    frames, timestamps_ms, video, mirrored = recording  # mirrored: the frames are the app's selfie preview
     try:
         analysed = liveness.analyse_recording(
             settings=settings,

@@ -103,7 +103,7 @@ def certify(
     video_bytes = read_limited(video, settings.max_video_bytes) if video is not None else None
     times = _timestamps(timestamps_ms, frame_list) if frame_list else []
     # Mirroring changes the answer, so it is part of the request; unmirrored requests keep their old fingerprint.
-    parts = (challenge_id, timestamps_ms or "", video_bytes or b"", *frame_bytes)
+    parts: list[bytes | str] = [challenge_id, timestamps_ms or "", video_bytes or b"", *frame_bytes]
     request_hash = fingerprint("mirrored", *parts) if mirrored else fingerprint(*parts)
 
     def action() -> tuple[int, dict[str, Any]]:

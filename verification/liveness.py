@@ -504,9 +504,7 @@ def _match_actions(actions: list[str], track: _Track, config: LivenessConfig) ->
     order_broken = False
     for action in actions:
         # Events already counted for an earlier step (blink, blink) are not evidence of a wrong order.
-        events = [
-            e for e in _detect_events(action, track, config) if e.peak not in used_peaks
-        ]
+        events = [e for e in _detect_events(action, track, config) if e.peak not in used_peaks]
         in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
         if in_order:
             event = in_order[0]

@@ -278,9 +278,7 @@ def test_a_wink_made_of_real_frames_is_not_a_blink(blink_video: DecodedVideo, st
 
 
 @needs_faces
-def test_landmarks_of_one_open_eye_are_not_a_blink(
-    blink_video: DecodedVideo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_landmarks_of_one_open_eye_are_not_a_blink(blink_video: DecodedVideo, monkeypatch: pytest.MonkeyPatch) -> None:
     """Real landmarks of the real blink frames, the left eye's six points taken from an open frame."""
     from verification import face
     from verification import liveness as liveness_mod

@@ -91,4 +91,6 @@ def test_mirrored_left_turn_passes_left_only_with_the_flag() -> None:
     mirrored = LivenessConfig(mirrored=True)
     assert analyse_sequence(flipped, times, ["turn_left"], config=mirrored).passed
     assert "action_missing:turn_right" in analyse_sequence(flipped, times, ["turn_right"], config=mirrored).reasons
-    assert "action_missing:turn_left" in analyse_sequence(flipped, times, ["turn_left"], config=LivenessConfig()).reasons
+    assert (
+        "action_missing:turn_left" in analyse_sequence(flipped, times, ["turn_left"], config=LivenessConfig()).reasons
+    )
