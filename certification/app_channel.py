@@ -71,12 +71,12 @@ def submit(
     timestamps_ms: list[int],
     video: bytes | None,
     now: datetime,
+    mirrored: bool = False,
 ) -> AppAnswer:
-    """Check the challenge, the liveness sequence, replays and the 1:1 match; certify on success."""
+    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match."""
     liveness.check_recording(frames, timestamps_ms, video)
     challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
     season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
-    season_year = season.year if season else None
     try:
         face_service.ensure_not_locked(session=session, settings=settings, pensioner_id=pensioner.id, now=now)
     except Locked:
@@ -87,7 +87,7 @@ def submit(
         pensioner_id=pensioner.id,
         at=now,
         channel=CertificationChannel.APP.value,
-        season_year=season_year,
+        season_year=season.year if season else None,
         decision=AttemptDecision.LIVENESS_FAILED.value,
         reasons=[],
         image_sha256=liveness.recording_sha256(frames, video),
@@ -99,7 +99,7 @@ def submit(
         settings=settings,
         attempt=attempt,
         challenge=challenge,
-        recording=(frames, timestamps_ms, video),
+        recording=(frames, timestamps_ms, video, mirrored),
         now=now,
     )
     decision, decided = _decide(
@@ -129,14 +129,19 @@ def _analyse(
     settings: Settings,
     attempt: VerificationAttempt,
     challenge: LivenessChallenge,
-    recording: tuple[list[bytes], list[int], bytes | None],
+    recording: tuple[list[bytes], list[int], bytes | None, bool],
     now: datetime,
 ) -> tuple[AnalysedSubmission, list[str]]:
     """The analysis and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
-    frames, timestamps_ms, video = recording
+    frames, timestamps_ms, video, mirrored = recording  # mirrored: the frames are the app's selfie preview
     try:
         analysed = liveness.analyse_recording(
-            settings=settings, actions=list(challenge.actions), frames=frames, timestamps_ms=timestamps_ms, video=video
+            settings=settings,
+            actions=list(challenge.actions),
+            frames=frames,
+            timestamps_ms=timestamps_ms,
+            video=video,
+            mirrored=mirrored,
         )
     except RecordingRejected as exc:
         attempt.reasons = [exc.code]

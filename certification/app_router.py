@@ -87,6 +87,13 @@ def certify(
     timestamps_ms: Annotated[str | None, Form(description="Comma-separated capture times (ms), one per frame")] = None,
     video: Annotated[UploadFile | None, File(description="One short MP4 or WebM instead of frames")] = None,
     device_attestation: Annotated[str | None, Form(description="Play Integrity / App Attest token")] = None,
+    mirrored: Annotated[
+        bool,
+        Form(
+            description="true when the frames or video are the mirrored selfie preview (flipped left-right); "
+            "false (default) for the camera's own image. Head turns are the person's own left and right."
+        ),
+    ] = False,
 ) -> AppCertificationOut:
     """Answer a liveness challenge; a live, matching face certifies the season (channel `app`)."""
     key = check_key(idempotency_key)
@@ -95,7 +102,9 @@ def certify(
     frame_bytes = [read_limited(f, settings.max_frame_bytes) for f in frame_list[: liveness.MAX_FRAMES + 1]]
     video_bytes = read_limited(video, settings.max_video_bytes) if video is not None else None
     times = _timestamps(timestamps_ms, frame_list) if frame_list else []
-    request_hash = fingerprint(challenge_id, timestamps_ms or "", video_bytes or b"", *frame_bytes)
+    # Mirroring changes the answer, so it is part of the request; unmirrored requests keep their old fingerprint.
+    parts: list[bytes | str] = [challenge_id, timestamps_ms or "", video_bytes or b"", *frame_bytes]
+    request_hash = fingerprint("mirrored", *parts) if mirrored else fingerprint(*parts)
 
     def action() -> tuple[int, dict[str, Any]]:
         answer = app_channel.submit(
@@ -107,6 +116,7 @@ def certify(
             timestamps_ms=times,
             video=video_bytes,
             now=now,
+            mirrored=mirrored,
         )
         return 200, _answer_body(answer).model_dump(mode="json")
 

@@ -108,7 +108,11 @@ class MyCertificationOut(BaseModel):
 
 
 class CaptureOut(BaseModel):
-    """What the app must record to answer a challenge."""
+    """What the app must record to answer a challenge.
+
+    Send the camera's own (unmirrored) image, or send the mirrored selfie preview with the form field
+    `mirrored=true` on `POST /me/certifications`: turn_left / turn_right are the person's own directions.
+    """
 
     frame_rate: int
     min_frames: int

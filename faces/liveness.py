@@ -172,8 +172,14 @@ def analyse_submission(
     max_video_bytes: int,
     sface: bool = False,
     pad: bool = False,
+    mirrored: bool = False,
 ) -> AnalysedSubmission:
-    """Decode frames or video, run the liveness analysis, SFace and anti-spoofing on its best frames (face pool)."""
+    """Decode frames or video, run the liveness analysis, SFace and anti-spoofing on its best frames (face pool).
+
+    ``mirrored``: the app sent its selfie preview (flipped left-right); the frames are flipped back first,
+    so that head turns keep the person's own direction and the match, anti-spoofing and replay hashes see
+    the camera's image (a mirrored face matches its unmirrored enrolment worse, docs/liveness.md).
+    """
     config = LivenessConfig()
     try:
         if video is not None:
@@ -185,6 +191,8 @@ def analyse_submission(
             rgb, times = subsample(rgb, timestamps_ms, CAPTURE_FPS) if len(rgb) > 1 else (rgb, timestamps_ms)
     except VerificationError as exc:
         return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))
+    if mirrored:
+        rgb = [np.ascontiguousarray(f[:, ::-1]) for f in rgb]
     hashes = [frame_phash(f) for f in rgb]
     result = analyse_sequence(rgb, times, actions, config=config)
     vectors, pad_real = _best_frame_evidence(rgb, result, sface=sface, pad=pad)
@@ -212,7 +220,13 @@ def _best_frame_evidence(
 
 
 def analyse_recording(
-    *, settings: Settings, actions: list[str], frames: list[bytes], timestamps_ms: list[int], video: bytes | None
+    *,
+    settings: Settings,
+    actions: list[str],
+    frames: list[bytes],
+    timestamps_ms: list[int],
+    video: bytes | None,
+    mirrored: bool = False,
 ) -> AnalysedSubmission:
     """Liveness result, frame hashes, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable."""
     sface = SFACE in face_matching.active_models(settings)
@@ -226,6 +240,7 @@ def analyse_recording(
         settings.max_video_bytes,
         sface,
         settings.face_pad_enabled,
+        mirrored,
     )
     if analysed.error is not None:
         raise RecordingRejected(*analysed.error)

@@ -20,7 +20,7 @@ import numpy as np
 
 from verification import face as face_mod
 from verification.config import VerificationConfig
-from verification.landmarks import eye_aspect_ratio, mouth_aspect_ratio
+from verification.landmarks import LEFT_EYE, RIGHT_EYE, eye_aspect_ratios, mouth_aspect_ratio
 from verification.pose import head_pose
 
 ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right")
@@ -53,14 +53,19 @@ class LivenessConfig:
     eye_closed_ratio: float = 0.75  # blink video: open 0.33-0.37, closed 0.13-0.18; 2 frames at 15 fps
     eye_open_ratio: float = 0.85  # eyes count as open again above this share of the baseline
     min_closed_frames: int = 2  # a single low-EAR frame is landmark noise more often than a blink
+    # Each eye's crop at the blink against the open eye: real blinks 0.63-0.86; an eye that stays open
+    # (a wink pasted from real frames) 0.98-0.99, open eye 200 ms apart >= 0.95 (99 % of frames).
+    eye_changed_correlation: float = 0.92
     # Mouth: inner-lip aspect ratio (absolute; closed lips are ~0 for everybody).
     mouth_open_mar: float = 0.35  # blink video (closed): 0.03-0.08; 0.35 is a clearly open mouth
     mouth_closed_mar: float = 0.2  # must come back below this
     min_open_frames: int = 2
-    # Head turn: yaw in degrees (positive = the person's left, see verification.pose).
+    # Head turn: yaw in degrees (positive = the person's left, see verification.pose). Real clips
+    # (docs/liveness_actions_measured.md): deliberate turns peak at 27-51 deg; head movements while
+    # blinking or pulling faces reach 19 deg on one frame, 16-18 deg on two.
     turn_yaw_deg: float = 20.0
-    frontal_yaw_deg: float = 10.0  # start and end of a turn must be this close to frontal
-    min_turn_frames: int = 1  # one frame beyond the angle is enough: the return is required too
+    frontal_yaw_deg: float = 12.0  # start and end of a turn; a real "back to the front" rested at 9-11 deg
+    min_turn_frames: int = 2  # 133 ms at 15 fps beyond the angle
     mirrored: bool = False  # frames are a mirrored (selfie-preview) image: negate yaw
     # Static check: non-rigid landmark motion after removing translation, scale and rotation.
     min_nonrigid_motion: float = 0.01  # blink video ~0.05; a photo moved by hand ~0.003-0.008
@@ -252,22 +257,36 @@ def _excursions(
     return events
 
 
-def _detect_events(
-    action: str, ear: np.ndarray, mar: np.ndarray, yaw: np.ndarray, config: LivenessConfig
-) -> list[_Event]:
-    if action == "blink":
-        baseline = float(np.percentile(ear, config.open_eye_percentile))
-        closed = ear < config.eye_closed_ratio * baseline
-        opened = ear >= config.eye_open_ratio * baseline
-        return _excursions(ear, closed, opened, config.min_closed_frames, peak_low=True)
-    if action == "open_mouth":
-        return _excursions(
-            mar,
-            mar >= config.mouth_open_mar,
-            mar < config.mouth_closed_mar,
-            config.min_open_frames,
-            peak_low=False,
+def _blink_events(track: _Track, config: LivenessConfig) -> list[_Event]:
+    """Blinks on the mean EAR, kept only when both eyes close: a wink lowers the mean EAR too.
+
+    Each eye must read closed against its own open-eye EAR on the same frames, and each eye's picture
+    must change: dlib's 68 points move both eyes together, so on a wink the open eye's EAR also drops
+    (docs/liveness_actions_measured.md), but its crop stays as it was.
+    """
+    mean = track.ear
+    baseline = float(np.percentile(mean, config.open_eye_percentile))
+    closed = mean < config.eye_closed_ratio * baseline
+    opened = mean >= config.eye_open_ratio * baseline
+    events = _excursions(mean, closed, opened, config.min_closed_frames, peak_low=True)
+    per_eye = np.percentile(track.ear_eyes, config.open_eye_percentile, axis=0)
+    both = (track.ear_eyes < config.eye_closed_ratio * per_eye).all(axis=1)
+    kept = []
+    for e in events:
+        if int(both[e.start : e.end + 1].sum()) < config.min_closed_frames:
+            continue
+        # Correlation of each eye's crop at the peak with the open eye before and after; the lower counts.
+        change = np.minimum(
+            np.einsum("ij,ij->i", track.eye_crops[e.peak], track.eye_crops[e.start]),
+            np.einsum("ij,ij->i", track.eye_crops[e.peak], track.eye_crops[e.end]),
         )
+        if (change <= config.eye_changed_correlation).all():
+            kept.append(e)
+    return kept
+
+
+def turn_events(action: str, yaw: np.ndarray, config: LivenessConfig) -> list[_Event]:
+    """Turns in one direction on a yaw trace: beyond turn_yaw_deg, from and back to frontal_yaw_deg."""
     sign = 1.0 if action == "turn_left" else -1.0
     directed = sign * yaw
     return _excursions(
@@ -277,6 +296,21 @@ def _detect_events(
         config.min_turn_frames,
         peak_low=False,
     )
+
+
+def _detect_events(action: str, track: _Track, config: LivenessConfig) -> list[_Event]:
+    """Excursions of one action along the track."""
+    if action == "blink":
+        return _blink_events(track, config)
+    if action == "open_mouth":
+        return _excursions(
+            track.mar,
+            track.mar >= config.mouth_open_mar,
+            track.mar < config.mouth_closed_mar,
+            config.min_open_frames,
+            peak_low=False,
+        )
+    return turn_events(action, track.yaw, config)
 
 
 def _nonrigid_motion(points: list[np.ndarray]) -> float:
@@ -346,6 +380,25 @@ def _crop_signature(rgb: np.ndarray, box: face_mod.Box) -> np.ndarray:
     return vec / norm if norm > 0 else vec
 
 
+def _eye_crops(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Both eyes (right, left) as 32x20 grey crops of zero mean and unit norm, 1.6 x 1.0 eye widths each."""
+    out = np.zeros((2, 640), dtype=np.float32)
+    for n, eye in enumerate((RIGHT_EYE, LEFT_EYE)):
+        pts = points[eye]
+        cx, cy = pts.mean(axis=0)
+        width = max(float(np.hypot(*(pts[3] - pts[0]))), 2.0)
+        top, left = max(0, int(cy - 0.5 * width)), max(0, int(cx - 0.8 * width))
+        crop = rgb[top : int(cy + 0.5 * width) + 1, left : int(cx + 0.8 * width) + 1]
+        if crop.size == 0:
+            continue
+        grey = cv2.cvtColor(cv2.resize(crop, (32, 20), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        vec = grey.astype(np.float32).ravel()
+        vec -= vec.mean()
+        norm = float(np.linalg.norm(vec))
+        out[n] = vec / norm if norm > 0 else vec
+    return out
+
+
 def _spread_best(candidates: list[tuple[int, float]], times: list[int], count: int) -> list[int]:
     """Up to count candidate positions, sharpest first, one per equal slice of the recording where possible."""
     if not candidates or count <= 0:
@@ -392,6 +445,8 @@ class _Track:
     boxes: list[face_mod.Box]
     times: list[int]
     ear: np.ndarray
+    ear_eyes: np.ndarray  # (frames, 2): right eye, left eye
+    eye_crops: np.ndarray  # (frames, 2, 640): each eye's grey crop, zero mean and unit norm
     mar: np.ndarray
     yaw: np.ndarray
     pitch: np.ndarray
@@ -425,12 +480,15 @@ def _measure(
     track_points = cast(list[np.ndarray], [points[i] for i in valid])
     poses = [head_pose(track_points[k], frames[i].shape) for k, i in enumerate(valid)]
     yaw_sign = -1.0 if config.mirrored else 1.0
+    ear_eyes = np.array([eye_aspect_ratios(p) for p in track_points]).reshape(-1, 2)
     return _Track(
         valid=valid,
         points=track_points,
         boxes=cast(list[face_mod.Box], [boxes[i] for i in valid]),
         times=[int(timestamps_ms[i]) for i in valid],
-        ear=np.array([eye_aspect_ratio(p) for p in track_points]),
+        ear=ear_eyes.mean(axis=1),
+        ear_eyes=ear_eyes,
+        eye_crops=np.array([_eye_crops(frames[i], track_points[k]) for k, i in enumerate(valid)]).reshape(-1, 2, 640),
         mar=np.array([mouth_aspect_ratio(p) for p in track_points]),
         yaw=np.array([yaw_sign * p.yaw for p in poses]),
         pitch=np.array([p.pitch for p in poses]),
@@ -446,9 +504,7 @@ def _match_actions(actions: list[str], track: _Track, config: LivenessConfig) ->
     order_broken = False
     for action in actions:
         # Events already counted for an earlier step (blink, blink) are not evidence of a wrong order.
-        events = [
-            e for e in _detect_events(action, track.ear, track.mar, track.yaw, config) if e.peak not in used_peaks
-        ]
+        events = [e for e in _detect_events(action, track, config) if e.peak not in used_peaks]
         in_order = [e for e in events if e.peak > cursor and e.start >= cursor]
         if in_order:
             event = in_order[0]

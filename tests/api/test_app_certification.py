@@ -304,3 +304,51 @@ def test_a_screen_replay_of_a_real_recording_is_a_presentation_attack(client, se
     body = _submit(client, hdr, cid, frames, times, "k-replay").json()
     assert body["decision"] in {"presentation_attack", "liveness_failed"}, body
     assert session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+def test_a_mirrored_recording_of_a_left_turn_answers_turn_left_with_the_flag(
+    client, session, settings, clock, cohort
+) -> None:
+    """The H5 app says whether its frames are its mirrored selfie preview: the person's own left stays left."""
+    assert FACES is not None
+    whole = VideoLimits(max_bytes=500 * 2**20, max_duration_ms=600_000, max_decoded_frames=100_000)
+    real = decode_video((Path(FACES) / "video/actions/head_turns_real.mp4").read_bytes(), limits=whole)
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    f.enrol_cohort(session, settings, cohort)
+    season_service.create_season(session=session, settings=settings, year=2026)
+    face_service.enrol(
+        session=session,
+        settings=settings,
+        pensioner_id=p.id,
+        photos=[_jpeg(real.frames[0])],  # the camera's own image
+        source="counter",
+        consent_method="paper_form",
+        staff_id=None,
+        now=clock.now,
+    )
+    session.commit()
+    hdr = f.pensioner_token(client, session, p)
+    # A real turn to the person's left (bench/make_liveness_set.py ACTION_LABELS), as a mirrored preview shows it.
+    keep = [i for i, t in enumerate(real.timestamps_ms) if 1000 <= t < 6600]
+    frames = [_jpeg(np.ascontiguousarray(real.frames[i][:, ::-1])) for i in keep]
+    times = [real.timestamps_ms[i] - real.timestamps_ms[keep[0]] for i in keep]
+
+    def answer(actions: list[str], key: str, mirrored: bool | None) -> dict:
+        cid = _challenge(client, session, hdr, actions)
+        files = [("frames", (f"{t}.jpg", b, "image/jpeg")) for b, t in zip(frames, times, strict=True)]
+        data = {"challenge_id": cid} | ({} if mirrored is None else {"mirrored": str(mirrored).lower()})
+        resp = client.post("/api/v1/me/certifications", data=data, files=files, headers=hdr | {"Idempotency-Key": key})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    body = answer(["turn_left"], "mirror-left", True)
+    assert body["decision"] == "certified", body
+    assert body["steps"][0]["action"] == "turn_left" and body["steps"][0]["detected"]
+    # The same frames (refused as replayed now as well): with the flag they are not a right turn, without
+    # it the flipped left turn reads as the person's right.
+    body = answer(["turn_right"], "mirror-right", True)
+    assert body["decision"] == "liveness_failed" and "action_missing:turn_right" in body["reasons"], body
+    body = answer(["turn_left"], "unflagged-left", None)
+    assert body["decision"] == "liveness_failed" and "action_missing:turn_left" in body["reasons"], body
+    assert session.scalar(select(func.count()).select_from(Certification)) == 1
