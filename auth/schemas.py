@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -28,12 +30,11 @@ class OtpRequestIn(BaseModel):
 
 
 class OtpRequestOut(BaseModel):
-    """Where the code went (masked), if the person is known."""
+    """The same answer whether or not the ID is registered (nothing about the person or their phones)."""
 
     sent: bool = True
     message: str
     message_en: str
-    masked_phone: str | None = None
 
 
 class PensionerTokenIn(BaseModel):
@@ -41,3 +42,19 @@ class PensionerTokenIn(BaseModel):
 
     national_id: str = Field(min_length=15, max_length=18)
     code: str = Field(min_length=4, max_length=8)
+
+
+class LoginUnlockIn(BaseModel):
+    """How staff made sure it is the pensioner before resetting the code limits on their ID."""
+
+    verified_by: Literal["counter_id_card", "phone_callback"]  # ID card at the counter; called the registered phone
+    note: str | None = Field(default=None, max_length=200)
+
+
+class LoginUnlockOut(BaseModel):
+    """The limits on the pensioner's ID are reset; they may ask for a code now."""
+
+    pensioner_id: int
+    cleared: int
+    message: str = "已解除该身份证号的验证码限制，请本人现在重新获取验证码。"
+    message_en: str = "The code limits on this ID are reset; the pensioner may ask for a code now."

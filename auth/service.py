@@ -1,4 +1,4 @@
-"""Staff login, pensioner SMS one-time codes, and token refresh."""
+"""Staff login, tokens and their refresh (pensioner code login: auth.otp)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from auth.errors import AccountDisabled, BadCredentials, BadOtp, SessionExpired
+from auth.errors import AccountDisabled, BadCredentials, SessionExpired
 from core import audit, ratelimit
-from core.national_id import InvalidNationalId, parse_national_id
-from core.security import (
-    DUMMY_PASSWORD_HASH,
-    codes_equal,
-    create_token,
-    decode_token,
-    hash_code,
-    new_otp,
-    verify_password,
-)
+from core.ratelimit import Limit, Policy
+from core.security import DUMMY_PASSWORD_HASH, create_token, decode_token, verify_password
 from core.settings import Settings
-from messaging import outbox
-from models import OtpCode, Pensioner, RefreshToken, StaffUser
-from models.enums import PensionStatus
+from models import RefreshToken, StaffUser
 
 
 @dataclass(frozen=True)
@@ -36,9 +26,19 @@ class TokenPair:
     expires_in: int
 
 
-def _issue(
-    *, session: Session, settings: Settings, subject_type: str, subject_id: int, role: str | None, now: datetime
+def issue_tokens(
+    *,
+    session: Session,
+    settings: Settings,
+    subject_type: str,
+    subject_id: int,
+    role: str | None,
+    now: datetime,
+    family: str | None = None,
 ) -> TokenPair:
+    """A new access token and refresh token; a login starts a family, a rotation continues it."""
+    jti = str(uuid.uuid4())
+    family = family or jti
     access = create_token(
         secret=settings.secret_key,
         subject_type=subject_type,
@@ -46,12 +46,17 @@ def _issue(
         role=role,
         now=now,
         lifetime=timedelta(minutes=settings.access_token_minutes),
+        family=family,
     )
-    jti = str(uuid.uuid4())
     lifetime = timedelta(days=settings.refresh_token_days)
     session.add(
         RefreshToken(
-            id=jti, subject_type=subject_type, subject_id=subject_id, expires_at=now + lifetime, created_at=now
+            id=jti,
+            family_id=family,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            expires_at=now + lifetime,
+            created_at=now,
         )
     )
     refresh = create_token(
@@ -63,6 +68,7 @@ def _issue(
         lifetime=lifetime,
         token_type="refresh",
         jti=jti,
+        family=family,
     )
     session.flush()
     return TokenPair(access, refresh, settings.access_token_minutes * 60)
@@ -77,23 +83,25 @@ def staff_login(
     address: str,
     now: datetime,
 ) -> TokenPair:
-    """Check a staff password (rate-limited per account and per address) and issue tokens."""
-    window = timedelta(seconds=settings.login_rate_window_seconds)
-    account_bucket = f"login:user:{username.lower()[:64]}"
-    ratelimit.check_and_hit(
+    """Check a staff password and issue tokens; wrong passwords are limited per (account, address) and per address."""
+    where = ratelimit.address_key(address)
+    pair = f"login:pair:{ratelimit.key(settings.secret_key, username.lower()[:64], where)}"
+    per_address = f"login:addr:{where}"
+    ratelimit.check(
         session=session,
-        window=window,
-        now=now,
-        buckets=[
-            (account_bucket, settings.login_rate_per_account),
-            (f"login:addr:{address}", settings.login_rate_per_address),
+        limits=[
+            Limit(pair, settings.login_rate_per_account),
+            Limit(per_address, settings.login_rate_per_address, windowed=True),
         ],
+        policy=Policy.from_settings(settings),
+        now=now,
     )
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
     ok = verify_password(staff.password_hash if staff else DUMMY_PASSWORD_HASH, password)
     if staff is None or not ok or not staff.active:
+        ratelimit.hit(session=session, buckets=[pair, per_address], now=now)  # only failures count
         raise BadCredentials()
-    ratelimit.clear(session=session, bucket=account_bucket)
+    ratelimit.clear(session=session, buckets=[pair])
     audit.record(
         session=session,
         actor_type="staff",
@@ -102,119 +110,51 @@ def staff_login(
         target_type="staff_user",
         target_id=staff.id,
     )
-    return _issue(
+    return issue_tokens(
         session=session, settings=settings, subject_type="staff", subject_id=staff.id, role=staff.role, now=now
     )
 
 
-def mask_phone(phone: str) -> str:
-    """138****5678."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
-
-
-def request_otp(
-    *,
-    session: Session,
-    settings: Settings,
-    national_id: str,
-    to_family: bool,
-    address: str,
-    now: datetime,
-) -> str | None:
-    """Send a login code to the pensioner's (or helper's) phone; returns the masked number, None if unknown."""
-    window = timedelta(seconds=settings.login_rate_window_seconds)
-    ratelimit.check_and_hit(
-        session=session,
-        window=window,
-        now=now,
-        buckets=[(f"otp:id:{national_id.upper()[:18]}", 5), (f"otp:addr:{address}", settings.login_rate_per_address)],
-    )
-    try:
-        nid = parse_national_id(national_id).number
-    except InvalidNationalId:
-        return None
-    pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == nid))
-    if pensioner is None or pensioner.pension_status == PensionStatus.TERMINATED:
-        return None
-    phone = pensioner.family_phone if to_family and pensioner.family_phone else pensioner.phone
-    if not phone:
-        return None
-    code = new_otp(settings.otp_length)
-    session.execute(
-        update(OtpCode).where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None)).values(used_at=now)
-    )
-    session.add(
-        OtpCode(
-            pensioner_id=pensioner.id,
-            code_hash=hash_code(settings.secret_key, code),
-            sent_to=phone,
-            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
-            created_at=now,
-        )
-    )
-    minutes = max(1, settings.otp_ttl_seconds // 60)
-    outbox.enqueue(
-        session=session,
-        phone=phone,
-        kind="otp",
-        pensioner_id=pensioner.id,
-        now=now,
-        body_zh=f"【养老金资格认证】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。",
-        body_en=f"[Pension certification] Your login code is {code}, valid for {minutes} minutes. Do not share it.",
-    )
-    return mask_phone(phone)
-
-
-def pensioner_login(*, session: Session, settings: Settings, national_id: str, code: str, now: datetime) -> TokenPair:
-    """Exchange a valid, unused, unexpired code for tokens; wrong codes count against the code."""
-    try:
-        nid = parse_national_id(national_id).number
-    except InvalidNationalId:
-        raise BadOtp()
-    pensioner = session.scalar(select(Pensioner).where(Pensioner.national_id == nid))
-    if pensioner is None:
-        raise BadOtp()
-    otp = session.scalar(
-        select(OtpCode)
-        .where(OtpCode.pensioner_id == pensioner.id, OtpCode.used_at.is_(None))
-        .order_by(OtpCode.id.desc())
-        .limit(1)
-    )
-    if otp is None or otp.expires_at <= now or otp.attempts >= settings.otp_max_attempts:
-        raise BadOtp()
-    if not codes_equal(otp.code_hash, hash_code(settings.secret_key, code.strip())):
-        otp.attempts += 1
-        raise BadOtp(keep_changes=True)
-    otp.used_at = now
-    audit.record(
-        session=session,
-        actor_type="pensioner",
-        actor_id=pensioner.id,
-        action="pensioner_login",
-        target_type="pensioner",
-        target_id=pensioner.id,
-    )
-    return _issue(
-        session=session, settings=settings, subject_type="pensioner", subject_id=pensioner.id, role=None, now=now
-    )
-
-
 def refresh(*, session: Session, settings: Settings, refresh_token: str, now: datetime) -> TokenPair:
-    """Rotate a refresh token: the old one is revoked, a new pair issued."""
+    """Rotate a refresh token: the old one is revoked, a new pair issued; a rotated one used again ends the login."""
     claims = decode_token(refresh_token, secret=settings.secret_key, now=now, expected_type="refresh")
     row = session.get(RefreshToken, claims.jti, with_for_update=True)
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or row.expires_at <= now:
         raise SessionExpired()
+    family = row.family_id or row.id
+    if row.revoked_at is not None:
+        _revoke_family(session=session, row=row, family=family, now=now)
+        raise SessionExpired(keep_changes=True)
     if claims.subject_type == "staff":
         staff = session.get(StaffUser, claims.subject_id)
         if staff is None or not staff.active:
             raise AccountDisabled()
     row.revoked_at = now
-    return _issue(
+    return issue_tokens(
         session=session,
         settings=settings,
         subject_type=claims.subject_type,
         subject_id=claims.subject_id,
         role=claims.role,
         now=now,
+        family=family,
     )
+
+
+def _revoke_family(*, session: Session, row: RefreshToken, family: str, now: datetime) -> None:
+    """A rotated token came back (a stolen copy, or a replay): every token issued after it is revoked, audited."""
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(
+        session=session,
+        actor_type=row.subject_type,
+        actor_id=row.subject_id,
+        action="refresh_token_reused",
+        target_type=row.subject_type,
+        target_id=row.subject_id,
+        detail={"family": family, "revoked": int(getattr(result, "rowcount", 0) or 0)},
+    )
+    session.flush()

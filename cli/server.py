@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cli.common import app, db_app, err
 from cli.common import factory as _factory
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from models.engine import session_scope
 
 
@@ -63,4 +63,14 @@ def serve(
         workers=n,
         log_config=None,  # JSON lines from api.observability; one access line per request from the middleware
         access_log=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For/-Proto are believed only from PENSION_CERT_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1
+    by default, or FORWARDED_ALLOW_IPS); with none configured the TCP peer is the client."""
+    trusted = settings.trusted_proxy_list
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": []}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}

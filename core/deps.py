@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import NowDep
 from core.errors import DomainError, Forbidden, NotAuthenticated
-from core.security import decode_token
+from core.security import MAX_ID, TokenClaims, decode_token
 from core.settings import Settings
-from models import Pensioner, StaffUser
+from models import Pensioner, RefreshToken, StaffUser
 from models.enums import StaffRole
 
 # Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 instead of a 404/422).
-MAX_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
@@ -53,7 +54,31 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the TCP peer, or the client named in X-Forwarded-For when the peer is one of
+    PENSION_CERT_TRUSTED_PROXIES (uvicorn rewrites it, `pension-cert serve` configures which peers)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
 TokenDep = Annotated[str | None, Depends(_bearer)]
+
+
+def _ensure_login_alive(session: Session, claims: TokenClaims, now: datetime) -> None:
+    """An access token dies with its login: refused once no refresh token of its family is live (revoked on reuse)."""
+    if claims.family is None:
+        return
+    live = session.scalar(
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.family_id == claims.family, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now
+        )
+        .limit(1)
+    )
+    if live is None:
+        raise NotAuthenticated("登录已失效，请重新登录。", "This login was ended; log in again.", code="invalid_token")
 
 
 def current_staff(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> StaffUser:
@@ -61,6 +86,7 @@ def current_staff(session: SessionDep, settings: SettingsDep, token: TokenDep, n
     if not token:
         raise NotAuthenticated()
     claims = decode_token(token, secret=settings.secret_key, now=now)
+    _ensure_login_alive(session, claims, now)
     if claims.subject_type != "staff":
         raise NotAuthenticated("请使用工作人员账号登录。", "Staff login required.", code="staff_required")
     staff = session.get(StaffUser, claims.subject_id)
@@ -77,6 +103,7 @@ def current_pensioner(session: SessionDep, settings: SettingsDep, token: TokenDe
     if not token:
         raise NotAuthenticated()
     claims = decode_token(token, secret=settings.secret_key, now=now)
+    _ensure_login_alive(session, claims, now)
     if claims.subject_type != "pensioner":
         raise NotAuthenticated("请使用养老金领取人账号登录。", "Pensioner login required.", code="pensioner_required")
     pensioner = session.get(Pensioner, claims.subject_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+DEFAULT_RETRY_AFTER_SECONDS = 60
+
 
 class DomainError(Exception):
     """Base of every error the API turns into a 4xx answer."""
@@ -32,7 +34,14 @@ class DomainError(Exception):
         if code:
             self.code = code
         self.detail = detail
+        if self.status_code == 429:
+            self.headers = {**(self.headers or {}), "Retry-After": str(self.retry_after_seconds())}
         super().__init__(f"{self.code}: {self.message_en}")
+
+    def retry_after_seconds(self) -> int:
+        """When a 429 may be tried again: detail's retry_after_seconds, else a minute (every 429 says when)."""
+        given = self.detail.get("retry_after_seconds") if isinstance(self.detail, dict) else None
+        return max(1, int(given)) if isinstance(given, int | float) else DEFAULT_RETRY_AFTER_SECONDS
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON error body."""
@@ -97,13 +106,16 @@ class PayloadTooLarge(DomainError):
 
 
 class RateLimited(DomainError):
-    """Too many attempts."""
+    """Too many attempts; the answer says (Retry-After and detail) how many seconds to wait."""
 
     status_code = 429
     code = "rate_limited"
     message_zh = "尝试次数过多，请稍后再试。"
     message_en = "Too many attempts; try again later."
     keep_changes = True
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(detail={"retry_after_seconds": max(1, int(retry_after_seconds))})
 
 
 class ServiceBusy(DomainError):

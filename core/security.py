@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ def verify_password(password_hash: str, password: str) -> bool:
 DUMMY_PASSWORD_HASH = _hasher.hash(secrets.token_hex(8))
 
 
+# Row ids are 32-bit INTEGER columns; a subject beyond them would overflow the driver (a 500, not a 401).
+MAX_ID = 2_147_483_647
+SUBJECT_TYPES = frozenset({"staff", "pensioner"})
+_SUBJECT_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+
 @dataclass(frozen=True)
 class TokenClaims:
     """What an access token says."""
@@ -46,6 +53,7 @@ class TokenClaims:
     role: str | None
     token_type: str
     jti: str
+    family: str | None = None  # the login (refresh-token family) the token belongs to
 
 
 def create_token(
@@ -58,6 +66,7 @@ def create_token(
     lifetime: timedelta,
     token_type: str = "access",
     jti: str | None = None,
+    family: str | None = None,
 ) -> str:
     """Sign a short-lived token."""
     payload: dict[str, Any] = {
@@ -68,20 +77,34 @@ def create_token(
         "exp": int((now + lifetime).timestamp()),
         "jti": jti or str(uuid.uuid4()),
     }
+    if family is not None:
+        payload["fam"] = family
     return jwt.encode(payload, secret, algorithm=_ALGORITHM)
 
 
+def _claims(payload: dict[str, Any]) -> TokenClaims:
+    """The claims of a verified payload, each of the expected shape (ValueError otherwise)."""
+    subject_type, _, subject_id = str(payload["sub"]).partition(":")
+    if subject_type not in SUBJECT_TYPES or not _SUBJECT_ID.fullmatch(subject_id) or int(subject_id) > MAX_ID:
+        raise ValueError("bad subject")
+    role, jti, family = payload.get("role"), payload["jti"], payload.get("fam")
+    if not isinstance(jti, str) or not (role is None or isinstance(role, str)):
+        raise ValueError("bad claims")
+    if not (family is None or isinstance(family, str)):
+        raise ValueError("bad family")
+    return TokenClaims(subject_type, int(subject_id), role, str(payload["typ"]), jti, family)
+
+
 def decode_token(token: str, *, secret: str, now: datetime, expected_type: str = "access") -> TokenClaims:
-    """Verify signature, expiry (against the injected clock) and type."""
+    """Verify signature, expiry (against the injected clock), type and the shape of every claim."""
     try:
         payload = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"verify_exp": False, "verify_iat": False})
         if int(payload["exp"]) <= int(now.timestamp()):
             raise jwt.ExpiredSignatureError("expired")
-        subject_type, _, subject_id = str(payload["sub"]).partition(":")
         if payload.get("typ") != expected_type:
             raise NotAuthenticated("令牌类型错误。", "Wrong token type.", code="invalid_token")
-        return TokenClaims(subject_type, int(subject_id), payload.get("role"), payload["typ"], payload["jti"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        return _claims(payload)
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise NotAuthenticated(
             "登录已过期或无效，请重新登录。", "Invalid or expired token.", code="invalid_token"
         ) from exc

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from verification.config import VerificationConfig
@@ -47,9 +48,15 @@ class Settings(BaseSettings):
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
     otp_length: int = 6
+    otp_answer_min_ms: int = 100  # POST /auth/otp answers no sooner, registered ID or not (same timing)
+    # Per staff account and address, national ID, device: attempts in a day before the growing back-off.
     login_rate_per_account: int = 10
-    login_rate_per_address: int = 50
+    login_rate_per_address: int = 50  # per client address in the sliding window below
     login_rate_window_seconds: int = 900
+    login_backoff_seconds: int = 60  # first wait past an allowance; doubles with each further attempt
+    login_backoff_max_seconds: int = 3600
+    # Addresses or CIDRs (comma-separated) whose X-Forwarded-For is believed; empty: none, not even 127.0.0.1.
+    trusted_proxies: str = ""
     face_attempts_per_day: int = 5
     face_index_preload: bool = True  # load the 1:N index at start-up (~10 CPU-s at 1M templates), not on first use
     counter_face_check_minutes: int = 30  # a counter certification needs a matched counter face check this recent
@@ -143,6 +150,19 @@ class Settings(BaseSettings):
         ):
             raise ValueError("PENSION_CERT_SECRET_KEY and PENSION_CERT_TEMPLATE_KEY must be set outside development")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxy addresses and networks, for uvicorn's forwarded_allow_ips."""
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -231,7 +232,10 @@ def ensure_not_locked(*, session: Session, settings: Settings, pensioner_id: int
         or 0
     )
     if failures >= settings.face_attempts_per_day:
-        raise Locked(detail={"failed_today": failures})
+        tomorrow = since + timedelta(days=1)  # the lock ends with the local day
+        raise Locked(
+            detail={"failed_today": failures, "retry_after_seconds": math.ceil((tomorrow - now).total_seconds())}
+        )
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """SQLAlchemy models, engine and session; importing this registers every table."""
 
 from models.audit import AuditEvent
-from models.auth import IdempotencyRecord, OtpCode, RateLimitHit, RefreshToken
+from models.auth import IdempotencyRecord, KnownDevice, OtpCode, RateLimitHit, RefreshToken
 from models.base import Base
 from models.face import BiometricConsent, FaceTemplate, VerificationAttempt
 from models.home_visit import Evidence, HomeVisit, HomeVisitTask, ResidenceTransfer
@@ -32,6 +32,7 @@ __all__ = [
     "HomeVisit",
     "HomeVisitTask",
     "IdempotencyRecord",
+    "KnownDevice",
     "LifeEvidence",
     "LivenessChallenge",
     "Notification",

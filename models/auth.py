@@ -1,18 +1,18 @@
-"""One-time login codes, refresh tokens, idempotency records and rate-limit hits."""
+"""One-time login codes, known devices, refresh tokens, idempotency records and rate-limit hits."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
 
 
 class OtpCode(CreatedAtMixin, Base):
-    """A one-time SMS login code (stored hashed)."""
+    """A one-time SMS login code (stored hashed); the newest few unused, unexpired ones are live at once."""
 
     __tablename__ = "otp_code"
 
@@ -21,16 +21,31 @@ class OtpCode(CreatedAtMixin, Base):
     code_hash: Mapped[str] = mapped_column(String(128))
     sent_to: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None]  # used, or ended (older than the live few, or another code logged in)
+    attempts: Mapped[int] = mapped_column(default=0)  # wrong codes tried while it was live (a record only)
+    device_hash: Mapped[str | None] = mapped_column(String(64))  # keyed digest of the X-Device-Id that asked
+
+
+class KnownDevice(Base):
+    """A device (keyed digest of its X-Device-Id) that completed a code login for the pensioner."""
+
+    __tablename__ = "known_device"
+    __table_args__ = (UniqueConstraint("pensioner_id", "device_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
+    device_hash: Mapped[str] = mapped_column(String(64))
+    first_login_at: Mapped[datetime]
+    last_login_at: Mapped[datetime]
 
 
 class RefreshToken(CreatedAtMixin, Base):
-    """A long-lived refresh token, revocable."""
+    """A long-lived refresh token, revocable; rotation keeps the family (one login), reuse revokes it."""
 
     __tablename__ = "refresh_token"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    family_id: Mapped[str | None] = mapped_column(String(36), index=True)  # the jti of the login's first token
     subject_type: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[int]
     expires_at: Mapped[datetime]

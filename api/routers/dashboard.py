@@ -74,7 +74,7 @@ def login(
         if exc.keep_changes:
             session.commit()
         return templates.TemplateResponse(
-            request, "dashboard/login.html", {"error": exc.message_zh}, status_code=exc.status_code
+            request, "dashboard/login.html", {"error": exc.message_zh}, status_code=exc.status_code, headers=exc.headers
         )
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(

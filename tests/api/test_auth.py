@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from core.security import create_token
 from models import Notification, OtpCode
 from tests import factories as f
 
@@ -91,7 +92,7 @@ def test_pensioner_otp_login_single_use_and_expiry(client, session, clock) -> No
     assert resp.status_code == 401
 
 
-def test_otp_wrong_codes_exhaust_attempts(client, session, settings) -> None:
+def test_otp_wrong_codes_back_off_but_do_not_kill_the_code(client, session, settings, clock) -> None:
     f.seed_regions(session)
     p = f.pensioner(session)
     session.commit()
@@ -106,12 +107,15 @@ def test_otp_wrong_codes_exhaust_attempts(client, session, settings) -> None:
             client.post("/api/v1/auth/pensioner-token", json={"national_id": p.national_id, "code": wrong}).status_code
             == 401
         )
-    assert session.scalar(select(OtpCode.attempts)) == 3
+    assert session.scalar(select(OtpCode.attempts)) == 3  # recorded on the live code, which stays live
     session.commit()
-    # Even the right code no longer works once attempts are used up.
+    # Past the allowance, guessing on this ID waits (growing); the right code still works afterwards.
+    refused = client.post("/api/v1/auth/pensioner-token", json={"national_id": p.national_id, "code": right})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    clock.now += timedelta(seconds=60)
     assert (
         client.post("/api/v1/auth/pensioner-token", json={"national_id": p.national_id, "code": right}).status_code
-        == 401
+        == 200
     )
 
 
@@ -120,11 +124,11 @@ def test_otp_to_family_phone_and_unknown_id(client, session) -> None:
     p = f.pensioner(session, family_phone="13911112222")
     session.commit()
     resp = client.post("/api/v1/auth/otp", json={"national_id": p.national_id, "to_family_phone": True})
-    assert resp.status_code == 202 and resp.json()["masked_phone"] == "139****2222"
+    assert resp.status_code == 202 and "masked_phone" not in resp.json()
     assert session.scalar(select(Notification.phone).where(Notification.kind == "otp")) == "13911112222"
     session.commit()
-    resp = client.post("/api/v1/auth/otp", json={"national_id": "110105194912310021"})
-    assert resp.status_code == 202 and resp.json()["masked_phone"] is None
+    unknown = client.post("/api/v1/auth/otp", json={"national_id": "110105194912310021"})
+    assert unknown.status_code == 202 and unknown.json() == resp.json()
     assert session.scalar(select(func.count()).select_from(Notification)) == 1
 
 
@@ -135,3 +139,55 @@ def test_pensioner_token_cannot_call_staff_endpoints(client, session) -> None:
     hdr = f.pensioner_token(client, session, p)
     resp = client.get("/api/v1/pensioners", headers=hdr)
     assert resp.status_code == 401 and resp.json()["code"] == "staff_required"
+
+
+def test_a_signed_token_with_a_huge_subject_is_refused_not_a_500(client, session, settings, clock) -> None:
+    f.seed_regions(session)
+    session.commit()
+    for subject_type, path in (("staff", "/api/v1/pensioners"), ("pensioner", "/api/v1/me")):
+        for subject in (10**22, 2**31, 0):
+            token = create_token(
+                secret=settings.secret_key,
+                subject_type=subject_type,
+                subject_id=subject,
+                role="admin" if subject_type == "staff" else None,
+                now=clock.now,
+                lifetime=timedelta(minutes=5),
+            )
+            resp = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert resp.status_code == 401, (subject_type, subject, resp.text)
+            assert resp.json()["code"] in {"invalid_token", "account_disabled", "not_authenticated"}
+    refresh = create_token(
+        secret=settings.secret_key,
+        subject_type="staff",
+        subject_id=10**22,
+        role="admin",
+        now=clock.now,
+        lifetime=timedelta(days=1),
+        token_type="refresh",
+    )
+    resp = client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert resp.status_code == 401 and resp.json()["code"] == "invalid_token"
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_tokens_issued_after_it(client, session, clock) -> None:
+    f.seed_regions(session)
+    user = f.staff(session, role="admin")
+    session.commit()
+    first = client.post("/api/v1/auth/staff-token", data={"username": user.username, "password": f.PASSWORD}).json()
+    other = client.post("/api/v1/auth/staff-token", data={"username": user.username, "password": f.PASSWORD}).json()
+    second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()
+    third = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}).json()
+    bearer = {"Authorization": f"Bearer {third['access_token']}"}
+    assert client.get("/api/v1/pensioners", headers=bearer).status_code == 200
+    # The first refresh token, already rotated, comes back (stolen copy or replay): the family is revoked.
+    reuse = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401 and reuse.json()["code"] == "invalid_token"
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": third["refresh_token"]}).status_code == 401
+    assert client.get("/api/v1/pensioners", headers=bearer).status_code == 401
+    # Another login of the same person (another family) is untouched.
+    assert (
+        client.get("/api/v1/pensioners", headers={"Authorization": f"Bearer {other['access_token']}"}).status_code
+        == 200
+    )
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 200

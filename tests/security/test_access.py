@@ -66,6 +66,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/auth/refresh"): Route(
         "public", lambda t: ("POST", "/api/v1/auth/refresh", {"json": {"refresh_token": "x"}})
     ),
+    ("POST", "/api/v1/auth/pensioners/{pensioner_id}/login-unlock"): Route(
+        "staff",
+        lambda t: (
+            "POST",
+            f"/api/v1/auth/pensioners/{t.pensioner_id}/login-unlock",
+            {"json": {"verified_by": "counter_id_card"}},
+        ),
+        roles=("admin", "counter", "supervisor"),
+        scope="city",
+    ),
     ("POST", "/api/v1/admin/regions/import"): Route(
         "staff",
         lambda t: (

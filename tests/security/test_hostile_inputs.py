@@ -226,6 +226,7 @@ def hostile(world: World, session: Session, settings: Settings, clock: Clock) ->
     settings.face_attempts_per_day = 10_000
     settings.login_rate_per_account = 10_000
     settings.login_rate_per_address = 10_000
+    settings.otp_max_attempts = 10_000
     encoding = np.random.default_rng(11).normal(0, 0.1, 128)
     blob, key_id = encrypt_encoding(KeyRing.from_settings(settings), encoding, pensioner_id=world.a.pensioner_id)
     session.add(
@@ -714,7 +715,7 @@ def test_sqlish_national_ids_and_codes_log_no_one_in(client: TestClient, session
             resp = client.post("/api/v1/auth/otp", json={"national_id": candidate})
             assert_not_5xx(resp, f"otp {key}")
             if resp.status_code == 202:
-                assert resp.json()["masked_phone"] is None, key
+                assert "masked_phone" not in resp.json(), key
             else:
                 assert_error(resp, 422, "invalid_input", f"otp {key}")
             resp = client.post("/api/v1/auth/pensioner-token", json={"national_id": candidate, "code": "123456"})
