@@ -1,7 +1,7 @@
 """the day a pensioner joined the roster (their own window when that is late in or after a season)
 
 Revision ID: 0011_windows_jurisdiction
-Revises: 0008_action_exemptions
+Revises: 0010_money_integrity
 Create Date: 2026-12-02 09:00:00
 
 Pensioners imported after a season's close were suspended from that season's date, backdated; the roster

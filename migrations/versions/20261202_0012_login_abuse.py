@@ -1,7 +1,7 @@
 """login abuse: several live codes with the asking device, known devices, refresh-token families
 
 Revision ID: 0012_login_abuse
-Revises: 0008_action_exemptions
+Revises: 0011_windows_jurisdiction
 Create Date: 2026-12-02 09:00:00
 
 A new code no longer cancels the live ones (the newest few stay live, each with the device that asked);
@@ -17,7 +17,7 @@ from alembic import op
 import models.base
 
 revision: str = "0012_login_abuse"
-down_revision: str | None = "0008_action_exemptions"
+down_revision: str | None = "0011_windows_jurisdiction"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
