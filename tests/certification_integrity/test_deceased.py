@@ -149,6 +149,7 @@ def test_rejecting_a_death_report_restores_status_login_and_counter(client, sess
     assert (hold["status"], hold["back_pay_months"]) == ("released", "1")
     otp = client.post("/api/v1/auth/otp", json={"national_id": w.pensioner.national_id})
     assert otp.status_code == 202, otp.text
+    session.commit()  # a fresh snapshot: the request wrote the code
     assert count(session, Notification, Notification.pensioner_id == w.pensioner.id, Notification.kind == "otp") == 1
     counter = token(client, session, w.counter) | {"Idempotency-Key": "desk-2"}
     resp = client.post(
