@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.exports import CsvWriter
 from models import Pensioner, Suspension
 
 SUSPENSION_COLUMNS = ["national_id", "name", "region_code", "season_year", "effective_month", "status"]
@@ -61,12 +62,19 @@ def reinstatement_rows(*, session: Session, season_year: int | None = None) -> I
         ]
 
 
-def write_csv(out: TextIO, header: list[str], rows: Iterator[list[str]]) -> int:
-    """Write a header and rows; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(header)
-    n = 0
-    for row in rows:
-        writer.writerow(row)
-        n += 1
-    return n
+def write_csv(out: TextIO, header: list[str], rows: Iterable[list[str]]) -> int:
+    """Write a header and rows (no cell a spreadsheet would run as a formula); returns the row count."""
+    return CsvWriter(out, header).writerows(rows)
+
+
+def record_export(*, session: Session, export: str, season_year: int | None, rows: int, actor_id: str) -> None:
+    """Audit a payroll export from the command line: who (the operating-system user), which, how many rows."""
+    audit.record(
+        session=session,
+        actor_type="cli",
+        actor_id=actor_id,
+        action="payroll.exported",
+        target_type="season",
+        target_id=season_year,
+        detail={"export": export, "season": season_year, "rows": rows, "full_national_ids": True},
+    )

@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from cli.common import app, err, factory, fail, read_file
+from cli.common import app, err, factory, fail, os_user, read_file
 from core.errors import DomainError, InvalidInput
 from core.settings import get_settings
 from models.base import utcnow
@@ -169,7 +169,8 @@ def export_suspensions(
     from certification import exports
 
     with session_scope(factory(get_settings())) as session:
-        _write(out, exports.SUSPENSION_COLUMNS, exports.suspension_rows(session=session, season_year=season))
+        n = _write(out, exports.SUSPENSION_COLUMNS, exports.suspension_rows(session=session, season_year=season))
+        exports.record_export(session=session, export="suspensions", season_year=season, rows=n, actor_id=os_user())
 
 
 @export_app.command("reinstatements")
@@ -181,10 +182,11 @@ def export_reinstatements(
     from certification import exports
 
     with session_scope(factory(get_settings())) as session:
-        _write(out, exports.REINSTATEMENT_COLUMNS, exports.reinstatement_rows(session=session, season_year=season))
+        n = _write(out, exports.REINSTATEMENT_COLUMNS, exports.reinstatement_rows(session=session, season_year=season))
+        exports.record_export(session=session, export="reinstatements", season_year=season, rows=n, actor_id=os_user())
 
 
-def _write(out: Path | None, header: list[str], rows: object) -> None:
+def _write(out: Path | None, header: list[str], rows: object) -> int:
     from certification import exports
 
     if out is None:
@@ -194,3 +196,4 @@ def _write(out: Path | None, header: list[str], rows: object) -> None:
             stream: TextIO = fh
             n = exports.write_csv(stream, header, rows)  # type: ignore[arg-type]
     err.print(f"{n} rows")
+    return n

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -47,3 +49,11 @@ def read_file(path: Path, limit: int) -> bytes:
         )
         raise typer.Exit(1)
     return path.read_bytes()
+
+
+def os_user() -> str:
+    """Who runs the command (audit actor of CLI exports): the login name, else the numeric uid."""
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
