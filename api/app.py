@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import observability
+from api import limits, observability
 from api.routers import dashboard, health
 from auth import router as auth
 from certification import app_router as me
 from certification import router as seasons
+from core.bodylimit import BodyLimitMiddleware, BodyTooLarge, too_large
 from core.errors import DomainError
 from core.schemas import ErrorBody
 from core.settings import Settings, get_settings
@@ -106,12 +107,29 @@ def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
+def _body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+    return JSONResponse(too_large(exc.limit_bytes).to_dict(), status_code=413, headers={"Connection": "close"})
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     """Every error leaves as JSON with a stable code and a bilingual message."""
     app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(BodyTooLarge)(_body_too_large)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(DataError)(_data_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
+
+
+_API_ROUTERS = (
+    auth.router,
+    admin.router,
+    faces.router,
+    me.router,
+    seasons.router,
+    home_visit_router.router,
+    risk.router,
+    evidence.router,
+)
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -119,17 +137,22 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(observability.router)
     app.include_router(dashboard.router)
-    for router in (
-        auth.router,
-        admin.router,
-        faces.router,
-        me.router,
-        seasons.router,
-        home_visit_router.router,
-        risk.router,
-        evidence.router,
-    ):
+    for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
+
+
+def _add_body_limits(app: FastAPI) -> None:
+    """Every body is limited before it is read: JSON small, each upload route by its settings."""
+
+    def live() -> Settings:
+        current: Settings = app.state.settings
+        return current
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=lambda: live().max_json_bytes,
+        routes=limits.upload_limits(_API_ROUTERS, prefix="/api/v1", settings=live),
+    )
 
 
 def create_app(settings: Settings | None = None, *, background: BackgroundStarter | None = None) -> FastAPI:
@@ -151,7 +174,8 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     _add_error_handlers(app)
-    app.add_middleware(observability.RequestContextMiddleware)
+    _add_body_limits(app)
+    app.add_middleware(observability.RequestContextMiddleware)  # outermost: 413s are logged and counted too
     facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
     _include_routers(app)
     return app

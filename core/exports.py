@@ -44,7 +44,9 @@ class CsvWriter:
         return self.rows
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], *, text_columns: Collection[int] = ()) -> tuple[bytes, int]:
+def csv_bytes(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, text_columns: Collection[int] = ()
+) -> tuple[bytes, int]:
     """UTF-8 CSV with a BOM (so Excel shows Chinese) and its data-row count."""
     buf = io.StringIO()
     buf.write("\ufeff")

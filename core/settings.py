@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     max_frame_bytes: int = 2 * 1024 * 1024  # one JPEG frame of an app liveness answer
     max_image_pixels: int = 40_000_000
     max_import_bytes: int = 200 * 1024 * 1024
+    # Any request body but an upload route's (JSON, small forms); uploads are budgeted by the limits above.
+    max_json_bytes: int = 64 * 1024
 
     sms_gateway: Literal["log", "http"] = "log"
     sms_http_url: str = ""
