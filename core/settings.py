@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     risk_export_max_rows: int = 100_000
     evidence_retention_days: int = 30
     ratelimit_retention_days: int = 7  # rate_limit_hit and idempotency_record rows are purged after this
+    # Sent, failed and cancelled outbox messages are deleted after this (this and last season's reminders stay).
+    outbox_retention_days: int = 90
 
     sweep_hour: int = 8  # local hour of the daily sweeps (reminders, suspensions, home visits)
     sweep_minute: int = 30
