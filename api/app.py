@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
@@ -20,14 +21,14 @@ from auth import router as auth
 from certification import app_router as me
 from certification import router as seasons
 from core.bodylimit import BodyLimitMiddleware, BodyTooLarge, too_large
-from core.errors import DomainError
+from core.errors import DatabaseUnavailable, DomainError, database_error
 from core.schemas import ErrorBody
 from core.settings import Settings, get_settings
 from faces import evidence_router as evidence
 from faces import pool as facepool
 from faces import router as faces
 from home_visit import router as home_visit_router
-from models.engine import make_engine, make_session_factory
+from models.engine import make_engine, make_session_factory, readiness_probe
 from registry import router as admin
 from risk import router as risk
 
@@ -50,7 +51,7 @@ _ERRORS = {
     413: {"model": ErrorBody, "description": "Upload too large"},
     422: {"model": ErrorBody, "description": "Invalid input"},
     429: {"model": ErrorBody, "description": "Too many attempts"},
-    503: {"model": ErrorBody, "description": "Face service busy: retry after the Retry-After seconds"},
+    503: {"model": ErrorBody, "description": "Face service or database busy: retry after the Retry-After seconds"},
 }
 _HTTP_CODES = {
     401: ("not_authenticated", "请先登录。", "Authentication required."),
@@ -98,6 +99,18 @@ def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A busy or unreachable database is a 503 with Retry-After, in JSON, like every other error.
+    error = database_error(exc) or DatabaseUnavailable()
+    log.warning("database %s: %s", error.code, str(exc).splitlines()[0][:300])
+    return JSONResponse(error.to_dict(), status_code=error.status_code, headers=error.headers)
+
+
+def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    body = {"code": "internal_error", "message": "服务内部错误，请稍后再试。", "message_en": "Internal server error."}
+    return JSONResponse(body, status_code=500)
+
+
 def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败。", str(exc.detail)))
     return JSONResponse(
@@ -117,7 +130,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.exception_handler(BodyTooLarge)(_body_too_large)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(DataError)(_data_error)
+    app.exception_handler(OperationalError)(_database_error)
+    app.exception_handler(PoolTimeout)(_database_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_internal_error)  # the traceback is still logged by the server
 
 
 _API_ROUTERS = (
@@ -168,7 +184,8 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     pool: dict[str, Any] = (
         {} if settings.is_sqlite else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
     )
-    engine = make_engine(settings.database_url, **pool)
+    engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds, **pool)
+    app.state.readiness_probe = readiness_probe(settings.database_url, timeout=settings.readyz_timeout_seconds)
     app.state.settings = settings
     app.state.background = background
     app.state.engine = engine

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # never fails waiting for a connection while slow face checks hold theirs.
     db_pool_size: int = 10
     db_max_overflow: int = 30
+    # Seconds a request waits for another writer's lock before 503 database_busy (SQLite busy_timeout,
+    # PostgreSQL lock_timeout); the scheduler and the CLI keep waiting longer.
+    db_busy_timeout_seconds: float = 5.0
+    readyz_timeout_seconds: float = 2.0  # /readyz: a fresh connection must answer within this
 
     access_token_minutes: int = 15
     refresh_token_days: int = 7
