@@ -192,6 +192,7 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     app.state.session_factory = make_session_factory(engine)
     _add_error_handlers(app)
     _add_body_limits(app)
+    app.add_middleware(dashboard.SecurityHeaders)
     app.add_middleware(observability.RequestContextMiddleware)  # outermost: 413s are logged and counted too
     facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
     _include_routers(app)
