@@ -149,9 +149,10 @@ _API_ROUTERS = (
 
 
 def _include_routers(app: FastAPI) -> None:
-    """Health, metrics and the dashboard at the root; the domain APIs under /api/v1."""
+    """Health, metrics (unless on a port of their own) and the dashboard at the root; the domain APIs under /api/v1."""
     app.include_router(health.router)
-    app.include_router(observability.router)
+    if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
+        app.include_router(observability.router)
     app.include_router(dashboard.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

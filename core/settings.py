@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Admission control: face jobs in flight per face process before new ones get 503 + Retry-After (0: none).
     face_queue_per_worker: int = 4
     metrics_token: str = ""  # when set, /metrics needs "Authorization: Bearer <token>"
+    # When set, `serve` answers /metrics only on this port (bound to metrics_host), not on the public one.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"  # JSON lines on stderr (api.observability)
     # PostgreSQL pool per worker: pool + overflow >= the 40 request threads, so a request waits for a thread,
     # never fails waiting for a connection while slow face checks hold theirs.
