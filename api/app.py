@@ -11,15 +11,17 @@ from typing import Any, Protocol
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import observability
+from api import limits, observability
 from api.routers import dashboard, health
 from auth import router as auth
 from certification import app_router as me
 from certification import router as seasons
-from core.errors import DomainError
+from core.bodylimit import BodyLimitMiddleware, BodyTooLarge, too_large
+from core.errors import DatabaseUnavailable, DomainError, database_error
 from core.schemas import ErrorBody
 from core.settings import Settings, get_settings
 from faces import evidence_router as evidence
@@ -28,7 +30,7 @@ from faces import router as faces
 from faces import search_index
 from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
-from models.engine import make_engine, make_session_factory
+from models.engine import make_engine, make_session_factory, readiness_probe
 from registry import router as admin
 from risk import router as risk
 
@@ -51,7 +53,7 @@ _ERRORS = {
     413: {"model": ErrorBody, "description": "Upload too large"},
     422: {"model": ErrorBody, "description": "Invalid input"},
     429: {"model": ErrorBody, "description": "Too many attempts"},
-    503: {"model": ErrorBody, "description": "Face service busy: retry after the Retry-After seconds"},
+    503: {"model": ErrorBody, "description": "Face service or database busy: retry after the Retry-After seconds"},
 }
 _HTTP_CODES = {
     401: ("not_authenticated", "请先登录。", "Authentication required."),
@@ -102,6 +104,18 @@ def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A busy or unreachable database is a 503 with Retry-After, in JSON, like every other error.
+    error = database_error(exc) or DatabaseUnavailable()
+    log.warning("database %s: %s", error.code, str(exc).splitlines()[0][:300])
+    return JSONResponse(error.to_dict(), status_code=error.status_code, headers=error.headers)
+
+
+def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    body = {"code": "internal_error", "message": "服务内部错误，请稍后再试。", "message_en": "Internal server error."}
+    return JSONResponse(body, status_code=500)
+
+
 def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求失败。", str(exc.detail)))
     return JSONResponse(
@@ -111,30 +125,56 @@ def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
+def _body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+    return JSONResponse(too_large(exc.limit_bytes).to_dict(), status_code=413, headers={"Connection": "close"})
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     """Every error leaves as JSON with a stable code and a bilingual message."""
     app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(BodyTooLarge)(_body_too_large)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(DataError)(_data_error)
+    app.exception_handler(OperationalError)(_database_error)
+    app.exception_handler(PoolTimeout)(_database_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_internal_error)  # the traceback is still logged by the server
+
+
+_API_ROUTERS = (
+    auth.router,
+    admin.router,
+    faces.router,
+    me.router,
+    seasons.router,
+    home_visit_router.router,
+    risk.router,
+    evidence.router,
+)
 
 
 def _include_routers(app: FastAPI) -> None:
-    """Health, metrics and the dashboard at the root; the domain APIs under /api/v1."""
+    """Health, metrics (unless on a port of their own) and the dashboard at the root; the domain APIs under /api/v1."""
     app.include_router(health.router)
-    app.include_router(observability.router)
+    if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
+        app.include_router(observability.router)
     app.include_router(dashboard.router)
-    for router in (
-        auth.router,
-        admin.router,
-        faces.router,
-        me.router,
-        seasons.router,
-        home_visit_router.router,
-        risk.router,
-        evidence.router,
-    ):
+    for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
+
+
+def _add_body_limits(app: FastAPI) -> None:
+    """Every body is limited before it is read: JSON small, each upload route by its settings."""
+
+    def live() -> Settings:
+        current: Settings = app.state.settings
+        return current
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=lambda: live().max_json_bytes,
+        routes=limits.upload_limits(_API_ROUTERS, prefix="/api/v1", settings=live),
+    )
 
 
 def create_app(settings: Settings | None = None, *, background: BackgroundStarter | None = None) -> FastAPI:
@@ -150,13 +190,16 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     pool: dict[str, Any] = (
         {} if settings.is_sqlite else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
     )
-    engine = make_engine(settings.database_url, **pool)
+    engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds, **pool)
+    app.state.readiness_probe = readiness_probe(settings.database_url, timeout=settings.readyz_timeout_seconds)
     app.state.settings = settings
     app.state.background = background
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     _add_error_handlers(app)
-    app.add_middleware(observability.RequestContextMiddleware)
+    _add_body_limits(app)
+    app.add_middleware(dashboard.SecurityHeaders)
+    app.add_middleware(observability.RequestContextMiddleware)  # outermost: 413s are logged and counted too
     facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
     _include_routers(app)
     return app

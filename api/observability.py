@@ -13,13 +13,16 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import metrics
-from core.errors import NotAuthenticated
+from core.errors import DomainError, NotAuthenticated
+from core.settings import Settings
 from models import Notification
+from models.engine import make_engine, make_session_factory
 
 REQUEST_ID_HEADER = "X-Request-ID"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -180,3 +183,18 @@ def metrics_endpoint(request: Request) -> Response:
         }
 
     return Response(metrics.render(metrics.ScrapeGauges(outbox)), media_type=metrics.CONTENT_TYPE)
+
+
+def metrics_app(settings: Settings) -> FastAPI:
+    """An app serving only /metrics, for PENSION_CERT_METRICS_PORT (a listener apart from the public one)."""
+    app = FastAPI(title="pension-cert metrics", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds)
+    app.state.session_factory = make_session_factory(app.state.engine)
+
+    def refused(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
+
+    app.exception_handler(DomainError)(refused)
+    app.include_router(router)
+    return app

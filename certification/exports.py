@@ -6,8 +6,7 @@ the reinstatement it undoes, a hold stays listed with how it ended.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -15,6 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.exports import CsvWriter
 from models import Pensioner, PensionHold, Reinstatement, ResidenceTransfer, Suspension
 from models.enums import PensionStatus
 
@@ -147,12 +148,19 @@ def transfer_rows(*, session: Session, tz: str = DEFAULT_TZ) -> Iterator[list[st
         ]
 
 
-def write_csv(out: TextIO, header: list[str], rows: Iterator[list[str]]) -> int:
-    """Write a header and rows; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(header)
-    n = 0
-    for row in rows:
-        writer.writerow(row)
-        n += 1
-    return n
+def write_csv(out: TextIO, header: list[str], rows: Iterable[list[str]]) -> int:
+    """Write a header and rows (no cell a spreadsheet would run as a formula); returns the row count."""
+    return CsvWriter(out, header).writerows(rows)
+
+
+def record_export(*, session: Session, export: str, season_year: int | None, rows: int, actor_id: str) -> None:
+    """Audit a payroll export from the command line: who (the operating-system user), which, how many rows."""
+    audit.record(
+        session=session,
+        actor_type="cli",
+        actor_id=actor_id,
+        action="payroll.exported",
+        target_type="season",
+        target_id=season_year,
+        detail={"export": export, "season": season_year, "rows": rows, "full_national_ids": True},
+    )

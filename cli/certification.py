@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from cli.common import acting_admin, app, err, factory, fail, read_file
+from cli.common import acting_admin, app, err, factory, fail, os_user, read_file
 from core.errors import DomainError, InvalidInput
 from core.settings import get_settings
 from models.base import utcnow
@@ -184,7 +184,8 @@ def export_suspensions(
     from certification import exports
 
     with session_scope(factory(get_settings())) as session:
-        _write(out, exports.SUSPENSION_COLUMNS, exports.suspension_rows(session=session, season_year=season))
+        n = _write(out, exports.SUSPENSION_COLUMNS, exports.suspension_rows(session=session, season_year=season))
+        exports.record_export(session=session, export="suspensions", season_year=season, rows=n, actor_id=os_user())
 
 
 @export_app.command("reinstatements")
@@ -198,7 +199,8 @@ def export_reinstatements(
     settings = get_settings()
     with session_scope(factory(settings)) as session:
         rows = exports.reinstatement_rows(session=session, season_year=season, tz=settings.timezone)
-        _write(out, exports.REINSTATEMENT_COLUMNS, rows)
+        n = _write(out, exports.REINSTATEMENT_COLUMNS, rows)
+        exports.record_export(session=session, export="reinstatements", season_year=season, rows=n, actor_id=os_user())
 
 
 @export_app.command("holds")
@@ -208,7 +210,8 @@ def export_holds(out: Annotated[Path | None, typer.Option(help="Output file (def
 
     settings = get_settings()
     with session_scope(factory(settings)) as session:
-        _write(out, exports.HOLD_COLUMNS, exports.hold_rows(session=session, tz=settings.timezone))
+        n = _write(out, exports.HOLD_COLUMNS, exports.hold_rows(session=session, tz=settings.timezone))
+        exports.record_export(session=session, export="holds", season_year=None, rows=n, actor_id=os_user())
 
 
 @export_app.command("transfers")
@@ -218,10 +221,11 @@ def export_transfers(out: Annotated[Path | None, typer.Option(help="Output file 
 
     settings = get_settings()
     with session_scope(factory(settings)) as session:
-        _write(out, exports.TRANSFER_COLUMNS, exports.transfer_rows(session=session, tz=settings.timezone))
+        n = _write(out, exports.TRANSFER_COLUMNS, exports.transfer_rows(session=session, tz=settings.timezone))
+        exports.record_export(session=session, export="transfers", season_year=None, rows=n, actor_id=os_user())
 
 
-def _write(out: Path | None, header: list[str], rows: object) -> None:
+def _write(out: Path | None, header: list[str], rows: object) -> int:
     from certification import exports
 
     if out is None:
@@ -231,3 +235,4 @@ def _write(out: Path | None, header: list[str], rows: object) -> None:
             stream: TextIO = fh
             n = exports.write_csv(stream, header, rows)  # type: ignore[arg-type]
     err.print(f"{n} rows")
+    return n

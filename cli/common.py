@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -68,3 +70,11 @@ def acting_admin(session: Session, username: str | None) -> tuple[int | str, Reg
     if staff.role != StaffRole.ADMIN.value:
         raise Forbidden()
     return staff.id, get_region(session=session, code=staff.region_code)
+
+
+def os_user() -> str:
+    """Who runs the command (audit actor of CLI exports): the login name, else the numeric uid."""
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"

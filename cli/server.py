@@ -56,6 +56,8 @@ def serve(
     from api.observability import configure_logging
 
     configure_logging(settings.log_level)
+    if settings.metrics_port:
+        _serve_metrics(settings)
     uvicorn.run(
         "cli.asgi:app",
         host=host or settings.host,
@@ -74,3 +76,25 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     if not trusted:
         return {"proxy_headers": False, "forwarded_allow_ips": []}
     return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """/metrics on its own listener, in a thread of this process (one worker: the app's own counters;
+    several: the supervisor aggregates the workers through PROMETHEUS_MULTIPROC_DIR)."""
+    import threading
+
+    import uvicorn
+
+    from api.observability import metrics_app
+
+    config = uvicorn.Config(
+        metrics_app(settings),
+        host=settings.metrics_host,
+        port=settings.metrics_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, name="metrics-listener", daemon=True).start()
+    err.print(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")

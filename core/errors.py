@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 DEFAULT_RETRY_AFTER_SECONDS = 60
 
 
@@ -129,3 +132,47 @@ class ServiceBusy(DomainError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(detail={"retry_after_seconds": retry_after_seconds})
         self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+class DatabaseBusy(DomainError):
+    """Another writer holds the database (SQLite lock, PostgreSQL lock or statement timeout, deadlock, full pool)."""
+
+    status_code = 503
+    code = "database_busy"
+    message_zh = "系统繁忙，请稍后几秒再试。"
+    message_en = "The service is busy; try again in a few seconds."
+
+    def __init__(self, retry_after_seconds: int = 2) -> None:
+        super().__init__(detail={"retry_after_seconds": retry_after_seconds})
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached or opened."""
+
+    status_code = 503
+    code = "database_unavailable"
+    message_zh = "系统暂时无法使用，请稍后再试。"
+    message_en = "The service is temporarily unavailable; try again later."
+
+    def __init__(self, retry_after_seconds: int = 30) -> None:
+        super().__init__(detail={"retry_after_seconds": retry_after_seconds})
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+# PostgreSQL: lock_not_available (lock_timeout), query_canceled (statement_timeout), deadlock, serialization.
+_BUSY_SQLSTATES = frozenset({"55P03", "57014", "40P01", "40001"})
+_BUSY_SQLITE = ("database is locked", "database table is locked", "database schema is locked")
+
+
+def database_error(exc: BaseException) -> DomainError | None:
+    """The domain error of a database that is busy (retry in seconds) or unreachable; None for any other error."""
+    if isinstance(exc, PoolTimeout):
+        return DatabaseBusy()
+    if not isinstance(exc, OperationalError):
+        return None
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _BUSY_SQLSTATES or str(orig).lower().startswith(_BUSY_SQLITE):
+        return DatabaseBusy()
+    return DatabaseUnavailable()

@@ -37,11 +37,18 @@ class Settings(BaseSettings):
     # Admission control: face jobs in flight per face process before new ones get 503 + Retry-After (0: none).
     face_queue_per_worker: int = 4
     metrics_token: str = ""  # when set, /metrics needs "Authorization: Bearer <token>"
+    # When set, `serve` answers /metrics only on this port (bound to metrics_host), not on the public one.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"  # JSON lines on stderr (api.observability)
     # PostgreSQL pool per worker: pool + overflow >= the 40 request threads, so a request waits for a thread,
     # never fails waiting for a connection while slow face checks hold theirs.
     db_pool_size: int = 10
     db_max_overflow: int = 30
+    # Seconds a request waits for another writer's lock before 503 database_busy (SQLite busy_timeout,
+    # PostgreSQL lock_timeout); the scheduler and the CLI keep waiting longer.
+    db_busy_timeout_seconds: float = 5.0
+    readyz_timeout_seconds: float = 2.0  # /readyz: a fresh connection must answer within this
 
     access_token_minutes: int = 15
     refresh_token_days: int = 7
@@ -93,6 +100,8 @@ class Settings(BaseSettings):
     max_frame_bytes: int = 2 * 1024 * 1024  # one JPEG frame of an app liveness answer
     max_image_pixels: int = 40_000_000
     max_import_bytes: int = 200 * 1024 * 1024
+    # Any request body but an upload route's (JSON, small forms); uploads are budgeted by the limits above.
+    max_json_bytes: int = 64 * 1024
 
     sms_gateway: Literal["log", "http"] = "log"
     sms_http_url: str = ""
@@ -135,6 +144,8 @@ class Settings(BaseSettings):
     risk_export_max_rows: int = 100_000
     evidence_retention_days: int = 30
     ratelimit_retention_days: int = 7  # rate_limit_hit and idempotency_record rows are purged after this
+    # Sent, failed and cancelled outbox messages are deleted after this (this and last season's reminders stay).
+    outbox_retention_days: int = 90
 
     sweep_hour: int = 8  # local hour of the daily sweeps (reminders, suspensions, home visits)
     sweep_minute: int = 30

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
+import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,7 +34,10 @@ _pool_size = 0
 _max_in_flight = 0  # 0: no admission limit
 _in_flight = 0
 _lock = threading.Lock()
+_starter: ThreadPoolExecutor | None = None
 JOB_SECONDS = 0.7  # one liveness answer on one core (bench/bench_load.py); sets Retry-After
+WATCHDOG_SECONDS = 0.5  # how often a face process looks whether its parent is still there
+_PR_SET_PDEATHSIG = 1
 
 
 def configure(workers: int, *, queue_per_worker: int = 0) -> None:
@@ -56,8 +64,6 @@ def shutdown() -> None:
 
 def _warm_process() -> int:
     """Run the detector and the encoder once, so the first real job does not pay their start-up."""
-    import time
-
     from verification.face import fr
 
     fr.face_detector(np.zeros((120, 120, 3), dtype=np.uint8), 0)
@@ -73,11 +79,61 @@ def load_checked_models() -> None:
     presentation_detector()
 
 
+def _parent_death_signal() -> bool:
+    """Linux: SIGKILL this process when the thread that forked it ends (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """Portable fallback: exit as soon as this process has been handed to another parent."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(WATCHDOG_SECONDS)
+
+
+def _init_process(server_pid: int, death_signal: bool) -> None:
+    """Start-up of a face process: stop at once on SIGTERM, never outlive the server."""
+    # A handler inherited from the server (uvicorn only sets a flag) would swallow SIGTERM here.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the server shuts the pool down
+    if death_signal:
+        _parent_death_signal()
+    parent = os.getppid()
+    try:
+        os.kill(server_pid, 0)  # the server died before the death signal was armed
+    except ProcessLookupError:
+        os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="face-parent-watchdog").start()
+
+
+def _start_processes(pool: ProcessPoolExecutor) -> None:
+    pool.submit(int).result()  # with fork, every process is forked by the thread that submits first
+
+
 def _current_pool() -> ProcessPoolExecutor:
-    """The pool, started on first use (the caller holds _lock)."""
-    global _pool
+    """The pool, started on first use (the caller holds _lock).
+
+    The processes are forked from one long-lived thread: the death signal fires when the forking *thread*
+    ends, and request threads come and go.
+    """
+    global _pool, _starter
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=_pool_size)
+        # fork: forked by the starter thread below; forkserver: by the fork server. spawn: the watchdog alone.
+        death_signal = multiprocessing.get_start_method() in ("fork", "forkserver")
+        pool = ProcessPoolExecutor(
+            max_workers=_pool_size, initializer=_init_process, initargs=(os.getpid(), death_signal)
+        )
+        if _starter is None:
+            _starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-pool-start")
+        _starter.submit(_start_processes, pool).result()
+        _pool = pool
     return _pool
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from core import audit
 from core.jobs import SweepContext
 from messaging import outbox
 
@@ -19,3 +22,27 @@ def send_outbox(ctx: SweepContext) -> dict[str, int]:
         max_attempts=s.sms_max_attempts,
     )
     return {f"outbox_{k}": v for k, v in counts.items()}
+
+
+def purge_outbox(ctx: SweepContext) -> dict[str, int]:
+    """Redact login codes past their lifetime; delete done messages older than the outbox retention."""
+    s, now = ctx.settings, ctx.now
+    redacted = outbox.redact_expired_codes(session=ctx.session, before=now - timedelta(seconds=s.otp_ttl_seconds))
+    purged = outbox.purge_old(
+        session=ctx.session,
+        before=now - timedelta(days=s.outbox_retention_days),
+        keep_seasons_from=now.year - 1,
+    )
+    counts = {"login_codes_redacted": redacted, "outbox_purged": purged}
+    if purged:
+        audit.record(
+            session=ctx.session,
+            actor_type="system",
+            actor_id=None,
+            action="outbox.purged",
+            target_type="system",
+            target_id=None,
+            detail=counts | {"retention_days": s.outbox_retention_days},
+        )
+    ctx.session.flush()
+    return counts

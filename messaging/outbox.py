@@ -10,7 +10,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
@@ -19,6 +19,10 @@ from models import Notification
 from models.enums import NotificationStatus
 
 log = logging.getLogger(__name__)
+# Messages whose text is a credential: it leaves the database once delivered (or once the code is dead).
+SECRET_KINDS = frozenset({"otp"})
+REDACTED_ZH = "【养老金资格认证】登录验证码：******（已发送，文本不再保存）"
+REDACTED_EN = "[Pension certification] Login code: ****** (sent; the text is not kept)"
 
 
 def enqueue(
@@ -97,6 +101,8 @@ class SmsGateway(Protocol):
 class LogGateway:
     """Development gateway: the outbox row is the record; nothing leaves the machine."""
 
+    delivers = False  # the outbox row is the delivery: a code stays readable there until it expires
+
     def send(self, *, phone: str, body: str, message_id: int) -> None:
         """Log a masked line."""
         log.info("sms %s to %s***%s", message_id, phone[:3], phone[-2:])
@@ -107,6 +113,7 @@ class HttpGateway:
     """POSTs JSON to an SMS provider, with a few quick retries inside one attempt."""
 
     url: str
+    delivers = True
     token: str = ""
     timeout: float = 10.0
     retries: int = 2
@@ -179,6 +186,8 @@ def send_pending(
             note.last_error = str(exc)[:500]
             if note.attempts >= max_attempts:
                 note.status = NotificationStatus.FAILED.value
+                if note.kind in SECRET_KINDS:
+                    redact(note)  # never delivered, never retried: the code is of no use to anyone
             else:
                 note.next_attempt_at = now + timedelta(minutes=2**note.attempts)
             failed += 1
@@ -186,9 +195,48 @@ def send_pending(
         note.attempts += 1
         note.status = NotificationStatus.SENT.value
         note.sent_at = now
+        if note.kind in SECRET_KINDS and getattr(gateway, "delivers", True):
+            redact(note)
         sent += 1
     session.flush()
     return {"sent": sent, "failed": failed, "deferred_quiet_hours": 0}
+
+
+def redact(note: Notification) -> None:
+    """Replace a secret message's text by a fixed one saying a code was sent."""
+    note.body_zh, note.body_en = REDACTED_ZH, REDACTED_EN
+
+
+def redact_expired_codes(*, session: Session, before: datetime) -> int:
+    """Redact every secret message queued before `before` (its code has expired), in SQL; returns rows."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.kind.in_(SECRET_KINDS),
+            Notification.created_at < before,
+            or_(Notification.body_zh.is_(None), Notification.body_zh != REDACTED_ZH),
+        )
+        .values(body_zh=REDACTED_ZH, body_en=REDACTED_EN),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_old(*, session: Session, before: datetime, keep_seasons_from: int) -> int:
+    """Delete messages queued before `before` that are done (sent, failed, cancelled), in SQL; returns rows.
+
+    Reminders of seasons from `keep_seasons_from` on stay: the supervisors count them, and their unique
+    key is what keeps the reminder sweep from queueing one twice.
+    """
+    result = session.execute(
+        delete(Notification).where(
+            Notification.created_at < before,
+            Notification.status != NotificationStatus.PENDING.value,
+            or_(Notification.season_year.is_(None), Notification.season_year < keep_seasons_from),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def make_gateway(settings: Settings) -> SmsGateway:

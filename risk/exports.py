@@ -1,12 +1,11 @@
-"""The at-risk list as CSV and Excel files with Chinese headers."""
+"""The at-risk list as CSV and Excel files with Chinese headers (written by core.exports: no live formulas)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from core import exports as safe
 from risk.at_risk import RiskRow, under_way
 
 HEADERS = [
@@ -51,37 +50,17 @@ def export_cells(row: RiskRow, index: int) -> list[Any]:
     ]
 
 
-def csv_bytes(rows: Iterable[RiskRow]) -> bytes:
-    """UTF-8 CSV with a BOM, so Excel shows Chinese."""
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf)
-    writer.writerow(HEADERS)
+def csv_bytes(rows: Iterable[RiskRow]) -> tuple[bytes, int]:
+    """UTF-8 CSV with a BOM, so Excel shows Chinese; and the row count."""
+    # Column 2 gets a tab: keeps Excel from turning the 18-digit ID into a float.
+    return safe.csv_bytes(HEADERS, _lines(rows), text_columns=(2,))
+
+
+def xlsx_bytes(rows: Iterable[RiskRow]) -> tuple[bytes, int]:
+    """An Excel workbook with one sheet and bold headers; and the row count."""
+    return safe.xlsx_bytes(HEADERS, _lines(rows), sheet="风险名单", widths={"C": 22, "N": 50})
+
+
+def _lines(rows: Iterable[RiskRow]) -> Iterator[list[Any]]:
     for i, row in enumerate(rows, start=1):
-        cells = export_cells(row, i)
-        cells[2] = f"\t{cells[2]}"  # keep Excel from turning the 18-digit ID into a float
-        writer.writerow(cells)
-    return buf.getvalue().encode("utf-8")
-
-
-def xlsx_bytes(rows: Iterable[RiskRow]) -> bytes:
-    """An Excel workbook with one sheet and bold headers."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("风险名单")
-    ws.column_dimensions["C"].width = 22
-    ws.column_dimensions["N"].width = 50
-    header = []
-    for h in HEADERS:
-        cell = WriteOnlyCell(ws, value=h)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    ws.append(header)
-    for i, row in enumerate(rows, start=1):
-        ws.append(export_cells(row, i))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        yield export_cells(row, i)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
+from core import audit
 from core.clock import NowDep
 from core.deps import Offset, SessionDep, SettingsDep, SupervisorStaff
 from models import Region
@@ -176,10 +178,13 @@ def at_risk(
     )
 
 
-def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetime) -> Iterator[at_risk_service.RiskRow]:
+def _rows(
+    session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetime
+) -> tuple[Region, int, Iterator[at_risk_service.RiskRow]]:
+    """The export's region, season year and rows (bad filters fail here, before any file is written)."""
     target = risk_scope.scoped_region(session=session, staff_region=scope, code=q.region)
     season_row = risk_scope.resolve_season(session=session, settings=settings, year=q.season, now=now)
-    return at_risk_service.iter_at_risk(
+    rows = at_risk_service.iter_at_risk(
         session=session,
         settings=settings,
         region=target,
@@ -188,6 +193,27 @@ def _rows(session: Any, settings: Any, scope: Region, q: RiskQuery, now: datetim
         filters=q.filters,
         sort=q.sort,
         max_rows=settings.risk_export_max_rows,
+    )
+    return target, season_row.year, rows
+
+
+def _audit_export(session: Any, staff: Any, region: Region, season: int, q: RiskQuery, fmt: str, rows: int) -> None:
+    """Who exported which filter and how many rows (the files carry full national IDs)."""
+    audit.record(
+        session=session,
+        actor_type="staff",
+        actor_id=staff.id,
+        action="risk.exported",
+        target_type="region",
+        target_id=region.code,
+        detail={
+            "format": fmt,
+            "season": season,
+            "filters": dataclasses.asdict(q.filters),
+            "sort": q.sort,
+            "rows": rows,
+            "full_national_ids": True,
+        },
     )
 
 
@@ -212,9 +238,12 @@ def _filename(now: datetime, ext: str) -> str:
 def at_risk_csv(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
-    """The at-risk list as CSV (UTF-8 with BOM, so Excel shows Chinese)."""
+    """The at-risk list as CSV (UTF-8 with BOM, so Excel shows Chinese); audited with the filter and row count."""
+    region, season, rows = _rows(session, settings, scope, q, now)
+    data, n = exports.csv_bytes(rows)
+    _audit_export(session, staff, region, season, q, "csv", n)
     return Response(
-        exports.csv_bytes(_rows(session, settings, scope, q, now)),
+        data,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": _filename(now, "csv")},
     )
@@ -224,10 +253,12 @@ def at_risk_csv(
 def at_risk_xlsx(
     staff: SupervisorStaff, session: SessionDep, settings: SettingsDep, now: NowDep, scope: StaffRegion, q: RiskQueryDep
 ) -> Response:
-    """The at-risk list as an Excel workbook with Chinese headers."""
-    rows = list(_rows(session, settings, scope, q, now))  # bad filters fail here, before the workbook exists
+    """The at-risk list as an Excel workbook with Chinese headers; audited with the filter and row count."""
+    region, season, rows = _rows(session, settings, scope, q, now)
+    data, n = exports.xlsx_bytes(list(rows))  # a bad filter fails before the workbook exists
+    _audit_export(session, staff, region, season, q, "xlsx", n)
     return Response(
-        exports.xlsx_bytes(rows),
+        data,
         media_type=_XLSX,
         headers={"Content-Disposition": _filename(now, "xlsx")},
     )

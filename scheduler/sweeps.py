@@ -26,6 +26,7 @@ SWEEPS: list[Sweep] = [
     Sweep("suspensions", certification_jobs.sweep_suspensions),
     Sweep("outbox", messaging_jobs.send_outbox, every_minutes=5),
     Sweep("purge_evidence", retention.sweep),
+    Sweep("purge_outbox", messaging_jobs.purge_outbox),
     Sweep("risk_rollup", risk_jobs.refresh_rollup, every_minutes=10),
 ]
 

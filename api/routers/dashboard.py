@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth import service as auth_service
 from core.clock import NowDep
@@ -25,6 +26,18 @@ from risk import summary as summary_service
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+STYLESHEET = (Path(__file__).resolve().parent.parent / "static" / "dashboard.css").read_bytes()
+# Nothing but the service itself: no scripts at all, the stylesheet below, images drawn inline as SVG.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+]
 COOKIE = "pc_dashboard"
 _ALLOWED = {StaffRole.ADMIN.value, StaffRole.SUPERVISOR.value}
 LEVEL_ZH = {"city": "市", "district": "区/县", "town": "街道/镇", "community": "社区/村"}
@@ -43,6 +56,39 @@ DashboardStaff = Annotated[StaffUser | None, Depends(dashboard_staff)]
 
 def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/dashboard/login", status_code=303)
+
+
+class SecurityHeaders:
+    """Every /dashboard answer: a strict CSP, no framing, no referrer; pages with personal data are not cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to a dashboard answer."""
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not (path == "/dashboard" or path.startswith("/dashboard/")):
+            await self.app(scope, receive, send)
+            return
+        static = path.startswith("/dashboard/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(_HEADERS)]
+                headers += _HEADERS
+                if not static:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+@router.get("/static/dashboard.css")
+def stylesheet() -> Response:
+    """The dashboard's stylesheet (a file, not inline: the CSP allows styles from the service only)."""
+    return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/login", response_class=HTMLResponse)

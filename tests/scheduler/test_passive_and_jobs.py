@@ -106,7 +106,16 @@ def test_scheduler_jobs_have_fixed_ids(tmp_path, settings: Settings) -> None:
         assert job is not None and job.coalesce and job.misfire_grace_time == settings.scheduler_misfire_grace_seconds
         sched.shutdown(wait=False)
     assert ids == sorted(
-        f"sweep:{n}" for n in ("home_visits", "reminders", "suspensions", "outbox", "purge_evidence", "risk_rollup")
+        f"sweep:{n}"
+        for n in (
+            "home_visits",
+            "reminders",
+            "suspensions",
+            "outbox",
+            "purge_evidence",
+            "purge_outbox",
+            "risk_rollup",
+        )
     )
 
 

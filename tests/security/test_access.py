@@ -257,6 +257,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     # The HTML dashboard (not in the schema): cookie login, redirect to the form when absent.
     ("GET", "/dashboard/login"): Route("public", _get("/dashboard/login")),
+    ("GET", "/dashboard/static/dashboard.css"): Route("public", _get("/dashboard/static/dashboard.css")),
     ("POST", "/dashboard/login"): Route(
         "public", lambda t: ("POST", "/dashboard/login", {"data": {"username": "x", "password": "y"}})
     ),

@@ -124,6 +124,11 @@ def test_browser_login_and_drill_down(served: str, client, session, city: City, 
         )
         browser.wait_for(lambda href: href.endswith("/dashboard"))
         assert browser.evaluate("document.cookie") == ""  # HttpOnly: not readable by scripts
+        # The stylesheet loads under the strict CSP (style-src 'self'): the header has its colour.
+        assert browser.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == (
+            "rgb(31, 78, 121)"
+        )
+        assert browser.evaluate("getComputedStyle(document.querySelector('.legend-line')).color") == "rgb(46, 139, 87)"
         assert browser.evaluate("document.getElementById('region-name').dataset.region") == factories.CITY
         browser.evaluate(f"document.querySelector('[data-drill=\"{factories.HUANCUI}\"]').click()")
         browser.wait_for(lambda href: f"region={factories.HUANCUI}" in href)
