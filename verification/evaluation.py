@@ -129,7 +129,9 @@ def encode_samples(samples: list[Sample], *, config: VerificationConfig, process
     """Fill in every photo's vectors (worker processes when processes > 1)."""
     args = [(s.path, config) for s in samples]
     if processes > 1:
-        with multiprocessing.get_context("fork").Pool(processes, initializer=_init_worker) as pool:
+        # Not fork: a parent that has run OpenCV's DNN (a test session, the face pool) leaves its thread pool
+        # locked in a forked child, which then hangs in YuNet / SFace.
+        with multiprocessing.get_context("forkserver").Pool(processes, initializer=_init_worker) as pool:
             records = pool.map(_encode_one, args, chunksize=4)
     else:
         records = [_encode_one(a) for a in args]
