@@ -116,45 +116,67 @@ def verify_cmd(
 
 @app.command("eval-faces")
 def eval_faces(
-    directory: Path,
+    directories: list[Path],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write a DET curve PNG here")] = None,
-    levers: Annotated[bool, typer.Option(help="Also measure several enrolment photos and fused probes")] = True,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the DET curves (one panel per DIR) here")] = None,
+    levers: Annotated[bool, typer.Option(help="Also measure several enrolment photos, fused probes, no cohort")] = True,
 ) -> None:
-    """Genuine/impostor pairs over DIR/identities/<id>/<photo> (+ DIR/impostors_single/): EER, FNMR@FMR, FMR/FNMR."""
-    from faces.service import verification_config
-    from verification.evaluation import format_report, run_eval
+    """Each DIR on its own (never pooled): all pairs over DIR/identities/<id>/ (+ DIR/impostors_single/) decided
+    as the service decides (dlib, SFace, and the fused score as a lever): FMR/FNMR at the shipped thresholds,
+    FNMR at FMR 1 % / 0.1 %, EER. A DIR named east_asian is evaluated as one East-Asian population."""
+    from faces.matching import model_config
+    from verification.evaluation import EvalConfigs, format_report, jsonable, plot_det, run_eval
 
-    if not (directory / "identities").is_dir():
-        err.print(f"[red]bad_directory[/red]: {directory}/identities not found / 目录中没有 identities 文件夹")
-        raise typer.Exit(2)
-    result = run_eval(directory, config=verification_config(get_settings()), plot_path=plot, levers=levers)
-    typer.echo(json.dumps(result, ensure_ascii=False, default=float) if as_json else format_report(result))
+    for directory in directories:
+        if not (directory / "identities").is_dir():
+            err.print(f"[red]bad_directory[/red]: {directory}/identities not found / 目录中没有 identities 文件夹")
+            raise typer.Exit(2)
+    settings = get_settings()
+    configs = EvalConfigs(dlib=model_config(settings, "dlib"), sface=model_config(settings, "sface"))
+    results = []
+    for directory in directories:
+        population = "east_asian" if directory.resolve().name == "east_asian" else None
+        results.append(run_eval(directory, configs=configs, population=population, with_levers=levers))
+        if not as_json:
+            typer.echo(format_report(results[-1]) + "\n")
+    if plot is not None:
+        plot_det(results, plot)
+        if not as_json:
+            typer.echo(f"DET curves: {plot}")
+    if as_json:
+        typer.echo(json.dumps({"sets": [jsonable(r) for r in results]}, ensure_ascii=False, default=float))
 
 
 @app.command("eval-liveness")
 def eval_liveness(
     directory: Path,
+    faces: Annotated[
+        Path | None, typer.Option("--faces", help="Also the spoof stills and the screen-replay video of this folder")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """BPCER and APCER per attack kind over DIR/genuine/<case>/ and DIR/attack/<kind>/<case>/."""
+    """BPCER and APCER per attack kind over DIR/genuine/<case>/ and DIR/attack/<kind>/<case>/, with the
+    service's anti-spoofing (PENSION_CERT_FACE_PAD_REAL_THRESHOLD) on every answer; --faces adds the printed
+    photo, the screen photo, the real capture and the screen-replay video."""
     from verification.liveness_eval import format_liveness_report, run_liveness_eval
+    from verification.pad_eval import format_pad_report, run_pad_eval
 
-    if not directory.is_dir():
-        err.print(f"[red]bad_directory[/red]: {directory}")
-        raise typer.Exit(2)
-    result = run_liveness_eval(directory)
+    for folder in (directory, faces):
+        if folder is not None and not folder.is_dir():
+            err.print(f"[red]bad_directory[/red]: {folder}")
+            raise typer.Exit(2)
+    settings = get_settings()
+    threshold = settings.face_pad_real_threshold if settings.face_pad_enabled else None
+    result = run_liveness_eval(directory, pad_threshold=threshold)
+    spoof = run_pad_eval(faces, pad_threshold=threshold) if faces is not None and threshold is not None else None
     if as_json:
         keys = ("bpcer", "genuine_cases", "apcer", "attack_cases")
-        typer.echo(
-            json.dumps(
-                {k: result[k] for k in keys if k in result} | {"cases": result.get("cases", [])},
-                ensure_ascii=False,
-                default=str,
-            )
-        )
-    else:
-        typer.echo(format_liveness_report(result))
+        body = {k: result[k] for k in keys if k in result} | {"cases": result.get("cases", [])}
+        typer.echo(json.dumps(body | {"pad_threshold": threshold, "spoof": spoof}, ensure_ascii=False, default=str))
+        return
+    typer.echo(format_liveness_report(result))
+    if threshold is not None:
+        typer.echo(format_pad_report(spoof, result, threshold))
 
 
 faces_app = typer.Typer(help="Face models: migration coverage.", no_args_is_help=True)

@@ -23,6 +23,9 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo("database upgraded")
 
 
+WORKER_START_SECONDS = 120
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
@@ -66,6 +69,9 @@ def serve(
         log_config=None,  # JSON lines from api.observability; one access line per request from the middleware
         access_log=False,
         **proxy_options(settings),
+        # A worker imports dlib's and OpenCV's models before it answers uvicorn's health check: 16-18 s measured
+        # on a busy 2-core host, where the default 5 s killed and restarted every worker forever.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 

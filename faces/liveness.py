@@ -37,8 +37,7 @@ from verification.errors import VerificationError
 from verification.image import decode_image, image_sha256
 from verification.liveness import ACTIONS, LivenessConfig, LivenessResult, analyse_sequence, frame_phash, is_replay
 from verification.liveness import ADVICE as LIVENESS_ADVICE
-from verification.models import embed_face, sface_model
-from verification.pad import presentation_score
+from verification.pad import frame_evidence
 from verification.video import VideoLimits, decode_video, subsample
 
 MAX_FRAMES = 90
@@ -46,7 +45,6 @@ CAPTURE_FPS = 15
 MAX_SIDE_PX = 960
 MAX_FRAME_PIXELS = 4_000_000
 MAX_VIDEO_SECONDS = 20
-MAX_EVIDENCE_FRAMES = 5  # SFace + PAD cost ~27 ms a frame on one core
 
 
 def capture_parameters(settings: Settings) -> dict[str, Any]:
@@ -195,28 +193,8 @@ def analyse_submission(
         rgb = [np.ascontiguousarray(f[:, ::-1]) for f in rgb]
     hashes = [frame_phash(f) for f in rgb]
     result = analyse_sequence(rgb, times, actions, config=config)
-    vectors, pad_real = _best_frame_evidence(rgb, result, sface=sface, pad=pad)
+    vectors, pad_real = frame_evidence(rgb, result.encoded_frame_indices, sface=sface, pad=pad)
     return AnalysedSubmission(result=result, hashes=hashes, sface=vectors, pad_real=pad_real)
-
-
-def _best_frame_evidence(
-    rgb: list[np.ndarray], result: LivenessResult, *, sface: bool, pad: bool
-) -> tuple[list[np.ndarray], float | None]:
-    """SFace vectors and the median P(real) of the frames the liveness analysis encoded (at most MAX_EVIDENCE)."""
-    if not (sface or pad):
-        return [], None
-    vectors: list[np.ndarray] = []
-    scores: list[float] = []
-    for index in result.encoded_frame_indices[:MAX_EVIDENCE_FRAMES]:
-        try:
-            detected, vector = embed_face(sface_model(), rgb[index])
-        except VerificationError:
-            continue
-        if sface:
-            vectors.append(vector)
-        if pad:
-            scores.append(presentation_score(rgb[index], detected.box))
-    return vectors, float(np.median(scores)) if scores else None
 
 
 def analyse_recording(

@@ -7,8 +7,7 @@ help, docs/face_models_measured.md); one with only dlib templates keeps the dlib
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
@@ -19,12 +18,12 @@ from core.settings import Settings
 from faces.errors import NotEnrolled
 from models import FaceTemplate
 from models.enums import TemplateKind
+from verification import model_decision
 from verification.config import VerificationConfig
-from verification.matching import MatchResult, should_add_rolling_template, verify
+from verification.matching import MatchResult
+from verification.model_decision import DLIB, SFACE
 
-DLIB, SFACE = "dlib", "sface"
 COHORT_SIZE = 200
-_NEVER = 10**9  # a cohort size no deployment reaches: SFace decides on raw distance
 
 
 @dataclass(frozen=True)
@@ -65,23 +64,13 @@ def verification_config(settings: Settings) -> VerificationConfig:
     )
 
 
-def _euclidean(cosine_distance: float) -> float:
-    """Euclidean distance between unit vectors at this cosine distance (verify() works on euclidean)."""
-    return math.sqrt(2.0 * cosine_distance)
-
-
 def model_config(settings: Settings, model: str) -> VerificationConfig:
     """The decision configuration of one model."""
-    config = verification_config(settings)
-    if model == DLIB:
-        return config
-    match, retry = _euclidean(settings.face_sface_match_distance), _euclidean(settings.face_sface_retry_distance)
-    return replace(
-        config,
-        raw_match_threshold=match,
-        raw_retry_threshold=retry,
-        max_raw_distance=retry,
-        min_cohort_size=_NEVER,
+    return model_decision.model_config(
+        verification_config(settings),
+        model,
+        sface_match_distance=settings.face_sface_match_distance,
+        sface_retry_distance=settings.face_sface_retry_distance,
     )
 
 
@@ -132,26 +121,10 @@ def match(
     ring = KeyRing.from_settings(settings)
     templates = [enc for _, enc in templates_of(session=session, ring=ring, pensioner_id=pensioner_id, model=model)]
     cohort = _cohort(session=session, ring=ring, pensioner_id=pensioner_id) if model == DLIB else None
-    result = verify(probes[model], templates, cohort=cohort, config=model_config(settings, model))
-    if model == SFACE:
-        result = _as_cosine(result)
+    result = model_decision.decide(model, probes[model], templates, cohort=cohort, config=model_config(settings, model))
     return ModelMatch(model, result)
-
-
-def _as_cosine(result: MatchResult) -> MatchResult:
-    """An SFace result in cosine distance (the unit its settings use); no cohort reason, as none is used."""
-    return replace(
-        result,
-        distance=result.distance**2 / 2,
-        fused_distance=result.fused_distance**2 / 2,
-        score=result.score**2 / 2,
-        reasons=[r for r in result.reasons if r != "no_cohort"],
-    )
 
 
 def comfortable(*, settings: Settings, model: str, result: MatchResult) -> bool:
     """A match far enough inside the threshold to become a rolling template (never a borderline one)."""
-    if model == DLIB:
-        return should_add_rolling_template(result, verification_config(settings))
-    margin = verification_config(settings).rolling_update_margin
-    return result.decision == "match" and result.score <= settings.face_sface_match_distance - margin
+    return model_decision.comfortable(model, result, model_config(settings, model))

@@ -24,8 +24,8 @@ from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
-from verification.models import embed_face, sface_model
-from verification.pad import presentation_detector, presentation_score
+from verification.models import sface_model
+from verification.pad import photo_evidence, presentation_detector
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -202,15 +202,7 @@ def analyse_photo(
     except VerificationError as exc:
         return (exc.code, exc.detail)
     vectors: dict[str, np.ndarray] = {"dlib": face.encoding} if "dlib" in models else {}
-    top, right, bottom, left = face.box
-    box = (float(left), float(top), float(right - left), float(bottom - top))  # dlib's box unless YuNet finds one
-    if "sface" in models or pad:
-        try:
-            detected, vector = embed_face(sface_model(), rgb)
-            box = detected.box
-            if "sface" in models:
-                vectors["sface"] = vector
-        except VerificationError:
-            pass  # YuNet missed a face dlib found: dlib decides alone; PAD still judges dlib's box
-    pad_real = presentation_score(rgb, box) if pad else None
+    sface, pad_real = photo_evidence(rgb, face.box, sface="sface" in models, pad=pad)
+    if sface is not None:
+        vectors["sface"] = sface
     return PhotoAnalysis(face=face, vectors=vectors, pad_real=pad_real)

@@ -1,44 +1,81 @@
-"""Face-verification evaluation on a folder of real photos (engine of ``pension-cert eval-faces``)."""
+"""Face-verification evaluation on a folder of real photos (engine of ``pension-cert eval-faces``).
+
+Every comparison is decided by ``verification.model_decision.decide``, the function ``faces/matching.py``
+calls, with the per-model configurations the CLI builds from the settings (``faces.matching.model_config``):
+the rates are those of the shipped decision. Each photo goes through the shipped photo path
+(``faces/pool.analyse_photo``): dlib ``analyse_face`` first (a photo it refuses is refused), then YuNet + SFace
+on the same decoded image. Passive anti-spoofing is not part of this evaluation (``eval-liveness``).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from verification import model_decision
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
-from verification.face import analyse_face, encode
+from verification.face import analyse_face
 from verification.image import decode_image
 from verification.matching import MatchResult, verify
+from verification.model_decision import DLIB, SFACE
+from verification.models import SFACE_MATCH_DISTANCE, SFACE_RETRY_DISTANCE, embed_face, sface_model
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 EAST_ASIAN_IDENTITIES = {"Jacky_Cheung"}  # plus every file in impostors_single/
-JITTER_LEVER = 10  # enrolment jitters measured by the jitter lever
+TIGHT_CROP_SIDE = (
+    120  # long side at or below this: a tight face crop (the 112 px celebrity crops; no context around the face)
+)
+FUSED = "fused"
+# The issue's targets for the shipped decision: (FMR, FNMR) at most.
+TARGETS = {"east_asian": (0.001, 0.02), "mixed": (0.001, 0.05)}
+
+
+@dataclass(frozen=True, slots=True)
+class EvalConfigs:
+    """The decision configuration of every model (``faces.matching.model_config`` of the settings)."""
+
+    dlib: VerificationConfig
+    sface: VerificationConfig
+
+    @classmethod
+    def defaults(cls) -> EvalConfigs:
+        """The shipped defaults without settings (tests)."""
+        base = VerificationConfig()
+        sface = model_decision.model_config(
+            base, SFACE, sface_match_distance=SFACE_MATCH_DISTANCE, sface_retry_distance=SFACE_RETRY_DISTANCE
+        )
+        return cls(dlib=base, sface=sface)
+
+    def of(self, model: str) -> VerificationConfig:
+        """The configuration of one model."""
+        return self.sface if model == SFACE else self.dlib
 
 
 @dataclass(slots=True)
 class Sample:
-    """One photo: its identity, subgroup, encodings (None when no face was acquired) and quality."""
+    """One photo: identity, subgroup, each model's vector (None when not acquired) and photo quality."""
 
     path: str
     identity: str
     group: str  # "east_asian", "other" or "unknown"
-    encoding: np.ndarray | None = None
-    enrol_encoding: np.ndarray | None = None  # with config.enrol_num_jitters
-    failure: str | None = None
+    encoding: np.ndarray | None = None  # dlib
+    sface: np.ndarray | None = None
+    failure: str | None = None  # dlib's refusal code (the service refuses the photo)
+    sface_failure: str | None = None
     quality_reasons: tuple[str, ...] = ()
+    long_side: int = 0
 
-
-_CACHE: dict[tuple[Any, ...], Sample] = {}
+    def vector(self, model: str) -> np.ndarray | None:
+        """This photo's vector of ``model``."""
+        return self.sface if model == SFACE else self.encoding
 
 
 def _group(identity: str, single: bool) -> str:
@@ -49,58 +86,59 @@ def _group(identity: str, single: bool) -> str:
     return "other"
 
 
-def list_samples(directory: Path) -> list[Sample]:
-    """Photos under identities/<identity>/ and impostors_single/ (each file its own identity)."""
+def list_samples(directory: Path, *, population: str | None = None) -> list[Sample]:
+    """Photos under identities/<identity>/ and impostors_single/ (each file its own identity).
+
+    population: the subgroup of every photo when the whole folder is one population (``east_asian``).
+    """
     samples = []
     for path in sorted((directory / "identities").glob("*/*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
             identity = path.parent.name
-            samples.append(Sample(str(path), identity, _group(identity, False)))
+            samples.append(Sample(str(path), identity, population or _group(identity, False)))
     for path in sorted((directory / "impostors_single").glob("*")):
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            samples.append(Sample(str(path), f"single:{path.stem}", "east_asian"))
+            samples.append(Sample(str(path), f"single:{path.stem}", population or "east_asian"))
     return samples
 
 
-def _encode_one(args: tuple[str, VerificationConfig, bool]) -> tuple[Any, ...]:
-    path, config, with_enrol = args
+def _encode_one(args: tuple[str, VerificationConfig]) -> dict[str, Any]:
+    """The shipped photo path on one file: decode, dlib analyse_face, then YuNet + SFace (faces/pool.analyse_photo)."""
+    path, config = args
     try:
         rgb = decode_image(Path(path).read_bytes(), config=config)
-        face = analyse_face(rgb, config=config, num_jitters=1)
+        face = analyse_face(rgb, config=config)
     except VerificationError as exc:
-        return (None, None, exc.code, ())
-    enrol = None
-    if with_enrol:
-        enrol = encode(rgb, face.box, num_jitters=config.enrol_num_jitters, max_side=config.encode_max_side)
-    return (face.encoding, enrol, None, tuple(face.quality.reasons))
+        return {"failure": exc.code}
+    out: dict[str, Any] = {"encoding": face.encoding, "quality": tuple(face.quality.reasons)}
+    out["long_side"] = int(max(rgb.shape[:2]))
+    try:
+        out["sface"] = embed_face(sface_model(), rgb)[1]
+    except VerificationError as exc:
+        out["sface_failure"] = exc.code
+    return out
 
 
-def encode_samples(samples: list[Sample], *, config: VerificationConfig, with_enrol: bool, processes: int) -> None:
-    """Fill in encodings (each image once; cached in-process across runs)."""
-    keys = []
-    todo = []
-    for sample in samples:
-        stat = os.stat(sample.path)
-        key = (sample.path, stat.st_size, stat.st_mtime_ns, config, with_enrol)
-        keys.append(key)
-        if key not in _CACHE:
-            todo.append(sample)
-    if todo:
-        args = [(s.path, config, with_enrol) for s in todo]
-        if processes > 1:
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
-                results = pool.map(_encode_one, args, chunksize=4)
-        else:
-            results = [_encode_one(a) for a in args]
-        for sample, (enc, enrol, failure, reasons) in zip(todo, results, strict=True):
-            sample.encoding, sample.enrol_encoding, sample.failure = enc, enrol, failure
-            sample.quality_reasons = reasons
-            key = (sample.path, *keys[samples.index(sample)][1:])
-            _CACHE[key] = dataclasses.replace(sample)
-    for i, sample in enumerate(samples):
-        cached = _CACHE[keys[i]]
-        sample.encoding, sample.enrol_encoding = cached.encoding, cached.enrol_encoding
-        sample.failure, sample.quality_reasons = cached.failure, cached.quality_reasons
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def encode_samples(samples: list[Sample], *, config: VerificationConfig, processes: int) -> None:
+    """Fill in every photo's vectors (worker processes when processes > 1)."""
+    args = [(s.path, config) for s in samples]
+    if processes > 1:
+        # Not fork: a parent that has run OpenCV's DNN (a test session, the face pool) leaves its thread pool
+        # locked in a forked child, which then hangs in YuNet / SFace.
+        with multiprocessing.get_context("forkserver").Pool(processes, initializer=_init_worker) as pool:
+            records = pool.map(_encode_one, args, chunksize=4)
+    else:
+        records = [_encode_one(a) for a in args]
+    for sample, record in zip(samples, records, strict=True):
+        sample.encoding, sample.sface = record.get("encoding"), record.get("sface")
+        sample.failure, sample.sface_failure = record.get("failure"), record.get("sface_failure")
+        sample.quality_reasons, sample.long_side = record.get("quality", ()), record.get("long_side", 0)
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -132,7 +170,7 @@ def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> float:
     return float((fmr[i] + fnmr[i]) / 2)
 
 
-def summarise(genuine: Iterable[float], impostor: Iterable[float]) -> dict[str, Any]:
+def summarise(genuine: Any, impostor: Any) -> dict[str, Any]:
     """EER and FNMR at FMR 1% / 0.1% for one score (lower = more similar, inf = never accepted)."""
     gen = np.asarray(list(genuine), dtype=np.float64)
     imp = np.asarray(list(impostor), dtype=np.float64)
@@ -172,48 +210,76 @@ class Trial:
     genuine: bool
 
 
-def _score_trials(
-    samples: list[Sample],
-    trials: list[Trial],
-    *,
-    config: VerificationConfig,
-    enrol_jitter: bool = False,
-) -> list[tuple[Trial, MatchResult]]:
-    """Score every trial with matching.verify; cohort = all encoded photos of OTHER identities."""
-    identities = np.array([s.identity for s in samples])
-    encoded = np.array([s.encoding is not None for s in samples])
-    all_enc = np.zeros((len(samples), 128))
+@dataclass(slots=True)
+class Scored:
+    """One trial list decided by dlib and by SFace (same trials, same order)."""
+
+    trials: list[Trial]
+    results: dict[str, list[MatchResult]] = field(default_factory=dict)
+
+
+def usable(samples: list[Sample], models: tuple[str, ...]) -> list[int]:
+    """Indices of the photos that have a vector of every one of ``models``."""
+    return [i for i, s in enumerate(samples) if all(s.vector(m) is not None for m in models)]
+
+
+def pair_trials(samples: list[Sample], indices: list[int]) -> list[Trial]:
+    """All genuine and impostor pairs among ``indices`` (first photo = template)."""
+    return [
+        Trial((i,), (j,), samples[i].identity == samples[j].identity) for i, j in itertools.combinations(indices, 2)
+    ]
+
+
+def _matrix(samples: list[Sample], model: str) -> np.ndarray:
+    out = np.zeros((len(samples), 128))
     for i, s in enumerate(samples):
-        if s.encoding is not None:
-            all_enc[i] = s.encoding
-    by_pair: dict[tuple[str, str], list[Trial]] = {}
+        vector = s.vector(model)
+        if vector is not None:
+            out[i] = vector
+    return out
+
+
+def decide_trials(
+    samples: list[Sample], trials: list[Trial], model: str, config: VerificationConfig, *, cohort: bool = True
+) -> list[MatchResult]:
+    """Every trial decided by model_decision.decide; dlib's cohort = all photos of OTHER identities."""
+    identities = np.array([s.identity for s in samples])
+    has = np.array([s.vector(model) is not None for s in samples])
+    vectors = _matrix(samples, model)
+    out: list[MatchResult | None] = [None] * len(trials)
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for n, trial in enumerate(trials):
+        a, b = samples[trial.template_ids[0]].identity, samples[trial.probe_ids[0]].identity
+        by_pair.setdefault((min(a, b), max(a, b)), []).append(n)
+    for (a, b), members in by_pair.items():
+        others = vectors[has & (identities != a) & (identities != b)] if cohort else None
+        for n in members:
+            trial = trials[n]
+            probes, templates = vectors[list(trial.probe_ids)], vectors[list(trial.template_ids)]
+            out[n] = model_decision.decide(model, probes, templates, cohort=others, config=config)
+    return [r for r in out if r is not None]
+
+
+def sface_cohort_scores(samples: list[Sample], trials: list[Trial], config: VerificationConfig) -> list[float]:
+    """Lever, not shipped: SFace distance divided by the 5-NN cohort spread (as dlib's score)."""
+    normalised = VerificationConfig(min_cohort_size=config.cohort_k)
+    identities = np.array([s.identity for s in samples])
+    has = np.array([s.sface is not None for s in samples])
+    vectors = _matrix(samples, SFACE)
+    out = []
     for trial in trials:
         a, b = samples[trial.template_ids[0]].identity, samples[trial.probe_ids[0]].identity
-        by_pair.setdefault((min(a, b), max(a, b)), []).append(trial)
-    results = []
-    for (a, b), group in by_pair.items():
-        cohort = all_enc[encoded & (identities != a) & (identities != b)]
-        for trial in group:
-            templates = np.array(
-                [(samples[i].enrol_encoding if enrol_jitter else samples[i].encoding) for i in trial.template_ids]
-            )
-            probes = np.array([samples[i].encoding for i in trial.probe_ids])
-            results.append((trial, verify(probes, templates, cohort=cohort, config=config)))
-    return results
+        cohort = vectors[has & (identities != a) & (identities != b)]
+        probes, templates = vectors[list(trial.probe_ids)], vectors[list(trial.template_ids)]
+        out.append(verify(probes, templates, cohort=cohort, config=normalised).score)
+    return out
 
 
-def _by_identity(samples: list[Sample]) -> dict[str, list[int]]:
+def _by_identity(samples: list[Sample], indices: list[int]) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
-    for i, s in enumerate(samples):
-        if s.encoding is not None:
-            groups.setdefault(s.identity, []).append(i)
+    for i in indices:
+        groups.setdefault(samples[i].identity, []).append(i)
     return groups
-
-
-def pair_trials(samples: list[Sample]) -> list[Trial]:
-    """All genuine pairs and all impostor pairs of encoded photos (first photo = template)."""
-    idx = [i for i, s in enumerate(samples) if s.encoding is not None]
-    return [Trial((i,), (j,), samples[i].identity == samples[j].identity) for i, j in itertools.combinations(idx, 2)]
 
 
 def _rotations(members: list[int], size: int) -> list[tuple[int, tuple[int, ...]]]:
@@ -222,9 +288,9 @@ def _rotations(members: list[int], size: int) -> list[tuple[int, tuple[int, ...]
     return [(members[p], tuple(members[(p + k) % n] for k in range(1, size + 1))) for p in range(n)]
 
 
-def multi_enrol_trials(samples: list[Sample], size: int = 3) -> tuple[list[Trial], list[Trial]]:
+def multi_enrol_trials(samples: list[Sample], indices: list[int], size: int = 3) -> tuple[list[Trial], list[Trial]]:
     """(one enrolment photo, `size` enrolment photos) trials on the same probes."""
-    groups = _by_identity(samples)
+    groups = _by_identity(samples, indices)
     eligible = {k: v for k, v in groups.items() if len(v) > size}
     one, many = [], []
     for identity, members in eligible.items():
@@ -241,9 +307,9 @@ def multi_enrol_trials(samples: list[Sample], size: int = 3) -> tuple[list[Trial
     return one, many
 
 
-def fusion_trials(samples: list[Sample], frames: int = 3) -> tuple[list[Trial], list[Trial]]:
+def fusion_trials(samples: list[Sample], indices: list[int], frames: int = 3) -> tuple[list[Trial], list[Trial]]:
     """(one probe frame, `frames` probe photos of one person) against one template."""
-    groups = _by_identity(samples)
+    groups = _by_identity(samples, indices)
     eligible = {k: v for k, v in groups.items() if len(v) > frames}
     probe_sets = {k: _rotations(v, frames) for k, v in groups.items() if len(v) >= frames}
     one, many = [], []
@@ -254,244 +320,329 @@ def fusion_trials(samples: list[Sample], frames: int = 3) -> tuple[list[Trial], 
         for other, sets in probe_sets.items():
             if other == identity:
                 continue
-            _, probes = sets[0]
-            probes = (sets[0][0], *probes[: frames - 1])
+            probes = (sets[0][0], *sets[0][1][: frames - 1])
             for template in members:
                 one.append(Trial((template,), probes[:1], False))
                 many.append(Trial((template,), probes, False))
     return one, many
 
 
-# --- levers --------------------------------------------------------------------------------------
-
-ScoreFn = Callable[[MatchResult], float]
+# --- rows ----------------------------------------------------------------------------------------
 
 
-def _raw(r: MatchResult) -> float:
-    return r.fused_distance
+def fused_score(dlib: MatchResult, sface: MatchResult, configs: EvalConfigs) -> float:
+    """Lever, not shipped: the mean of each model's shipped score in units of its own match threshold (1 = both at it)."""
+    d = dlib.score / model_decision.threshold_of(DLIB, dlib, configs.dlib)
+    s = sface.score / model_decision.threshold_of(SFACE, sface, configs.sface)
+    return 0.5 * (d + s)
 
 
-def _norm(r: MatchResult) -> float:
-    return r.score
+FUSED_THRESHOLD = 1.0  # the natural point (each score at its own shipped threshold); not tuned
 
 
-def _norm_rank(r: MatchResult) -> float:
-    return r.score if r.rank_ok else float("inf")
+def _row(genuine: np.ndarray, scores: np.ndarray, accepted: np.ndarray, threshold: float | None) -> dict[str, Any]:
+    """summarise() of the score plus FMR / FNMR of the decision (accepted = match)."""
+    row = summarise(scores[genuine], scores[~genuine])
+    if threshold is not None:
+        row["threshold"] = threshold
+        row["fmr_at_threshold"] = float(accepted[~genuine].mean()) if (~genuine).any() else None
+        row["fnmr_at_threshold"] = float(1 - accepted[genuine].mean()) if genuine.any() else None
+    return row
 
 
-def _offset_rank(r: MatchResult) -> float:
-    spread = r.fused_distance / r.score if r.score > 0 else 0.0
-    return r.fused_distance - spread if r.rank_ok else float("inf")
-
-
-SCORES: dict[str, ScoreFn] = {
-    "raw": _raw,
-    "cohort_divide": _norm,
-    "cohort_divide+rank": _norm_rank,
-    "cohort_offset+rank": _offset_rank,
-}
-
-
-def _lever_rows(name: str, scored: list[tuple[Trial, MatchResult]]) -> dict[str, dict[str, Any]]:
-    rows = {}
-    for score_name, fn in SCORES.items():
-        gen = [fn(r) for t, r in scored if t.genuine]
-        imp = [fn(r) for t, r in scored if not t.genuine]
-        rows[f"{name} / {score_name}"] = summarise(gen, imp)
-    return rows
-
-
-def _subgroups(
-    samples: list[Sample], scored: list[tuple[Trial, MatchResult]], threshold: float
-) -> dict[str, dict[str, Any]]:
-    """FNMR per genuine subgroup and FMR per impostor subgroup at the decision threshold."""
-    out: dict[str, dict[str, Any]] = {}
-    for trial, result in scored:
-        ga, gb = samples[trial.template_ids[0]].group, samples[trial.probe_ids[0]].group
-        key = ga if ga == gb else "mixed"
-        kind = "genuine" if trial.genuine else "impostor"
-        row = out.setdefault(f"{kind}:{key}", {"pairs": 0, "errors": 0, "scores": []})
-        row["pairs"] += 1
-        accepted = result.decision == "match"
-        row["errors"] += int(accepted != trial.genuine)
-        row["scores"].append(result.score if result.rank_ok else float("inf"))
-    for key, row in out.items():
-        scores = np.asarray(row.pop("scores"))
-        rate = row["errors"] / row["pairs"]
-        row["fnmr" if key.startswith("genuine") else "fmr"] = rate
-        finite = scores[np.isfinite(scores)]
-        if key.startswith("impostor") and finite.size:
-            row["min_score"] = float(finite.min())
-        if key.startswith("genuine") and finite.size:
-            row["max_score"] = float(finite.max())
-    return dict(sorted(out.items()))
-
-
-def _headline(
-    directory: Path, samples: list[Sample], scored: list[tuple[Trial, MatchResult]], config: VerificationConfig
-) -> dict[str, Any]:
-    """Rates of the configured decision and score over all pairs, failures, quality and subgroups."""
-    gen = [t for t, _ in scored if t.genuine]
-    decisions_gen = np.array([r.decision == "match" for t, r in scored if t.genuine])
-    decisions_imp = np.array([r.decision == "match" for t, r in scored if not t.genuine])
-    default_score = SCORES["cohort_divide+rank" if config.use_rank_guard else "cohort_divide"]
-    base = summarise(
-        [default_score(r) for t, r in scored if t.genuine],
-        [default_score(r) for t, r in scored if not t.genuine],
-    )
-    passing = [
-        (t, default_score(r))
-        for t, r in scored
-        if not samples[t.template_ids[0]].quality_reasons and not samples[t.probe_ids[0]].quality_reasons
-    ]
-    quality_passing = summarise([v for t, v in passing if t.genuine], [v for t, v in passing if not t.genuine])
-    failures = [s for s in samples if s.failure is not None]
-    return {
-        "directory": str(directory),
-        "photos": len(samples),
-        "identities": len({s.identity for s in samples}),
-        "genuine_pairs": len(gen),
-        "impostor_pairs": len(scored) - len(gen),
-        "eer": base.get("eer"),
-        "fnmr_at_fmr_1pct": base.get("fnmr_at_fmr_1pct"),
-        "fnmr_at_fmr_0_1pct": base.get("fnmr_at_fmr_0_1pct"),
-        "threshold_at_fmr_0_1pct": base.get("threshold_at_fmr_0_1pct"),
-        "threshold_at_fmr_1pct": base.get("threshold_at_fmr_1pct"),
-        "score": "fused distance / mean k-NN cohort distance"
-        + (", rank guard on" if config.use_rank_guard else ", rank guard off"),
-        "threshold": config.match_threshold,
-        "retry_threshold": config.retry_threshold,
-        "fmr_at_threshold": float(decisions_imp.mean()) if decisions_imp.size else None,
-        "fnmr_at_threshold": float(1 - decisions_gen.mean()) if decisions_gen.size else None,
-        "failed_to_acquire": {
-            "count": len(failures),
-            "files": {os.path.relpath(s.path, directory): s.failure for s in failures},
-        },
-        "below_quality": {
-            "count": sum(1 for s in samples if s.quality_reasons),
-            "files": {
-                os.path.relpath(s.path, directory): list(s.quality_reasons) for s in samples if s.quality_reasons
-            },
-        },
-        "quality_passing_pairs": quality_passing,
-        "subgroups": _subgroups(samples, scored, config.match_threshold),
-    }
-
-
-def _more_levers(samples: list[Sample], config: VerificationConfig) -> dict[str, dict[str, Any]]:
-    """Several enrolment photos and fused probe frames, each against its one-photo baseline."""
+def model_rows(scored: Scored, configs: EvalConfigs, label: str) -> dict[str, dict[str, Any]]:
+    """dlib, SFace and fused rows of one trial list (both models decided on the same trials)."""
+    genuine = np.array([t.genuine for t in scored.trials])
     rows: dict[str, dict[str, Any]] = {}
-    one, many = multi_enrol_trials(samples)
-    rows.update(_lever_rows("multi-enrol baseline: 1 photo", _score_trials(samples, one, config=config)))
-    rows.update(_lever_rows("multi-enrol: 3 photos", _score_trials(samples, many, config=config)))
-    one, many = fusion_trials(samples)
-    rows.update(_lever_rows("fusion baseline: 1 frame", _score_trials(samples, one, config=config)))
-    for how in ("mean", "min"):
-        fused_cfg = dataclasses.replace(config, probe_fusion=how)
-        rows.update(_lever_rows(f"fusion: 3 frames ({how})", _score_trials(samples, many, config=fused_cfg)))
+    for model in (DLIB, SFACE):
+        results = scored.results[model]
+        scores = np.array([r.score for r in results])
+        accepted = np.array([r.decision == "match" for r in results])
+        # dlib's normalised threshold applies once the cohort is large enough (every pair of a full set).
+        ordered = sorted(results, key=lambda r: not r.normalised)
+        threshold = model_decision.threshold_of(model, ordered[0], configs.of(model)) if results else None
+        rows[f"{label} / {model}"] = _row(genuine, scores, accepted, threshold)
+        if model == DLIB:
+            rows[f"{label} / {model}"]["without_cohort"] = sum(not r.normalised for r in results)
+    fused = np.array(
+        [fused_score(d, s, configs) for d, s in zip(*(scored.results[m] for m in (DLIB, SFACE)), strict=True)]
+    )
+    rows[f"{label} / {FUSED}"] = _row(genuine, fused, fused <= FUSED_THRESHOLD, FUSED_THRESHOLD)
     return rows
+
+
+def decide_both(samples: list[Sample], trials: list[Trial], configs: EvalConfigs) -> Scored:
+    """The trials decided by dlib and by SFace."""
+    scored = Scored(trials)
+    for model in (DLIB, SFACE):
+        scored.results[model] = decide_trials(samples, trials, model, configs.of(model))
+    return scored
+
+
+def shipped_decisions(samples: list[Sample], configs: EvalConfigs) -> tuple[list[Trial], np.ndarray, list[str]]:
+    """All pairs of photos the service accepts (dlib acquired): SFace decides when both have an SFace vector."""
+    trials = pair_trials(samples, usable(samples, (DLIB,)))
+    dlib = decide_trials(samples, trials, DLIB, configs.dlib)
+    with_sface = [
+        n
+        for n, t in enumerate(trials)
+        if samples[t.template_ids[0]].sface is not None and samples[t.probe_ids[0]].sface is not None
+    ]
+    sface = decide_trials(samples, [trials[n] for n in with_sface], SFACE, configs.sface)
+    deciding = [DLIB] * len(trials)
+    accepted = np.array([r.decision == "match" for r in dlib])
+    for n, result in zip(with_sface, sface, strict=True):
+        deciding[n] = SFACE
+        accepted[n] = result.decision == "match"
+    return trials, accepted, deciding
+
+
+def _pair_key(samples: list[Sample], trial: Trial) -> dict[str, str]:
+    """The subgroup keys of a pair: population, photo quality and photo size."""
+    a, b = samples[trial.template_ids[0]], samples[trial.probe_ids[0]]
+    kind = "genuine" if trial.genuine else "impostor"
+    group = a.group if a.group == b.group else "mixed groups"
+    quality = (
+        "both pass the quality gates" if not (a.quality_reasons or b.quality_reasons) else "a photo below the gates"
+    )
+    small = min(a.long_side, b.long_side) <= TIGHT_CROP_SIDE
+    size = f"a photo ≤ {TIGHT_CROP_SIDE} px (tight face crop)" if small else f"both photos > {TIGHT_CROP_SIDE} px"
+    return {"group": f"{kind}: {group}", "quality": f"{kind}: {quality}", "size": f"{kind}: {size}"}
+
+
+def subgroups(samples: list[Sample], trials: list[Trial], accepted: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Per subgroup: pair count and, per model, FNMR (genuine rows) or FMR (impostor rows) of the decision."""
+    members: dict[str, list[int]] = {}
+    for n, trial in enumerate(trials):
+        for key in _pair_key(samples, trial).values():
+            members.setdefault(key, []).append(n)
+    out: dict[str, dict[str, Any]] = {}
+    for key, rows in sorted(members.items()):
+        idx = np.array(rows)
+        genuine = key.startswith("genuine")
+        row: dict[str, Any] = {"pairs": len(rows), "rate": "fnmr" if genuine else "fmr"}
+        for model, acc in accepted.items():
+            row[model] = float(1 - acc[idx].mean()) if genuine else float(acc[idx].mean())
+        out[key] = row
+    return out
+
+
+def _fusion_levers(samples: list[Sample], indices: list[int], configs: EvalConfigs) -> dict[str, dict[str, Any]]:
+    """Three probe photos fused (mean, as shipped, and min) against one template, and their 1-frame baseline."""
+    one, many = fusion_trials(samples, indices)
+    rows = model_rows(decide_both(samples, one, configs), configs, "fusion baseline: 1 probe")
+    for how in ("mean", "min"):
+        fused = EvalConfigs(replace(configs.dlib, probe_fusion=how), replace(configs.sface, probe_fusion=how))
+        rows |= model_rows(decide_both(samples, many, fused), configs, f"fusion: 3 probe photos ({how})")
+    return rows
+
+
+def levers(samples: list[Sample], indices: list[int], configs: EvalConfigs, pairs: Scored) -> dict[str, dict[str, Any]]:
+    """Measured alternatives to the shipped 1-vs-1 decision (none of them shipped), on photos both models acquired."""
+    genuine = np.array([t.genuine for t in pairs.trials])
+    rows: dict[str, dict[str, Any]] = {}
+    raw = decide_trials(samples, pairs.trials, DLIB, configs.dlib, cohort=False)
+    raw_scores = np.array([r.score for r in raw])
+    accepted = np.array([r.decision == "match" for r in raw])
+    rows["1 vs 1 / dlib without a cohort (raw thresholds)"] = _row(
+        genuine, raw_scores, accepted, configs.dlib.raw_match_threshold
+    )
+    normalised = np.array(sface_cohort_scores(samples, pairs.trials, configs.sface))
+    rows["1 vs 1 / sface cohort-normalised (score only)"] = _row(genuine, normalised, normalised < 0, None)
+    one, many = multi_enrol_trials(samples, indices)
+    rows |= model_rows(decide_both(samples, one, configs), configs, "multi-enrol baseline: 1 photo")
+    rows |= model_rows(decide_both(samples, many, configs), configs, "multi-enrol: 3 photos")
+    rows |= _fusion_levers(samples, indices, configs)
+    return rows
+
+
+def _files(samples: list[Sample], directory: Path, attr: str) -> dict[str, Any]:
+    values = {os.path.relpath(s.path, directory): getattr(s, attr) for s in samples if getattr(s, attr)}
+    return {"count": len(values), "files": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+
+
+def _target(population: str, shipped: dict[str, Any]) -> dict[str, Any]:
+    fmr_max, fnmr_max = TARGETS[population]
+    met = shipped["fmr_at_threshold"] <= fmr_max and shipped["fnmr_at_threshold"] <= fnmr_max
+    return {"population": population, "fmr_max": fmr_max, "fnmr_max": fnmr_max, "met": bool(met)}
 
 
 def run_eval(
     directory: str | Path,
     *,
-    config: VerificationConfig | None = None,
-    plot_path: str | Path | None = None,
-    levers: bool = True,
-    jitter_lever: bool = False,
+    configs: EvalConfigs | None = None,
+    population: str | None = None,
+    with_levers: bool = True,
     processes: int = 2,
 ) -> dict[str, Any]:
-    """Encode every photo once, score all genuine and impostor pairs with matching.verify, report.
+    """Encode every photo once with both models, decide all pairs as the service would, report.
 
-    levers: also score several enrolment photos and fused probe frames; jitter_lever: also encode
-    every photo with ``config.enrol_num_jitters`` jitters (about 1 s more per photo at 10).
+    population: "east_asian" when the whole folder is East-Asian (``east_asian/``); else subgroups come from
+    the folder layout (impostors_single/ and Jacky_Cheung are East-Asian) and the mixed-set target applies.
     """
-    config = config or VerificationConfig()
+    configs = configs or EvalConfigs.defaults()
     directory = Path(directory)
     started = time.perf_counter()
-    samples = list_samples(directory)
-    encode_cfg = dataclasses.replace(config, enrol_num_jitters=JITTER_LEVER) if jitter_lever else config
-    encode_samples(samples, config=encode_cfg, with_enrol=jitter_lever, processes=processes)
+    samples = list_samples(directory, population=population)
+    encode_samples(samples, config=configs.dlib, processes=processes)
     encode_seconds = time.perf_counter() - started
-
-    scored = _score_trials(samples, pair_trials(samples), config=config)
-    result = _headline(directory, samples, scored, config)
-    result["levers"] = _lever_rows("1 enrol photo, 1 probe", scored)
-    if jitter_lever:
-        jittered = _score_trials(samples, pair_trials(samples), config=config, enrol_jitter=True)
-        result["levers"].update(_lever_rows(f"enrol jitter {JITTER_LEVER}", jittered))
-    if levers:
-        result["levers"].update(_more_levers(samples, config))
+    both = usable(samples, (DLIB, SFACE))
+    pairs = decide_both(samples, pair_trials(samples, both), configs)
+    models = model_rows(pairs, configs, "1 vs 1")
+    trials, accepted, deciding = shipped_decisions(samples, configs)
+    genuine = np.array([t.genuine for t in trials])
+    shipped: dict[str, Any] = {
+        "genuine_pairs": int(genuine.sum()),
+        "impostor_pairs": int((~genuine).sum()),
+        "fmr_at_threshold": float(accepted[~genuine].mean()),
+        "fnmr_at_threshold": float(1 - accepted[genuine].mean()),
+    }
+    shipped |= {"decided_by_sface": deciding.count(SFACE), "decided_by_dlib": deciding.count(DLIB)}
+    models["shipped: SFace if both photos have a vector, else dlib"] = shipped
+    result: dict[str, Any] = {
+        "directory": str(directory),
+        "population": population or "mixed",
+        "photos": len(samples),
+        "identities": len({s.identity for s in samples}),
+        "acquired": {"dlib": len(usable(samples, (DLIB,))), "sface": len(usable(samples, (SFACE,))), "both": len(both)},
+        "failed_to_acquire": _files(samples, directory, "failure"),
+        "sface_failed": _files(samples, directory, "sface_failure"),
+        "below_quality": _files(samples, directory, "quality_reasons"),
+        "models": models,
+        "target": _target(population or "mixed", shipped),
+        "subgroups": subgroups(samples, trials, {"shipped": accepted}),
+    }
+    result["subgroups_by_model"] = _subgroups_by_model(samples, pairs, configs)
+    if with_levers:
+        result["levers"] = levers(samples, both, configs, pairs)
     result["seconds"] = {"encode": encode_seconds, "total": time.perf_counter() - started}
-    if plot_path is not None:
-        plot_det(scored, Path(plot_path))
-        result["plot"] = str(plot_path)
+    result["_curves"] = _curves(pairs, configs)
     return result
 
 
-def plot_det(scored: list[tuple[Trial, MatchResult]], path: Path) -> None:
-    """DET curve (FNMR against FMR, log axes) of raw and cohort-normalised scores."""
+def _accepted(scored: Scored, configs: EvalConfigs) -> dict[str, np.ndarray]:
+    out = {m: np.array([r.decision == "match" for r in scored.results[m]]) for m in (DLIB, SFACE)}
+    fused = [fused_score(d, s, configs) for d, s in zip(scored.results[DLIB], scored.results[SFACE], strict=True)]
+    out[FUSED] = np.array(fused) <= FUSED_THRESHOLD
+    return out
+
+
+def _subgroups_by_model(samples: list[Sample], pairs: Scored, configs: EvalConfigs) -> dict[str, dict[str, Any]]:
+    """Subgroup rates of dlib, SFace and fused on the pairs both models acquired."""
+    return subgroups(samples, pairs.trials, _accepted(pairs, configs))
+
+
+def _curves(pairs: Scored, configs: EvalConfigs) -> dict[str, Any]:
+    """Genuine and impostor scores of each model and the operating point of its decision (for the DET plot)."""
+    genuine = np.array([t.genuine for t in pairs.trials])
+    accepted = _accepted(pairs, configs)
+    scores = {m: np.array([r.score for r in pairs.results[m]]) for m in (DLIB, SFACE)}
+    scores[FUSED] = np.array(
+        [fused_score(d, s, configs) for d, s in zip(pairs.results[DLIB], pairs.results[SFACE], strict=True)]
+    )
+    return {
+        m: {
+            "genuine": scores[m][genuine],
+            "impostor": scores[m][~genuine],
+            "point": (float(accepted[m][~genuine].mean()), float(1 - accepted[m][genuine].mean())),
+        }
+        for m in scores
+    }
+
+
+CURVE_LABELS = {
+    DLIB: "dlib (cohort-normalised, shipped)",
+    SFACE: "SFace (raw cosine, shipped)",
+    FUSED: "fused dlib+SFace (lever)",
+}
+
+
+def plot_det(results: list[dict[str, Any]], path: Path) -> None:
+    """DET curves (FNMR against FMR, log axes) of dlib, SFace and fused, one panel per evaluated folder."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 5))
-    for name, fn in SCORES.items():
-        gen = np.array([fn(r) for t, r in scored if t.genuine])
-        imp = np.array([fn(r) for t, r in scored if not t.genuine])
-        fmr, fnmr = det_curve(gen, imp)
-        ax.plot(np.clip(fmr, 1e-5, 1), np.clip(fnmr, 1e-4, 1), label=name)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.axvline(0.001, color="grey", linestyle=":", linewidth=1)
-    ax.axvline(0.01, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("false match rate (FMR)")
-    ax.set_ylabel("false non-match rate (FNMR)")
-    ax.set_title("DET, all pairs, 1 enrolment photo vs 1 probe")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 5), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        for model, curve in result["_curves"].items():
+            fmr, fnmr = det_curve(curve["genuine"], curve["impostor"])
+            line = ax.plot(np.clip(fmr, 1e-5, 1), np.clip(fnmr, 1e-4, 1), label=CURVE_LABELS[model])[0]
+            x, y = curve["point"]
+            ax.plot([max(x, 1e-5)], [max(y, 1e-4)], "o", color=line.get_color())
+        fmr_max, fnmr_max = TARGETS[result["population"]]
+        ax.plot([1e-5, fmr_max], [fnmr_max, fnmr_max], color="red", linestyle="--", linewidth=1, label="target")
+        ax.axvline(fmr_max, color="red", linestyle="--", linewidth=1)
+        ax.set(xscale="log", yscale="log", xlabel="false match rate (FMR)", ylabel="false non-match rate (FNMR)")
+        row = result["models"]["1 vs 1 / dlib"]
+        name = "East-Asian set" if result["population"] == "east_asian" else "mixed set"
+        pairs = f"{row['genuine_pairs']} genuine, {row['impostor_pairs']} impostor pairs"
+        ax.set_title(f"{name} ({Path(result['directory']).name}/): {pairs}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle("DET, 1 enrolment photo vs 1 probe; dots = the shipped thresholds", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
+def jsonable(result: dict[str, Any]) -> dict[str, Any]:
+    """The result without the plot data."""
+    return {k: v for k, v in result.items() if not k.startswith("_")}
+
+
 def _pct(value: Any) -> str:
-    return "   n/a" if value is None else f"{100 * value:5.2f}%"
+    return "   n/a" if value is None else f"{100 * value:6.2f}%"
+
+
+def _table(rows: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        f"{'trials / model':62s} {'gen':>5s} {'imp':>6s} {'EER':>7s} {'FNMR@1%':>8s} {'FNMR@.1%':>8s} "
+        f"{'t@.1%':>7s} {'t':>6s} {'FMR@t':>7s} {'FNMR@t':>7s}"
+    ]
+    for name, row in rows.items():
+        at = (
+            f"{row['threshold']:6.3f} {_pct(row['fmr_at_threshold']):>7s} {_pct(row['fnmr_at_threshold']):>7s}"
+            if "threshold" in row
+            else f"{'':6s} {_pct(row.get('fmr_at_threshold')):>7s} {_pct(row.get('fnmr_at_threshold')):>7s}"
+        )
+        lines.append(
+            f"{name:62s} {row['genuine_pairs']:5d} {row['impostor_pairs']:6d} {_pct(row.get('eer')):>7s} "
+            f"{_pct(row.get('fnmr_at_fmr_1pct')):>8s} {_pct(row.get('fnmr_at_fmr_0_1pct')):>8s} "
+            f"{row.get('threshold_at_fmr_0_1pct', float('nan')):7.3f} {at}"
+        )
+    return lines
 
 
 def format_report(result: dict[str, Any]) -> str:
     """Human-readable text of a run_eval result."""
+    acquired, target = result["acquired"], result["target"]
     lines = [
-        f"Face verification on {result['directory']}: {result['photos']} photos, {result['identities']} identities",
-        f"genuine pairs {result['genuine_pairs']}, impostor pairs {result['impostor_pairs']}",
-        f"score: {result['score']}",
-        f"EER {_pct(result['eer'])}  FNMR@FMR1% {_pct(result['fnmr_at_fmr_1pct'])}  "
-        f"FNMR@FMR0.1% {_pct(result['fnmr_at_fmr_0_1pct'])}  "
-        f"(threshold for FMR 0.1%: {result['threshold_at_fmr_0_1pct']:.4f})",
-        f"configured match threshold {result['threshold']}: FMR {_pct(result['fmr_at_threshold'])}, "
-        f"FNMR {_pct(result['fnmr_at_threshold'])}",
-        f"pairs where both photos pass the quality gates: FNMR@FMR0.1% "
-        f"{_pct(result['quality_passing_pairs'].get('fnmr_at_fmr_0_1pct'))} "
-        f"({result['quality_passing_pairs']['genuine_pairs']} genuine)",
-        f"failed to acquire: {result['failed_to_acquire']['count']}  "
-        f"below quality (still scored): {result['below_quality']['count']}",
+        f"Face verification on {result['directory']} ({result['population']}): {result['photos']} photos, "
+        f"{result['identities']} identities; acquired dlib {acquired['dlib']}, SFace {acquired['sface']}, "
+        f"both {acquired['both']}",
+        f"failed to acquire (refused by the photo check): {result['failed_to_acquire']['count']}; "
+        f"no SFace face: {result['sface_failed']['count']}; below quality (still scored): "
+        f"{result['below_quality']['count']}",
         "",
-        f"{'lever / score':58s} {'gen':>5s} {'imp':>6s} {'EER':>7s} {'FNMR@1%':>8s} {'FNMR@.1%':>8s} {'t@.1%':>7s}",
+        *_table(result["models"]),
+        "",
+        f"target ({target['population']}): FMR ≤ {100 * target['fmr_max']:.1f}% and FNMR ≤ "
+        f"{100 * target['fnmr_max']:.0f}% with the shipped decision: {'met' if target['met'] else 'NOT met'}",
     ]
-    for name, row in result["levers"].items():
-        if "eer" not in row:
-            continue
+    if "levers" in result:
+        lines += ["", "levers (not shipped), photos both models acquired:", *_table(result["levers"])]
+    lines += ["", "subgroups, 1 vs 1 (FNMR for genuine rows, FMR for impostor rows):"]
+    by_model = result["subgroups_by_model"]
+    shipped = result["subgroups"]
+    lines.append(f"  {'subgroup':52s} {'pairs':>6s} {'dlib':>8s} {'sface':>8s} {'fused':>8s}   {'shipped':>8s}")
+    for key, row in by_model.items():
+        ship = shipped.get(key, {}).get("shipped")
         lines.append(
-            f"{name:58s} {row['genuine_pairs']:5d} {row['impostor_pairs']:6d} {_pct(row['eer']):>7s} "
-            f"{_pct(row['fnmr_at_fmr_1pct']):>8s} {_pct(row['fnmr_at_fmr_0_1pct']):>8s} "
-            f"{row['threshold_at_fmr_0_1pct']:7.4f}"
+            f"  {key:52s} {row['pairs']:6d} {_pct(row[DLIB]):>8s} {_pct(row[SFACE]):>8s} {_pct(row[FUSED]):>8s}   "
+            f"{_pct(ship):>8s}"
         )
-    lines += ["", "subgroups at the configured decision:"]
-    for key, row in result["subgroups"].items():
-        rate_name = "fnmr" if key.startswith("genuine") else "fmr"
-        extra = " ".join(f"{k}={v:.3f}" for k, v in row.items() if k in ("min_score", "max_score"))
-        lines.append(f"  {key:22s} pairs {row['pairs']:6d}  {rate_name} {_pct(row[rate_name])}  {extra}")
     lines.append(f"time: encode {result['seconds']['encode']:.1f} s, total {result['seconds']['total']:.1f} s")
     return "\n".join(lines)

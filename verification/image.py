@@ -56,8 +56,8 @@ def decode_image(data: bytes, *, config: VerificationConfig) -> np.ndarray:
             # face_recognition sets LOAD_TRUNCATED_IMAGES = True on import; a cut-off upload must fail.
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            rgb = upright.convert("RGB")
+            ImageOps.exif_transpose(image, in_place=True)  # no copy: the decoded image is ours alone
+            rgb = image if image.mode == "RGB" else image.convert("RGB")
     except VerificationError:
         raise
     except Image.DecompressionBombError as exc:

@@ -20,6 +20,7 @@ from verification import face, matching
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.liveness import LivenessConfig, analyse_sequence, frame_phash, is_replay
+from verification.pad import frame_evidence
 from verification.video import VideoLimits, decode_video_file
 
 
@@ -77,11 +78,18 @@ def _enrol_encoding(case_dir: Path, face_config: VerificationConfig) -> np.ndarr
     return analysed.encoding
 
 
-def evaluate_case(case: Case, *, config: LivenessConfig, face_config: VerificationConfig) -> dict[str, Any]:
-    """Run liveness (+ replay check, + 1:1 match when enrol.jpg exists) on one case."""
+def evaluate_case(
+    case: Case, *, config: LivenessConfig, face_config: VerificationConfig, pad_threshold: float | None = None
+) -> dict[str, Any]:
+    """Run liveness (+ replay check, + anti-spoofing when pad_threshold is set, + 1:1 match when enrol.jpg exists)."""
     frames, times = load_case_frames(case.path)
     result = analyse_sequence(frames, times, case.actions, config=config)
     reasons = list(result.reasons)
+    pad_real = None
+    if pad_threshold is not None:  # the app's step: median P(real) of the evidence frames (verification.pad)
+        _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True)
+        if pad_real is not None and pad_real < pad_threshold:
+            reasons.append("presentation_attack")
     if case.replay_of is not None:
         previous, _ = load_case_frames(case.replay_of)
         if is_replay([frame_phash(f) for f in frames], [frame_phash(f) for f in previous]):
@@ -103,6 +111,7 @@ def evaluate_case(case: Case, *, config: LivenessConfig, face_config: Verificati
         "accepted": accepted,
         "reasons": reasons,
         "match": match,
+        "pad_real": pad_real,
         "frames": len(frames),
         "steps": [
             {"action": s.action, "detected": s.detected, "frame": s.peak_index, "ms": s.peak_ms} for s in result.steps
@@ -110,15 +119,17 @@ def evaluate_case(case: Case, *, config: LivenessConfig, face_config: Verificati
     }
 
 
-def run_liveness_eval(directory: Path | str, *, config: LivenessConfig | None = None) -> dict[str, Any]:
-    """BPCER over genuine cases and APCER per attack kind, with every case's outcome."""
+def run_liveness_eval(
+    directory: Path | str, *, config: LivenessConfig | None = None, pad_threshold: float | None = None
+) -> dict[str, Any]:
+    """BPCER over genuine cases and APCER per attack kind, with every case's outcome (pad_threshold: with PAD)."""
     directory = Path(directory)
     config = config or LivenessConfig()
     face_config = VerificationConfig()
     cases = list_cases(directory)
     if not cases:
         raise ValueError(f"no cases with challenge.json under {directory}")
-    outcomes = [evaluate_case(c, config=config, face_config=face_config) for c in cases]
+    outcomes = [evaluate_case(c, config=config, face_config=face_config, pad_threshold=pad_threshold) for c in cases]
     genuine = [o for o in outcomes if o["kind"] == "genuine"]
     kinds = sorted({o["kind"] for o in outcomes} - {"genuine"})
     apcer: dict[str, float] = {}

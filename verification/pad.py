@@ -10,13 +10,15 @@ import cv2
 import numpy as np
 
 from verification import model_files
+from verification.errors import VerificationError
 from verification.image import downscale
-from verification.models import XYWH
+from verification.models import XYWH, embed_face, sface_model
 
 # (model file, crop scale around the face box); from the models' published inference code.
 PAD_MODELS = ((model_files.MINIFASNET_V2, 2.7), (model_files.MINIFASNET_V1SE, 4.0))
 INPUT_SIDE = 80
 REAL_CLASS = 1
+MAX_EVIDENCE_FRAMES = 5  # frames of a liveness answer embedded with SFace and judged; SFace + PAD ~27 ms a frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,42 @@ def presentation_detector() -> PresentationDetector:
 def presentation_score(rgb: np.ndarray, face_box: XYWH) -> float:
     """P(real) of the face at ``face_box`` (x, y, w, h) in an RGB image, fused over both MiniFASNet models."""
     return presentation_detector().score(rgb, face_box)
+
+
+def frame_evidence(
+    rgb: list[np.ndarray], indices: list[int], *, sface: bool, pad: bool, max_frames: int = MAX_EVIDENCE_FRAMES
+) -> tuple[list[np.ndarray], float | None]:
+    """SFace vectors and the median P(real) of a recording's evidence frames (the liveness analysis's encoded
+    frames, at most max_frames); a frame where YuNet finds no face is left out. The app's decision uses these."""
+    if not (sface or pad):
+        return [], None
+    vectors: list[np.ndarray] = []
+    scores: list[float] = []
+    for index in indices[:max_frames]:
+        try:
+            detected, vector = embed_face(sface_model(), rgb[index])
+        except VerificationError:
+            continue
+        if sface:
+            vectors.append(vector)
+        if pad:
+            scores.append(presentation_score(rgb[index], detected.box))
+    return vectors, float(np.median(scores)) if scores else None
+
+
+def photo_evidence(
+    rgb: np.ndarray, dlib_box: tuple[int, int, int, int], *, sface: bool, pad: bool
+) -> tuple[np.ndarray | None, float | None]:
+    """SFace vector and P(real) of a photo dlib accepted (dlib_box: top, right, bottom, left); PAD judges YuNet's
+    box, or dlib's when YuNet finds no face (then there is no SFace vector and dlib decides alone)."""
+    top, right, bottom, left = dlib_box
+    box: XYWH = (float(left), float(top), float(right - left), float(bottom - top))
+    vector = None
+    if sface or pad:
+        try:
+            detected, found = embed_face(sface_model(), rgb)
+            box = detected.box
+            vector = found if sface else None
+        except VerificationError:
+            pass
+    return vector, presentation_score(rgb, box) if pad else None
