@@ -5,7 +5,7 @@ from models.auth import IdempotencyRecord, OtpCode, RateLimitHit, RefreshToken
 from models.base import Base
 from models.face import BiometricConsent, FaceTemplate, VerificationAttempt
 from models.home_visit import Evidence, HomeVisit, HomeVisitTask
-from models.liveness import FrameHash, LivenessChallenge
+from models.liveness import LivenessChallenge, ReplaySignature
 from models.notification import Notification
 from models.pensioner import Pensioner
 from models.region import Region
@@ -20,7 +20,6 @@ __all__ = [
     "Certification",
     "Evidence",
     "FaceTemplate",
-    "FrameHash",
     "HomeVisit",
     "HomeVisitTask",
     "IdempotencyRecord",
@@ -32,6 +31,7 @@ __all__ = [
     "RateLimitHit",
     "RefreshToken",
     "Region",
+    "ReplaySignature",
     "RiskRollup",
     "RiskRollupDay",
     "Season",
