@@ -580,10 +580,11 @@ def analyse_sequence(
 
 # Replay signatures: a small picture of the face and of the eyes, in frame coordinates, per frame.
 SIGNATURE_VERSION = 1  # stored with the signatures; rows of another version are not compared
-_FACE_SIDE = 16  # face: 2.2 eye spans square, centred on landmarks 17-67, as 16x16 grey
-_FACE_SPANS = 2.2
-_EYES_SIZE = (24, 8)  # eyes: 2.4 x 0.8 eye spans, centred on the four eye corners, as 24x8 grey
-_EYES_SPANS = (2.4, 0.8)
+_FACE_SIDE = 16  # face: a square of half the frame's short side around the centre of landmarks 17-67, 16x16 grey
+_FACE_SHARE = 0.5  # a selfie face (eye span ~0.2-0.3 of the short side) fills it
+_EYES_SIZE = (24, 8)  # eyes: 0.55 x 0.18 of the short side at the answer's median eye offset, 24x8 grey
+_EYES_SHARE = (0.55, 0.18)
+_CENTRE = slice(17, 68)  # brows, eyes, nose and mouth: 51 points average out landmark noise
 SIGNATURE_SIZE = _FACE_SIDE * _FACE_SIDE + _EYES_SIZE[0] * _EYES_SIZE[1]
 _PACKED = np.dtype([("ms", "<i4"), ("scale", "<f4"), ("q", "i1", (SIGNATURE_SIZE,))])
 
@@ -601,7 +602,7 @@ class ReplayConfig:
 
 
 def _region(rgb: np.ndarray, centre: np.ndarray, size_px: tuple[float, float], out: tuple[int, int]) -> np.ndarray:
-    """A size_px region of an RGB frame around centre, anti-aliased, as an out-sized zero-mean unit vector."""
+    """A size_px region of an RGB frame around centre, anti-aliased, as an out-sized zero-mean grey vector."""
     height, width = rgb.shape[:2]
     scale = out[0] / size_px[0]  # output pixels per frame pixel
     margin = 2.0 / scale
@@ -628,32 +629,37 @@ def _region(rgb: np.ndarray, centre: np.ndarray, size_px: tuple[float, float], o
     vec = cv2.warpAffine(
         grey, matrix, out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     ).ravel()
-    vec -= vec.mean()
-    norm = float(np.linalg.norm(vec))
-    return vec / norm if norm > 0 else vec
+    return vec - vec.mean()
 
 
 def face_signatures(frames: Sequence[np.ndarray], landmarks: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
     """Per frame with landmarks: face and eye regions in frame coordinates (unit vector), None without a face.
 
-    The regions follow the landmarks' centre but keep the answer's median eye span and no rotation, so the
-    same frame re-sent (recompressed, rescaled) gives the same picture, while a head that moved, turned or
-    blinked gives another; the background hardly enters.
+    The regions move with the centre of landmarks 17-67 (an average of 51 points: steady under recompression),
+    are sized by the frame and do not rotate: the same frame re-sent (recompressed, rescaled) gives the same
+    picture, a head that moved, turned or blinked another; the room hardly enters.
     """
-    spans = [float(np.linalg.norm(p[42:48].mean(0) - p[36:42].mean(0))) for p in landmarks if p is not None]
-    if not spans:
+    found = [p for p in landmarks if p is not None]
+    if not found:
         return [None] * len(frames)
-    span = float(np.median(spans))
-    face_px = (_FACE_SPANS * span, _FACE_SPANS * span)
-    eyes_px = (_EYES_SPANS[0] * span, _EYES_SPANS[1] * span)
+    # Sizes from the frame, not from the face: the same frames re-sent at any scale give exactly the same
+    # regions, where a size measured on the landmarks would differ by a fraction of a percent, enough to miss.
+    unit = float(min(frames[0].shape[:2]))
+    eye_offset = np.median([p[[36, 39, 42, 45]].mean(0) - p[_CENTRE].mean(0) for p in found], axis=0)
+    face_px = (_FACE_SHARE * unit, _FACE_SHARE * unit)
+    eyes_px = (_EYES_SHARE[0] * unit, _EYES_SHARE[1] * unit)
     out: list[np.ndarray | None] = []
     for rgb, points in zip(frames, landmarks, strict=True):
         if points is None:
             out.append(None)
             continue
-        face = _region(rgb, points[17:68].mean(0), face_px, (_FACE_SIDE, _FACE_SIDE))
-        eyes = _region(rgb, points[[36, 39, 42, 45]].mean(0), eyes_px, _EYES_SIZE)
-        out.append((np.concatenate([face, eyes]) / math.sqrt(2.0)).astype(np.float32))
+        centre = points[_CENTRE].mean(0)
+        face = _region(rgb, centre, face_px, (_FACE_SIDE, _FACE_SIDE))
+        eyes = _region(rgb, centre + eye_offset, eyes_px, _EYES_SIZE)
+        # One norm for both: closed eyes are a flat strip whose JPEG noise must not be blown up to unit size.
+        vec = np.concatenate([face, eyes]).astype(np.float32)
+        norm = float(np.linalg.norm(vec))
+        out.append(vec / norm if norm > 0 else vec)
     return out
 
 
