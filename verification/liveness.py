@@ -593,7 +593,7 @@ _PACKED = np.dtype([("ms", "<i4"), ("scale", "<f4"), ("q", "i1", (SIGNATURE_SIZE
 class ReplayConfig:
     """Thresholds of the replay check (measured: bench/eval_replay.py, docs/liveness.md "Replay check")."""
 
-    max_distance: float = 3e-4  # 1 - correlation; the same frame re-sent as JPEG q70 or at 0.75x: median 1e-4
+    max_distance: float = 3e-4  # 1 - correlation; floor for a still face, chosen on bench/eval_replay.py
     neighbour_factor: float = 1.5  # ...or at most this times the frame's distance to its own neighbours
     min_fraction: float = 0.5  # replayed when this share of the new frames matches at one time offset
     time_tolerance_ms: int = 40  # a matched stored frame may sit this far from the common offset

@@ -209,7 +209,7 @@ def test_replay_of_a_certified_answer_is_refused_in_a_later_season(client, sessi
 
 
 def test_a_failed_try_does_not_make_the_next_honest_try_a_replay(client, session, ready, blink) -> None:
-    _, hdr = ready
+    pensioner, hdr = ready
     # Reported: frames 10.5-14 s, never sent before, refused as replayed after a failed try with 4-10 s.
     frames, times = _window(blink[1], 4000, 6000)
     cid = _challenge(client, session, hdr, ["open_mouth"])
@@ -230,8 +230,15 @@ def test_a_failed_try_does_not_make_the_next_honest_try_a_replay(client, session
         headers=hdr | {"Idempotency-Key": "b-2"},
     )
     assert resp.status_code == 200 and resp.json()["decision"] == "certified", resp.text
-    # Every answer's signatures are kept (encrypted), whether it certified or not.
+    # Every answer's signatures are kept (encrypted), whether it certified or not; they go with the templates.
     assert session.scalar(select(func.count()).select_from(ReplaySignature)) == 4
+    face_service.delete_templates(
+        session=session,
+        pensioner_id=pensioner.id,
+        actor_id=None,
+        reason=face_service.TemplateDeletion.CONSENT_WITHDRAWN,
+    )
+    assert session.scalar(select(func.count()).select_from(ReplaySignature)) == 0
 
 
 def test_challenge_rules(client, session, ready, blink, clock) -> None:
