@@ -132,7 +132,7 @@ def _analyse(
     recording: tuple[list[bytes], list[int], bytes | None, bool],
     now: datetime,
 ) -> tuple[AnalysedSubmission, list[str]]:
-    """The analysis and its reasons (with replayed frames); an undecodable recording is a rejected attempt."""
+    """The analysis and its reasons (replayed_frames: a certified answer's frames again); undecodable → rejected attempt."""
     frames, timestamps_ms, video, mirrored = recording  # mirrored: the frames are the app's selfie preview
     try:
         analysed = liveness.analyse_recording(
@@ -154,10 +154,11 @@ def _analyse(
     reasons = list(analysed.result.reasons)
     if liveness.remember_frames(
         session=session,
+        settings=settings,
         pensioner_id=attempt.pensioner_id,
-        season_year=attempt.season_year or 0,
+        season_year=attempt.season_year,
         challenge_id=challenge.id,
-        hashes=analysed.hashes,
+        signatures=analysed.signatures,
         now=now,
     ):
         reasons.append(AppReason.REPLAYED_FRAMES.value)

@@ -1,4 +1,4 @@
-"""Active liveness on the face side: server-issued challenges, the recording's analysis and replay hashes."""
+"""Active liveness on the face side: server-issued challenges, the recording's analysis and replay signatures."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.crypto import KeyRing
 from core.settings import Settings
 from faces import matching as face_matching
 from faces import pool as facepool
@@ -31,11 +32,23 @@ from faces.errors import (
     UnknownAction,
 )
 from faces.matching import SFACE
-from models import FrameHash, LivenessChallenge, Pensioner
+from models import LivenessChallenge, Pensioner, ReplaySignature
+from models.enums import AppDecision
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.image import decode_image, image_sha256
-from verification.liveness import ACTIONS, LivenessConfig, LivenessResult, analyse_sequence, frame_phash, is_replay
+from verification.liveness import (
+    ACTIONS,
+    SIGNATURE_VERSION,
+    LivenessConfig,
+    LivenessResult,
+    ReplayConfig,
+    analyse_sequence,
+    face_signatures,
+    pack_signatures,
+    replay_fraction,
+    unpack_signatures,
+)
 from verification.liveness import ADVICE as LIVENESS_ADVICE
 from verification.pad import frame_evidence
 from verification.video import VideoLimits, decode_video, subsample
@@ -155,7 +168,7 @@ class AnalysedSubmission:
     """What the face pool returns for a submission."""
 
     result: LivenessResult | None
-    hashes: list[int] = field(default_factory=list)
+    signatures: bytes = b""  # pack_signatures() of the frames with a face (replay check)
     error: tuple[str, str, str] | None = None  # code, zh, en
     sface: list[np.ndarray] = field(default_factory=list)  # SFace vectors of the encoded (best) frames
     pad_real: float | None = None  # median P(real) over those frames
@@ -191,10 +204,11 @@ def analyse_submission(
         return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))
     if mirrored:
         rgb = [np.ascontiguousarray(f[:, ::-1]) for f in rgb]
-    hashes = [frame_phash(f) for f in rgb]
     result = analyse_sequence(rgb, times, actions, config=config)
+    signatures = pack_signatures(face_signatures(rgb, result.landmarks), times) if result.landmarks else b""
+    result.landmarks = []  # not needed past this point; keeps the answer from the face pool small
     vectors, pad_real = frame_evidence(rgb, result.encoded_frame_indices, sface=sface, pad=pad)
-    return AnalysedSubmission(result=result, hashes=hashes, sface=vectors, pad_real=pad_real)
+    return AnalysedSubmission(result=result, signatures=signatures, sface=vectors, pad_real=pad_real)
 
 
 def analyse_recording(
@@ -206,7 +220,7 @@ def analyse_recording(
     video: bytes | None,
     mirrored: bool = False,
 ) -> AnalysedSubmission:
-    """Liveness result, frame hashes, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable."""
+    """Liveness result, replay signatures, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable."""
     sface = SFACE in face_matching.active_models(settings)
     analysed = facepool.run(
         analyse_submission,
@@ -226,34 +240,65 @@ def analyse_recording(
     return analysed
 
 
-def _signed64(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
+def _replay_aad(pensioner_id: int, challenge_id: str) -> bytes:
+    """Binds stored signatures to their pensioner and challenge."""
+    return f"replay_signature:{pensioner_id}:{challenge_id}".encode()
 
 
-def _unsigned64(value: int) -> int:
-    return value + (1 << 64) if value < 0 else value
+def _certified_signatures(*, session: Session, ring: KeyRing, pensioner_id: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(times, vectors) of every certified app answer of this pensioner, all seasons; unreadable rows are skipped."""
+    rows = session.scalars(
+        select(ReplaySignature)
+        .join(LivenessChallenge, LivenessChallenge.id == ReplaySignature.challenge_id)
+        .where(
+            ReplaySignature.pensioner_id == pensioner_id,
+            ReplaySignature.version == SIGNATURE_VERSION,
+            ReplaySignature.frame_count > 0,
+            LivenessChallenge.result == AppDecision.CERTIFIED.value,
+        )
+    )
+    out = []
+    for row in rows:
+        if not ring.has(row.key_id):
+            continue  # written under a key that was since removed
+        blob = ring.decrypt(row.signatures, key_id=row.key_id, aad=_replay_aad(pensioner_id, row.challenge_id))
+        out.append(unpack_signatures(blob))
+    return out
 
 
 def remember_frames(
-    *, session: Session, pensioner_id: int, season_year: int, challenge_id: str, hashes: list[int], now: datetime
+    *,
+    session: Session,
+    settings: Settings,
+    pensioner_id: int,
+    season_year: int | None,
+    challenge_id: str,
+    signatures: bytes,
+    now: datetime,
 ) -> bool:
-    """Store the recording's frame hashes; True when they replay frames sent earlier in the season."""
-    old = [
-        _unsigned64(h)
-        for h in session.scalars(
-            select(FrameHash.phash).where(FrameHash.pensioner_id == pensioner_id, FrameHash.season_year == season_year)
-        )
-    ]
-    replayed = bool(old) and is_replay(hashes, old)
-    session.add_all(
-        FrameHash(
+    """Store this answer's signatures; True when they replay the frames of a certified answer (any season).
+
+    Failed answers are stored but never compared against: a second honest try in the same room is not a replay.
+    """
+    ring = KeyRing.from_settings(settings)
+    new_ms, new = unpack_signatures(signatures)
+    config = ReplayConfig()
+    replayed = any(
+        replay_fraction(new, new_ms, old, old_ms, config=config) >= config.min_fraction
+        for old_ms, old in _certified_signatures(session=session, ring=ring, pensioner_id=pensioner_id)
+    )
+    blob, key_id = ring.encrypt(signatures, aad=_replay_aad(pensioner_id, challenge_id))
+    session.add(
+        ReplaySignature(
             pensioner_id=pensioner_id,
-            season_year=season_year,
-            phash=_signed64(h),
             challenge_id=challenge_id,
+            season_year=season_year,
+            version=SIGNATURE_VERSION,
+            frame_count=len(new),
+            signatures=blob,
+            key_id=key_id,
             created_at=now,
         )
-        for h in hashes
     )
     return replayed
 

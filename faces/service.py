@@ -30,7 +30,7 @@ from faces.errors import (
 from faces.matching import DLIB, SFACE, verification_config
 from faces.pool import PhotoAnalysis
 from faces.uniqueness import Override, one_face_one_pension
-from models import BiometricConsent, FaceTemplate, Pensioner, VerificationAttempt
+from models import BiometricConsent, FaceTemplate, Pensioner, ReplaySignature, VerificationAttempt
 from models.enums import AttemptDecision, CertificationChannel, TemplateKind, TemplateSource
 from verification import quality as quality_mod
 from verification.errors import MESSAGES as VERIFICATION_MESSAGES
@@ -428,9 +428,10 @@ def _decide_photo(
 
 
 def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: TemplateDeletion) -> int:
-    """Delete every template of a pensioner (pension ended, consent withdrawn)."""
+    """Delete every template of a pensioner (pension ended, consent withdrawn), and their replay signatures."""
     result = session.execute(delete(FaceTemplate).where(FaceTemplate.pensioner_id == pensioner_id))
     count = int(getattr(result, "rowcount", 0) or 0)
+    session.execute(delete(ReplaySignature).where(ReplaySignature.pensioner_id == pensioner_id))
     audit.record(
         session=session,
         actor_type="staff" if actor_id else "system",

@@ -5,7 +5,7 @@ from models.auth import IdempotencyRecord, KnownDevice, OtpCode, RateLimitHit, R
 from models.base import Base
 from models.face import BiometricConsent, FaceTemplate, VerificationAttempt
 from models.home_visit import Evidence, HomeVisit, HomeVisitTask, ResidenceTransfer
-from models.liveness import FrameHash, LivenessChallenge
+from models.liveness import LivenessChallenge, ReplaySignature
 from models.notification import Notification
 from models.pensioner import Pensioner
 from models.region import Region
@@ -28,7 +28,6 @@ __all__ = [
     "Certification",
     "Evidence",
     "FaceTemplate",
-    "FrameHash",
     "HomeVisit",
     "HomeVisitTask",
     "IdempotencyRecord",
@@ -43,6 +42,7 @@ __all__ = [
     "RefreshToken",
     "Region",
     "Reinstatement",
+    "ReplaySignature",
     "ResidenceTransfer",
     "RiskRollup",
     "RiskRollupDay",

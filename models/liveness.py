@@ -1,11 +1,11 @@
-"""Liveness challenges and perceptual hashes of submitted frames."""
+"""Liveness challenges and the replay signatures of their answers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
@@ -25,14 +25,17 @@ class LivenessChallenge(CreatedAtMixin, Base):
     result: Mapped[str | None] = mapped_column(String(24))
 
 
-class FrameHash(CreatedAtMixin, Base):
-    """A 64-bit perceptual hash of a submitted frame, kept for the season against replays."""
+class ReplaySignature(CreatedAtMixin, Base):
+    """Face-region signatures of one liveness answer's frames (encrypted); later answers are compared
+    against those of certified challenges (faces.liveness.remember_frames, docs/liveness.md "Replay check")."""
 
-    __tablename__ = "frame_hash"
-    __table_args__ = (Index("ix_frame_hash_pensioner_season", "pensioner_id", "season_year"),)
+    __tablename__ = "replay_signature"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"))
-    season_year: Mapped[int]
-    phash: Mapped[int] = mapped_column(BigInteger)
-    challenge_id: Mapped[str] = mapped_column(String(36))
+    pensioner_id: Mapped[int] = mapped_column(ForeignKey("pensioner.id", ondelete="CASCADE"), index=True)
+    challenge_id: Mapped[str] = mapped_column(ForeignKey("liveness_challenge.id", ondelete="CASCADE"), unique=True)
+    season_year: Mapped[int | None]
+    version: Mapped[int]  # signature layout (verification.liveness.SIGNATURE_VERSION); others are not compared
+    frame_count: Mapped[int]
+    signatures: Mapped[bytes] = mapped_column(LargeBinary)  # AES-GCM of pack_signatures(), bound to the challenge
+    key_id: Mapped[str] = mapped_column(String(32))

@@ -138,6 +138,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "没有清晰的正脸画面，请在光线充足处正对镜头。",
         "No clear frontal frame; face the camera in good light.",
     ),
+    "replayed_frames": (
+        "这段画面与您以前已通过认证的录像相同。请本人现在面对手机摄像头重新录制，不要发送以前的录像。",
+        "These frames repeat a recording you already certified with; record yourself now, facing the phone camera.",
+    ),
 }
 
 
@@ -169,6 +173,7 @@ class LivenessResult:
     yaw: list[float | None] = field(default_factory=list)
     max_track_distance: float | None = None
     nonrigid_motion: float | None = None
+    landmarks: list[np.ndarray | None] = field(default_factory=list)  # 68 points per input frame (replay check)
 
     def advice(self) -> list[tuple[str, str]]:
         """Bilingual (zh, en) retry advice for each reason, in order."""
@@ -625,35 +630,182 @@ def analyse_sequence(
         yaw=track.per_frame(track.yaw, n),
         max_track_distance=worst,
         nonrigid_motion=nonrigid,
+        landmarks=points,
     )
 
 
-def frame_phash(rgb: np.ndarray) -> int:
-    """64-bit DCT perceptual hash: the 8x8 lowest frequencies of a 32x32 grey image against their median."""
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
-    small = cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
-    low = cv2.dct(small)[:8, :8].flatten()
-    median = float(np.median(low[1:]))  # the DC term would dominate the median
-    bits = 0
-    for value in low:
-        bits = (bits << 1) | int(value > median)
-    return bits
+# Replay signatures: a small picture of the face and of the eyes, in frame coordinates, per frame.
+SIGNATURE_VERSION = 1  # stored with the signatures; rows of another version are not compared
+_FACE_SIDE = 16  # face: a square of half the frame's short side around the centre of landmarks 17-67, 16x16 grey
+_FACE_SHARE = 0.5  # a selfie face (eye span ~0.2-0.3 of the short side) fills it
+_EYES_SIZE = (24, 8)  # eyes: 0.55 x 0.18 of the short side at the answer's median eye offset, 24x8 grey
+_EYES_SHARE = (0.55, 0.18)
+_CENTRE = slice(17, 68)  # brows, eyes, nose and mouth: 51 points average out landmark noise
+SIGNATURE_SIZE = _FACE_SIDE * _FACE_SIDE + _EYES_SIZE[0] * _EYES_SIZE[1]
+_PACKED = np.dtype([("ms", "<i4"), ("scale", "<f4"), ("q", "i1", (SIGNATURE_SIZE,))])
 
 
-def hamming(a: int, b: int) -> int:
-    """Number of differing bits between two hashes."""
-    return (a ^ b).bit_count()
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """Thresholds of the replay check (measured: bench/eval_replay.py, docs/liveness.md "Replay check")."""
+
+    max_distance: float = 3e-4  # 1 - correlation; floor for a still face, chosen on bench/eval_replay.py
+    neighbour_factor: float = 1.5  # ...or at most this times the frame's distance to its own neighbours
+    min_fraction: float = 0.5  # replayed when this share of the new frames matches at one time offset
+    time_tolerance_ms: int = 40  # a matched stored frame may sit this far from the common offset
+    max_segment_ms: int = 150  # a frame may also lie between two stored frames this close (other subsampling)
+    min_frames: int = 3  # fewer frames with a face say nothing
 
 
-def is_replay(
-    new_hashes: Sequence[int], old_hashes: Sequence[int], *, max_distance: int = 6, min_fraction: float = 0.5
-) -> bool:
-    """True when at least ``min_fraction`` of the new frames are near-duplicates of earlier frames.
+def _region(rgb: np.ndarray, centre: np.ndarray, size_px: tuple[float, float], out: tuple[int, int]) -> np.ndarray:
+    """A size_px region of an RGB frame around centre, anti-aliased, as an out-sized zero-mean grey vector."""
+    height, width = rgb.shape[:2]
+    scale = out[0] / size_px[0]  # output pixels per frame pixel
+    margin = 2.0 / scale
+    x0, y0 = int(max(0, centre[0] - size_px[0] / 2 - margin)), int(max(0, centre[1] - size_px[1] / 2 - margin))
+    x1 = int(min(width, math.ceil(centre[0] + size_px[0] / 2 + margin)))
+    y1 = int(min(height, math.ceil(centre[1] + size_px[1] / 2 + margin)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return np.zeros(out[0] * out[1], dtype=np.float32)
+    # Average k x k blocks first (integer factor: OpenCV's fast path), leaving 4-8 pixels per output pixel;
+    # blurring the full-size crop instead costs ~5 ms a frame.
+    k = max(1, int(1.0 / (4.0 * scale)))
+    x1, y1 = x0 + (x1 - x0) // k * k, y0 + (y1 - y0) // k * k
+    size = ((x1 - x0) // k, (y1 - y0) // k)
+    grey = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if k > 1 else grey
+    fx = fy = 1.0 / k
+    grey = cv2.GaussianBlur(small.astype(np.float32), (0, 0), 0.5 * fx / scale)
+    # Output pixel u samples frame x = centre - size/2 + (u + 0.5) / scale, i.e. small-image (x - x0) * f - 0.5.
+    left, top = centre[0] - size_px[0] / 2 - x0, centre[1] - size_px[1] / 2 - y0
+    matrix = np.array(
+        [[fx / scale, 0.0, (left + 0.5 / scale) * fx - 0.5], [0.0, fy / scale, (top + 0.5 / scale) * fy - 0.5]],
+        dtype=np.float32,
+    )
+    vec = cv2.warpAffine(
+        grey, matrix, out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    ).ravel()
+    return vec - vec.mean()
 
-    Recompressing a JPEG changes a 64-bit pHash by 0-4 bits; consecutive frames of a live recording
-    differ by more, but frames 70 ms apart can be close, hence a fraction of frames and not any one.
+
+def face_signatures(frames: Sequence[np.ndarray], landmarks: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    """Per frame with landmarks: face and eye regions in frame coordinates (unit vector), None without a face.
+
+    The regions move with the centre of landmarks 17-67 (an average of 51 points: steady under recompression),
+    are sized by the frame and do not rotate: the same frame re-sent (recompressed, rescaled) gives the same
+    picture, a head that moved, turned or blinked another; the room hardly enters.
     """
-    if not new_hashes or not old_hashes:
-        return False
-    repeated = sum(1 for h in new_hashes if min(hamming(h, o) for o in old_hashes) <= max_distance)
-    return repeated >= min_fraction * len(new_hashes)
+    found = [p for p in landmarks if p is not None]
+    if not found:
+        return [None] * len(frames)
+    # Sizes from the frame, not from the face: the same frames re-sent at any scale give exactly the same
+    # regions, where a size measured on the landmarks would differ by a fraction of a percent, enough to miss.
+    unit = float(min(frames[0].shape[:2]))
+    eye_offset = np.median([p[[36, 39, 42, 45]].mean(0) - p[_CENTRE].mean(0) for p in found], axis=0)
+    face_px = (_FACE_SHARE * unit, _FACE_SHARE * unit)
+    eyes_px = (_EYES_SHARE[0] * unit, _EYES_SHARE[1] * unit)
+    out: list[np.ndarray | None] = []
+    for rgb, points in zip(frames, landmarks, strict=True):
+        if points is None:
+            out.append(None)
+            continue
+        centre = points[_CENTRE].mean(0)
+        face = _region(rgb, centre, face_px, (_FACE_SIDE, _FACE_SIDE))
+        eyes = _region(rgb, centre + eye_offset, eyes_px, _EYES_SIZE)
+        # One norm for both: closed eyes are a flat strip whose JPEG noise must not be blown up to unit size.
+        vec = np.concatenate([face, eyes]).astype(np.float32)
+        norm = float(np.linalg.norm(vec))
+        out.append(vec / norm if norm > 0 else vec)
+    return out
+
+
+def pack_signatures(signatures: Sequence[np.ndarray | None], timestamps_ms: Sequence[int]) -> bytes:
+    """Frames with a signature as (ms, scale, int8 vector) records."""
+    kept = [(int(t), s) for s, t in zip(signatures, timestamps_ms, strict=True) if s is not None]
+    packed = np.zeros(len(kept), dtype=_PACKED)
+    for row, (ms, sig) in zip(packed, kept, strict=True):
+        scale = float(np.abs(sig).max()) / 127.0 or 1.0
+        row["ms"], row["scale"], row["q"] = ms, scale, np.round(sig / scale).astype(np.int8)
+    return packed.tobytes()
+
+
+def unpack_signatures(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Capture times (ms) and unit signature vectors (one per row) of ``pack_signatures`` output."""
+    packed = np.frombuffer(blob, dtype=_PACKED)
+    vectors = packed["q"].astype(np.float32) * packed["scale"][:, None]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return packed["ms"].astype(np.int64), vectors / np.where(norms > 0, norms, 1.0)
+
+
+def _own_steps(vectors: np.ndarray, times: np.ndarray, max_gap_ms: int) -> np.ndarray:
+    """Each frame's distance (1 - correlation) to its nearest neighbour in time; 0 without one."""
+    if len(vectors) < 2:
+        return np.zeros(len(vectors))
+    step = 1.0 - np.sum(vectors[1:] * vectors[:-1], axis=1)
+    step = np.where(np.diff(times) <= max_gap_ms, step, np.inf)
+    nearest = np.minimum(np.concatenate([[np.inf], step]), np.concatenate([step, [np.inf]]))
+    return np.where(np.isfinite(nearest), nearest, 0.0)
+
+
+def _offset_intervals(
+    new: np.ndarray, new_ms: np.ndarray, old: np.ndarray, old_ms: np.ndarray, config: ReplayConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(new frame, lowest, highest time offset) for each stored frame or stored pair a new frame matches."""
+    limit = np.maximum(config.max_distance, config.neighbour_factor * _own_steps(new, new_ms, config.max_segment_ms))
+    point = 1.0 - new @ old.T
+    tol = config.time_tolerance_ms
+    rows, cols = np.nonzero(point <= limit[:, None])
+    frames, lows, highs = [rows], [old_ms[cols] - tol - new_ms[rows]], [old_ms[cols] + tol - new_ms[rows]]
+    if len(old) >= 2:
+        # A frame between two stored frames (another subsampling of the same video) lies near their segment.
+        start, along = old[:-1], old[1:] - old[:-1]
+        length = np.sum(along * along, axis=1)
+        usable = (np.diff(old_ms) <= config.max_segment_ms) & (length > 0)
+        dot = new @ along.T - np.sum(start * along, axis=1)[None, :]
+        lam = np.clip(dot / np.where(length > 0, length, 1.0), 0.0, 1.0)
+        segment = point[:, :-1] - lam * dot + 0.5 * lam * lam * length  # half the squared distance to it
+        rows, cols = np.nonzero((segment <= limit[:, None]) & usable[None, :])
+        frames.append(rows)
+        lows.append(old_ms[cols] - tol - new_ms[rows])
+        highs.append(old_ms[cols + 1] + tol - new_ms[rows])
+    return np.concatenate(frames), np.concatenate(lows), np.concatenate(highs)
+
+
+def replay_fraction(
+    new: np.ndarray,
+    new_ms: Sequence[int] | np.ndarray,
+    old: np.ndarray,
+    old_ms: Sequence[int] | np.ndarray,
+    *,
+    config: ReplayConfig | None = None,
+) -> float:
+    """Largest share of the new frames that match the stored recording at one common time offset.
+
+    A frame matches when its signature is within ``max_distance`` of a stored frame (or of the line between
+    two consecutive stored frames), or closer than ``neighbour_factor`` times its own distance to its
+    neighbouring frames: a copy is closer to the original than a live face is to itself 67 ms later.
+    """
+    config = config or ReplayConfig()
+    if len(new) < config.min_frames or len(old) == 0:
+        return 0.0
+    tn, to = np.asarray(new_ms, dtype=np.float64), np.asarray(old_ms, dtype=np.float64)
+    frames, lows, highs = _offset_intervals(new, tn, old, to, config)
+    events: list[tuple[float, int]] = []
+    order = np.lexsort((lows, frames))
+    merged_lo = merged_hi = 0.0
+    current = -1
+    for k in order:  # per frame, merge overlapping offset intervals: a frame counts once at any offset
+        i, lo, hi = int(frames[k]), float(lows[k]), float(highs[k])
+        if i == current and lo <= merged_hi:
+            merged_hi = max(merged_hi, hi)
+            continue
+        if current >= 0:
+            events += [(merged_lo, -1), (merged_hi, 1)]
+        current, merged_lo, merged_hi = i, lo, hi
+    if current >= 0:
+        events += [(merged_lo, -1), (merged_hi, 1)]
+    best = covered = 0
+    for _, kind in sorted(events):  # an interval opening (-1) sorts before one closing at the same offset
+        covered -= kind
+        best = max(best, covered)
+    return best / len(new)

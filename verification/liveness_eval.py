@@ -19,7 +19,14 @@ import numpy as np
 from verification import face, matching
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
-from verification.liveness import LivenessConfig, analyse_sequence, frame_phash, is_replay
+from verification.liveness import (
+    LivenessConfig,
+    LivenessResult,
+    ReplayConfig,
+    analyse_sequence,
+    face_signatures,
+    replay_fraction,
+)
 from verification.pad import frame_evidence
 from verification.video import VideoLimits, decode_video_file
 
@@ -78,6 +85,26 @@ def _enrol_encoding(case_dir: Path, face_config: VerificationConfig) -> np.ndarr
     return analysed.encoding
 
 
+def _signatures(frames: list[np.ndarray], result: LivenessResult) -> np.ndarray:
+    found = [s for s in face_signatures(frames, result.landmarks) if s is not None] if result.landmarks else []
+    return np.array(found).reshape(len(found), -1)
+
+
+def _replays(
+    frames: list[np.ndarray], times: list[int], result: LivenessResult, earlier: Path, config: LivenessConfig
+) -> bool:
+    """The API's replay check (docs/liveness.md "Replay check") against the earlier case's frames."""
+    previous, previous_times = load_case_frames(earlier)
+    before = analyse_sequence(previous, previous_times, ["blink"], config=config)
+    new_ms = [t for t, p in zip(times, result.landmarks, strict=False) if p is not None]
+    old_ms = [t for t, p in zip(previous_times, before.landmarks, strict=False) if p is not None]
+    replay = ReplayConfig()
+    fraction = replay_fraction(
+        _signatures(frames, result), new_ms, _signatures(previous, before), old_ms, config=replay
+    )
+    return fraction >= replay.min_fraction
+
+
 def evaluate_case(
     case: Case, *, config: LivenessConfig, face_config: VerificationConfig, pad_threshold: float | None = None
 ) -> dict[str, Any]:
@@ -90,10 +117,8 @@ def evaluate_case(
         _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True)
         if pad_real is not None and pad_real < pad_threshold:
             reasons.append("presentation_attack")
-    if case.replay_of is not None:
-        previous, _ = load_case_frames(case.replay_of)
-        if is_replay([frame_phash(f) for f in frames], [frame_phash(f) for f in previous]):
-            reasons.append("replay")
+    if case.replay_of is not None and _replays(frames, times, result, case.replay_of, config):
+        reasons.append("replay")
     match: str | None = None
     enrol = _enrol_encoding(case.path, face_config)
     if (case.path / "enrol.jpg").exists() and enrol is None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from certification import seasons as season_service
 from faces import liveness
 from faces import service as face_service
-from models import Certification, LivenessChallenge, VerificationAttempt
+from models import Certification, LivenessChallenge, ReplaySignature, VerificationAttempt
 from tests import factories as f
 from tests.conftest import faces_dir
 from verification.video import VideoLimits, decode_video
@@ -170,14 +170,75 @@ def test_still_photo_wrong_order_and_person_switch_fail(client, session, ready, 
     assert session.scalar(select(func.count()).select_from(Certification)) == 0
 
 
-def test_replayed_frames_for_a_new_challenge_are_refused(client, session, ready, blink) -> None:
-    _, hdr = ready
+def _recompressed(frames: list[bytes], scale: float = 1.0) -> list[bytes]:
+    """The same frames sent again: decoded, optionally rescaled, and re-encoded as JPEG q70."""
+    out = []
+    for jpg in frames:
+        bgr = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
+        if scale != 1.0:
+            bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes())
+    return out
+
+
+def _next_season(client, session, settings, clock, p):
+    """A year later: the 2027 season is open and the pensioner logs in again."""
+    clock.now = clock.now.replace(year=2027)
+    season_service.create_season(session=session, settings=settings, year=2027)
+    session.commit()
+    return f.pensioner_token(client, session, p)
+
+
+def test_replay_of_a_certified_answer_is_refused_in_a_later_season(client, session, settings, ready, blink, clock):
+    p, hdr = ready
     frames, times = _window(blink[1], 0)
-    cid = _challenge(client, session, hdr, ["open_mouth"])  # fails, but its frames are remembered
-    assert _submit(client, hdr, cid, frames, times, "first").json()["decision"] == "liveness_failed"
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    assert _submit(client, hdr, cid, frames, times, "y1").json()["decision"] == "certified"
+    hdr = _next_season(client, session, settings, clock, p)
+    # Last year's accepted recording, recompressed and rescaled, answering this year's challenge.
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    body = _submit(client, hdr, cid, _recompressed(frames, 0.75), times, "y2-replay").json()
+    assert body["decision"] == "liveness_failed" and "replayed_frames" in body["reasons"], body
+    advice = next(a for a in body["advice"] if a["reason"] == "replayed_frames")
+    assert "以前" in advice["zh"] and "record yourself now" in advice["en"]
+    # The same person in the same room, another stretch of the recording: not a replay.
+    frames, times = _window(blink[1], 9000)
     cid = _challenge(client, session, hdr, ["blink"])
-    body = _submit(client, hdr, cid, frames, times, "second").json()
-    assert body["decision"] == "liveness_failed" and "replayed_frames" in body["reasons"]
+    body = _submit(client, hdr, cid, frames, times, "y2-live").json()
+    assert body["decision"] == "certified", body
+
+
+def test_a_failed_try_does_not_make_the_next_honest_try_a_replay(client, session, ready, blink) -> None:
+    pensioner, hdr = ready
+    # Reported: frames 10.5-14 s, never sent before, refused as replayed after a failed try with 4-10 s.
+    frames, times = _window(blink[1], 4000, 6000)
+    cid = _challenge(client, session, hdr, ["open_mouth"])
+    assert _submit(client, hdr, cid, frames, times, "a-1").json()["decision"] == "liveness_failed"
+    frames, times = _window(blink[1], 10500, 3500)
+    cid = _challenge(client, session, hdr, ["blink"])
+    body = _submit(client, hdr, cid, frames, times, "a-2").json()
+    assert "replayed_frames" not in body["reasons"], body
+    # Reported: the whole video refused after a try made of one repeated frame.
+    frames, times = _window(blink[1], 0)
+    cid = _challenge(client, session, hdr, ["blink"])
+    assert _submit(client, hdr, cid, [frames[0]] * len(frames), times, "b-1").json()["decision"] == "liveness_failed"
+    cid = _challenge(client, session, hdr, ["blink"])
+    resp = client.post(
+        "/api/v1/me/certifications",
+        data={"challenge_id": cid},
+        files={"video": ("v.mp4", blink[0], "video/mp4")},
+        headers=hdr | {"Idempotency-Key": "b-2"},
+    )
+    assert resp.status_code == 200 and resp.json()["decision"] == "certified", resp.text
+    # Every answer's signatures are kept (encrypted), whether it certified or not; they go with the templates.
+    assert session.scalar(select(func.count()).select_from(ReplaySignature)) == 4
+    face_service.delete_templates(
+        session=session,
+        pensioner_id=pensioner.id,
+        actor_id=None,
+        reason=face_service.TemplateDeletion.CONSENT_WITHDRAWN,
+    )
+    assert session.scalar(select(func.count()).select_from(ReplaySignature)) == 0
 
 
 def test_challenge_rules(client, session, ready, blink, clock) -> None:

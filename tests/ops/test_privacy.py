@@ -58,14 +58,14 @@ def _evidence(session: Session, settings: Settings, pensioner_id: int, data: byt
 
 
 def test_only_encrypted_blobs_are_stored() -> None:
-    """No image column exists: the only binary columns are the encrypted template and evidence."""
+    """No image column exists: the only binary columns are the encrypted template, evidence and replay signatures."""
     binary = {
         f"{t.name}.{c.name}"
         for t in models.Base.metadata.sorted_tables
         for c in t.columns
         if isinstance(c.type, LargeBinary)
     }
-    assert binary == {"face_template.encoding", "evidence.data"}
+    assert binary == {"face_template.encoding", "evidence.data", "replay_signature.signatures"}
 
 
 @needs_faces

@@ -13,7 +13,16 @@ from PIL import Image, ImageOps
 from tests.conftest import faces_dir
 from verification.errors import VerificationError
 from verification.landmarks import eye_aspect_ratio, mouth_aspect_ratio
-from verification.liveness import ADVICE, LivenessConfig, analyse_sequence, frame_phash, hamming, is_replay
+from verification.liveness import (
+    ADVICE,
+    LivenessConfig,
+    ReplayConfig,
+    analyse_sequence,
+    face_signatures,
+    pack_signatures,
+    replay_fraction,
+    unpack_signatures,
+)
 from verification.pose import head_pose
 from verification.video import DecodedVideo, VideoLimits, decode_video, subsample
 
@@ -112,16 +121,60 @@ def test_person_switch_fails(blink_video: DecodedVideo) -> None:
     assert "person_switch" in result.reasons
 
 
+def _signatures(frames: list[np.ndarray], times: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Face signatures of an answer, as the face pool makes them (landmarks from the liveness analysis)."""
+    result = analyse_sequence(frames, times, ["blink"], config=CONFIG)
+    kept = [(s, t) for s, t in zip(face_signatures(frames, result.landmarks), times, strict=True) if s is not None]
+    return np.array([s for s, _ in kept]), [t for _, t in kept]
+
+
+def _stored(frames: list[np.ndarray], times: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, times) after the int8 packing the database keeps."""
+    vectors, kept = _signatures(frames, times)
+    ms, old = unpack_signatures(pack_signatures(list(vectors), kept))
+    return old, ms
+
+
+def _resent(frames: list[np.ndarray], scale: float = 1.0) -> list[np.ndarray]:
+    out = []
+    for f in frames:
+        if scale != 1.0:
+            f = cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out.append(cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED))
+    return out
+
+
 @needs_faces
-def test_replayed_frames_are_recognised(blink_video: DecodedVideo) -> None:
-    frames, _ = _window(blink_video, 0, 1000)
-    recompressed = [
-        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_UNCHANGED) for f in frames
-    ]
-    old = [frame_phash(f) for f in frames]
-    assert is_replay([frame_phash(f) for f in recompressed], old)
-    photo = _load(FACES / "spoof/print/silentface_image_F1.jpg")
-    assert hamming(frame_phash(photo), frame_phash(frames[0])) > 10
+def test_face_signature_catches_replays_and_spares_retries_in_the_same_room(blink_video: DecodedVideo) -> None:
+    frames, times = _window(blink_video, 0)
+    old, old_ms = _stored(frames, times)
+    # The same frames re-sent: recompressed and rescaled, time stamps starting elsewhere.
+    new, new_ms = _signatures(_resent(frames, 0.75), [t + 5000 for t in times])
+    assert replay_fraction(new, new_ms, old, old_ms) >= 0.75
+    # Another stretch of the same recording (same man, room, light and camera) is not a replay.
+    retry, retry_times = _window(blink_video, 6000)
+    new, new_ms = _signatures(_resent(retry), retry_times)
+    assert replay_fraction(new, new_ms, old, old_ms) < ReplayConfig().min_fraction
+    # Reported: the whole recording after an answer made of one of its frames repeated.
+    still, still_ms = _stored([frames[0]] * len(frames), times)
+    new, new_ms = _signatures(blink_video.frames, blink_video.timestamps_ms)
+    assert replay_fraction(new, new_ms, still, still_ms) < 0.1
+
+
+@needs_faces
+def test_face_signature_catches_another_subsampling_of_the_same_video() -> None:
+    # Every frame of the 24 fps recording: the stored answer has the even ones, the replay only the odd ones.
+    every = decode_video(BLINK.read_bytes(), limits=VideoLimits(target_fps=100))
+    keep = [i for i, t in enumerate(every.timestamps_ms) if t < 3000]
+    even, odd = keep[0::2], keep[1::2]
+    old, old_ms = _stored([every.frames[i] for i in even], [every.timestamps_ms[i] for i in even])
+    new, new_ms = _signatures(_resent([every.frames[i] for i in odd]), [every.timestamps_ms[i] for i in odd])
+    assert replay_fraction(new, new_ms, old, old_ms) >= 0.8
+
+
+def test_replay_advice_is_bilingual() -> None:
+    zh, en = ADVICE["replayed_frames"]
+    assert "以前" in zh and "record yourself now" in en
 
 
 @needs_faces
