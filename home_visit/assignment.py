@@ -97,21 +97,9 @@ def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: Sta
         or worker.region_code not in region_chain(pensioner)
     ):
         raise errors.InvalidAssignee()
-    previous = task.assigned_staff_id
-    task.assigned_staff_id = worker.id
-    task.escalated_at = None
-    task.updated_at = now
-    audit.record(
-        session=session,
-        actor_type="staff",
-        actor_id=actor.id,
-        action="home_visit.task_reassigned",
-        target_type="home_visit_task",
-        target_id=task.id,
-        detail={"from": previous, "to": worker.id},
+    return _assign(
+        session=session, task=task, to=worker.id, actor_id=actor.id, action="home_visit.task_reassigned", now=now
     )
-    session.flush()
-    return task
 
 
 def take_over(*, session: Session, task: HomeVisitTask, staff: StaffUser, now: datetime) -> HomeVisitTask:
@@ -122,20 +110,29 @@ def take_over(*, session: Session, task: HomeVisitTask, staff: StaffUser, now: d
     assert pensioner is not None
     if staff.role == StaffRole.FIELD.value and staff.region_code not in region_chain(pensioner):
         raise errors.InvalidAssignee()
-    previous = task.assigned_staff_id
-    if previous == staff.id:
+    if task.assigned_staff_id == staff.id:
         return task
-    task.assigned_staff_id = staff.id
+    return _assign(
+        session=session, task=task, to=staff.id, actor_id=staff.id, action="home_visit.task_taken_over", now=now
+    )
+
+
+def _assign(
+    *, session: Session, task: HomeVisitTask, to: int, actor_id: int, action: str, now: datetime
+) -> HomeVisitTask:
+    """Give the task to `to` (escalation cleared), audited with from and to."""
+    previous = task.assigned_staff_id
+    task.assigned_staff_id = to
     task.escalated_at = None
     task.updated_at = now
     audit.record(
         session=session,
         actor_type="staff",
-        actor_id=staff.id,
-        action="home_visit.task_taken_over",
+        actor_id=actor_id,
+        action=action,
         target_type="home_visit_task",
         target_id=task.id,
-        detail={"from": previous, "to": staff.id},
+        detail={"from": previous, "to": to},
     )
     session.flush()
     return task
