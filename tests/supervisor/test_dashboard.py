@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.routers.dashboard import COOKIE
 from tests import factories
-from tests.supervisor.cdp import Browser, chromium_path
+from tests.browser.cdp import Browser, chromium_path
+from tests.browser.server import serve
 from tests.supervisor.conftest import City
 
 KPI = re.compile(r'<b data-k="(\w+)"[^>]*>(-?\d+)</b>')
@@ -85,25 +82,11 @@ def test_wrong_password_shows_error(client, session, city: City) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The app on 127.0.0.1 and a free port, served by uvicorn in a thread."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The app on 127.0.0.1 and a free port."""
+    with serve(app) as url:
+        yield url
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)")

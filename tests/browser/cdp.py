@@ -36,10 +36,30 @@ def chromium_path() -> str | None:
     return None
 
 
+def _flags(extra: list[str] | None, window: tuple[int, int] | None) -> list[str]:
+    """The base flags, a window size if given, and the caller's (e.g. a fake camera)."""
+    flags = [f for f in FLAGS if not (window and f.startswith("--window-size="))]
+    if window:
+        flags.append(f"--window-size={window[0]},{window[1]}")
+    return flags + list(extra or [])
+
+
+def fake_camera_flags(video: str) -> list[str]:
+    """Flags that grant the camera without asking and feed it a .y4m/.mjpeg file."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+
+
 class Browser:
     """One headless Chromium with one page, driven through CDP on fds 3 (in) and 4 (out)."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(
+        self, binary: str, *, extra_flags: list[str] | None = None, window: tuple[int, int] | None = None
+    ) -> None:
         self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
@@ -49,7 +69,7 @@ class Browser:
             os.dup2(from_chrome_w, 4)
 
         self.proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+            [binary, *_flags(extra_flags, window), f"--user-data-dir={self._profile}", "about:blank"],
             preexec_fn=_fds,
             close_fds=False,
             stdout=subprocess.DEVNULL,
