@@ -139,5 +139,5 @@ def list_staff(
     """Active staff within the caller's jurisdiction (filter by role: the reassign picker asks for field workers)."""
     rows = staff_service.list_staff(session=session, region=region, role=role)
     codes = {u.region_code for u in rows}
-    names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).tuples().all())
+    names = {c: n for c, n in session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))}
     return [_staff_out(u, names) for u in rows]

@@ -103,7 +103,7 @@ def failures(*, session: Session, settings: Settings, region: Region, season: Se
         report.by_region.setdefault(code or "", dict.fromkeys(REASONS, 0))[r] += int(n)
     _add_weeks(session, settings, report, conds, reason, season.open_date)
     names = select(Region.code, Region.name).where(Region.code.in_(list(report.by_region)))
-    report.region_names = dict(session.execute(names).tuples().all())
+    report.region_names = {code: name for code, name in session.execute(names)}
     return report
 
 
