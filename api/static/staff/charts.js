@@ -40,7 +40,7 @@ const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
 /** Daily certifications (bars), the share certified (line), days-left ticks and today. */
 export function trendChart(svg, s, tr) {
   svg.replaceChildren();
-  const W = 1180, left = 56, right = 20, top = 16, bottom = 190;
+  const W = 1180, left = 56, right = 20, top = 30, bottom = 190;
   const today = asDay(s.today), deadline = s.deadline ? asDay(s.deadline) : today;
   const first = s.trend.length ? asDay(s.trend[0].day) : today;
   const start = Math.min(first, today, deadline - 30 * dayMs), end = Math.max(deadline, today);
@@ -73,12 +73,12 @@ export function trendChart(svg, s, tr) {
   const tx = x(today) + step / 2;
   svg.append(el("line", { x1: tx, x2: tx, y1: top, y2: bottom, class: "today" }));
   labels.push(el("text", { x: tx, y: bottom + 18, class: "tick today-label", "text-anchor": "middle", "data-tick": "today" }, tr("今天", "Today")));
-  labels.push(el("text", { x: left, y: bottom + 58, class: "tick", "text-anchor": "start" }, iso(start)));
-  labels.push(el("text", { x: W - right, y: bottom + 58, class: "tick", "text-anchor": "end" }, iso(end)));
+  labels.push(el("text", { x: left, y: bottom + 64, class: "tick", "text-anchor": "start" }, iso(start)));
+  labels.push(el("text", { x: W - right, y: bottom + 64, class: "tick", "text-anchor": "end" }, iso(end)));
   labels.sort((a, b) => Number(a.getAttribute("x")) - Number(b.getAttribute("x")));
   for (const label of labels) svg.append(label);
   declutter(svg, labels.filter((l) => l.dataset.tick !== undefined));
-  svg.append(el("text", { x: W - right, y: top + 4, class: "legend", "text-anchor": "end" },
+  svg.append(el("text", { x: W - right, y: 14, class: "legend", "text-anchor": "end" },
     tr("柱：每日认证人数　线：累计认证比例", "Bars: certified per day   Line: share certified")));
 }
 
@@ -111,7 +111,7 @@ export function childrenChart(svg, children, tr, colours) {
 /** Stacked bars of failed attempts per week, by reason. */
 export function weeksChart(svg, weeks, reasons, colours, label, tr) {
   svg.replaceChildren();
-  const W = 600, left = 40, right = 10, top = 12, bottom = 200;
+  const W = 600, left = 40, right = 10, top = 28, bottom = 200;
   const peak = Math.max(1, ...weeks.map((w) => w.total));
   const step = (W - left - right) / Math.max(weeks.length, 1);
   svg.append(el("line", { x1: left, x2: W - right, y1: bottom, y2: bottom, class: "axis" }));
@@ -134,9 +134,9 @@ export function weeksChart(svg, weeks, reasons, colours, label, tr) {
   });
   declutter(svg, labels, { rows: 2 });
   reasons.forEach((r, i) => {
-    const x = left + (i % 4) * 140, y = bottom + 44 + Math.floor(i / 4) * 18;
+    const x = left + (i % 3) * 180, y = bottom + 42 + Math.floor(i / 3) * 18;
     svg.append(el("rect", { x, y: y - 11, width: 12, height: 12, fill: colours[r] }));
     svg.append(el("text", { x: x + 16, y, class: "legend" }, label(r)));
   });
-  svg.append(el("text", { x: W - right, y: top + 4, class: "legend", "text-anchor": "end" }, tr("按周（每周首日）", "By week (first day)")));
+  svg.append(el("text", { x: W - right, y: 14, class: "legend", "text-anchor": "end" }, tr("按周（每周首日）", "By week (first day)")));
 }

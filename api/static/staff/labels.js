@@ -1,7 +1,7 @@
 // One label table for every code the staff pages show: [Chinese, English].
 export const LABELS = {
   // face-check decisions and app answers
-  match: ["通过", "Match"], no_match: ["未通过（非本人或不像）", "No match"], retry: ["需重拍", "Retry"],
+  match: ["通过", "Match"], no_match: ["比对未通过", "No match"], retry: ["需重拍", "Retry"],
   rejected: ["照片不合格", "Photo rejected"], liveness_failed: ["活体检测未通过", "Liveness failed"],
   presentation_attack: ["疑似翻拍或假体", "Presentation attack"], certified: ["已认证", "Certified"],
   locked: ["今日尝试次数已满", "Locked for today"],

@@ -91,7 +91,7 @@ async function decide(visitId, decision, note, row) {
   });
   if (!ok) return fail(body);
   row.dataset.done = decision;
-  await loadReview();
+  await Promise.all([loadReview(), loadTasks()]);  // a rejection reopens the task: it shows for reassigning
 }
 
 function renderReview() {
