@@ -84,7 +84,10 @@ def list_pensioners(
     region: RegionDep,
     q: Annotated[
         str | None,
-        Query(max_length=50, description="National ID (full, or at least 4 leading/trailing digits), phone, or name prefix"),
+        Query(
+            max_length=50,
+            description="National ID (full, or at least 4 leading/trailing digits), phone, or name prefix",
+        ),
     ] = None,
     status: Annotated[str | None, Query(pattern="^(active|suspended|terminated)$")] = None,
     bedridden: bool | None = None,

@@ -73,9 +73,19 @@ def overlapping(chart: dict[str, Any]) -> list[tuple[str, str]]:
     boxes = chart["boxes"]
     out = []
     for i, a in enumerate(boxes):
-        if a["x"] < -0.5 or a["y"] < -0.5 or a["x"] + a["w"] > chart["width"] + 0.5 or a["y"] + a["h"] > chart["height"] + 0.5:
+        if (
+            a["x"] < -0.5
+            or a["y"] < -0.5
+            or a["x"] + a["w"] > chart["width"] + 0.5
+            or a["y"] + a["h"] > chart["height"] + 0.5
+        ):
             out.append((a["text"], "outside"))
         for b in boxes[i + 1 :]:
-            if a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]:
+            if (
+                a["x"] < b["x"] + b["w"]
+                and b["x"] < a["x"] + a["w"]
+                and a["y"] < b["y"] + b["h"]
+                and b["y"] < a["y"] + a["h"]
+            ):
                 out.append((a["text"], b["text"]))
     return out

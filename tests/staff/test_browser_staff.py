@@ -17,7 +17,9 @@ from tests.browser.server import serve
 from tests.certification_integrity.helpers import IN_CITY, PDF, post_visit, token, with_task, world
 from tests.staff.browser_helpers import login, run_async, screenshot, wait_js
 
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
 STORED = "JSON.parse(sessionStorage.getItem('pension_cert.staff'))"
 
 
@@ -44,12 +46,19 @@ def _logout(browser: Browser) -> None:
 
 def test_login_lands_each_role_on_its_page_and_wrong_pages_redirect(served: str, session, browser: Browser) -> None:
     f.seed_regions(session)
-    users = {role: f.staff(session, role=role, region=f.HUANCUI) for role in ("counter", "supervisor", "admin", "field")}
+    users = {
+        role: f.staff(session, role=role, region=f.HUANCUI) for role in ("counter", "supervisor", "admin", "field")
+    }
     session.commit()
     browser.call("Page.navigate", session=True, url=f"{served}/staff/supervisor/")
     landed = browser.wait_for(lambda href: "/staff/?next=" in href)
     assert unquote(landed).endswith("/staff/?next=/staff/supervisor/")  # no session: to the login, and back after
-    expected = {"counter": "/staff/counter/", "supervisor": "/staff/supervisor/", "admin": "/staff/supervisor/", "field": "/staff/field/"}
+    expected = {
+        "counter": "/staff/counter/",
+        "supervisor": "/staff/supervisor/",
+        "admin": "/staff/supervisor/",
+        "field": "/staff/field/",
+    }
     for role, user in users.items():
         _logout(browser)
         assert login(browser, served, user.username).endswith(expected[role]), role
@@ -76,7 +85,9 @@ def test_login_lands_each_role_on_its_page_and_wrong_pages_redirect(served: str,
         "document.getElementById('password').value = 'wrong-password';"
         "document.getElementById('login-submit').click();"
     )
-    assert wait_js(browser, "!document.getElementById('login-error').hidden && document.getElementById('login-error').textContent")
+    assert wait_js(
+        browser, "!document.getElementById('login-error').hidden && document.getElementById('login-error').textContent"
+    )
     assert browser.evaluate("sessionStorage.getItem('pension_cert.staff')") is None
 
 
@@ -87,8 +98,12 @@ def test_a_session_in_use_is_refreshed_before_its_token_expires(served: str, ses
     login(browser, served, user.username)
     before = browser.evaluate(STORED)
     # 30 s left on the access token: the next request the page makes rotates the tokens first.
-    browser.evaluate(f"sessionStorage.setItem('pension_cert.staff', JSON.stringify({{...{STORED}, expires_at: Date.now() + 30000}}))")
-    status = run_async(browser, "import('/staff/static/session.js').then(m => m.json('/api/v1/staff/me')).then(r => r.status)")
+    browser.evaluate(
+        f"sessionStorage.setItem('pension_cert.staff', JSON.stringify({{...{STORED}, expires_at: Date.now() + 30000}}))"
+    )
+    status = run_async(
+        browser, "import('/staff/static/session.js').then(m => m.json('/api/v1/staff/me')).then(r => r.status)"
+    )
     after = browser.evaluate(STORED)
     assert status == 200
     assert after["refresh_token"] != before["refresh_token"] and after["access_token"] != before["access_token"]
@@ -100,8 +115,14 @@ def test_supervisor_rejects_a_review_and_reassigns_the_reopened_task(
 ) -> None:
     w = with_task(session, settings, world(session, settings, clock), clock.now)
     death = {"outcome": "deceased", "death_date": "2026-06-02", **IN_CITY}
-    resp = post_visit(client, w.task_id, token(client, session, w.worker), "dead-1", death,
-                      {"death_certificate": ("certificate.pdf", PDF, "application/pdf")})
+    resp = post_visit(
+        client,
+        w.task_id,
+        token(client, session, w.worker),
+        "dead-1",
+        death,
+        {"death_certificate": ("certificate.pdf", PDF, "application/pdf")},
+    )
     assert resp.status_code == 201, resp.text
     visit = resp.json()
     assert visit["needs_review"] is True
@@ -111,11 +132,13 @@ def test_supervisor_rejects_a_review_and_reassigns_the_reopened_task(
     login(browser, served, w.supervisor.username)
     wait_js(browser, "document.body.dataset.loaded === 'true'")
     row = f"#review-table tr[data-visit='{visit['id']}']"
-    assert browser.evaluate(f"document.querySelector(\"{row}\").innerText").count("已去世") == 1
+    assert browser.evaluate(f'document.querySelector("{row}").innerText').count("已去世") == 1
     screenshot(browser, "staff_supervisor_review.png", tmp_path)
-    browser.evaluate(f"document.querySelector(\"{row} input.note\").value = '本人健在，家属误报';"
-                     f"document.querySelector(\"{row} button[data-decision=rejected]\").click();")
-    wait_js(browser, f"document.querySelector(\"{row}\") === null")
+    browser.evaluate(
+        f"document.querySelector(\"{row} input.note\").value = '本人健在，家属误报';"
+        f'document.querySelector("{row} button[data-decision=rejected]").click();'
+    )
+    wait_js(browser, f'document.querySelector("{row}") === null')
     session.commit()
     status = session.scalar(select(Pensioner.pension_status).where(Pensioner.id == w.pensioner.id))
     task_status = session.scalar(select(HomeVisitTask.status).where(HomeVisitTask.id == w.task_id))
@@ -123,8 +146,8 @@ def test_supervisor_rejects_a_review_and_reassigns_the_reopened_task(
     assert (status, task_status) == ("active", "open")  # the hold is undone, the task reopened
     # The reopened task shows in the task list; the picker lists field workers of the jurisdiction.
     task_row = f"#task-table tr[data-task='{w.task_id}']"
-    wait_js(browser, f"document.querySelector(\"{task_row} select.picker\") !== null")
-    options = browser.evaluate(f"[...document.querySelectorAll(\"{task_row} select.picker option\")].map(o => o.value)")
+    wait_js(browser, f'document.querySelector("{task_row} select.picker") !== null')
+    options = browser.evaluate(f'[...document.querySelectorAll("{task_row} select.picker option")].map(o => o.value)')
     assert str(w.colleague.id) in options and str(w.worker.id) not in options
     browser.evaluate(
         f"const s = document.querySelector(\"{task_row} select.picker\"); s.value = '{w.colleague.id}';"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from fastapi.testclient import TestClient
 
 from faces import service as face_service
-from models import BiometricConsent, Certification, FaceTemplate, HomeVisitTask, VerificationAttempt
+from models import BiometricConsent, Certification, FaceTemplate, VerificationAttempt
 from tests import factories as f
 from tests.supervisor.conftest import City
 
@@ -61,8 +61,13 @@ def test_card_scope_counter_city_wide_supervisor_own_district(client, session, c
     clerk = f.staff(session, role="counter", region=f.HUANCUI)
     sup = f.staff(session, role="supervisor", region=f.HUANCUI)
     session.commit()
-    assert client.get(f"/api/v1/pensioners/{city.wendeng_pending}/card", headers=f.staff_token(client, clerk)).is_success
-    assert client.get(f"/api/v1/pensioners/{city.wendeng_pending}/card", headers=f.staff_token(client, sup)).status_code == 404
+    assert client.get(
+        f"/api/v1/pensioners/{city.wendeng_pending}/card", headers=f.staff_token(client, clerk)
+    ).is_success
+    assert (
+        client.get(f"/api/v1/pensioners/{city.wendeng_pending}/card", headers=f.staff_token(client, sup)).status_code
+        == 404
+    )
 
 
 def test_counter_clerk_reads_the_face_checks_they_made(client, session, city: City) -> None:
@@ -94,15 +99,22 @@ def test_staff_list_for_the_reassign_picker_and_who_am_i(client, session, city: 
     assert everyone == {"sup_pick", "field_here", "clerk_here"}
     me = client.get("/api/v1/staff/me", headers=hdr).json()
     assert (me["username"], me["role"], me["region_code"], me["region_level"]) == (
-        "sup_pick", "supervisor", f.HUANCUI, "district"
+        "sup_pick",
+        "supervisor",
+        f.HUANCUI,
+        "district",
     )
 
 
 def _attempt(session, pid: int, day: int, decision: str, reasons: list[str]) -> None:  # type: ignore[no-untyped-def]
     session.add(
         VerificationAttempt(
-            pensioner_id=pid, at=datetime(2026, 6, day, 2, tzinfo=UTC), channel="app", season_year=2026,
-            decision=decision, reasons=reasons,
+            pensioner_id=pid,
+            at=datetime(2026, 6, day, 2, tzinfo=UTC),
+            channel="app",
+            season_year=2026,
+            decision=decision,
+            reasons=reasons,
         )
     )
 
@@ -119,15 +131,21 @@ def test_why_people_fail_by_age_band_reason_region_and_week(client, session, cit
     _attempt(session, ninety, 16, "retry", ["head_turned"])
     _attempt(session, wendeng, 16, "match", [])  # a success is not a failure
     _attempt(session, wendeng, 17, "no_match", ["score_above_threshold"])
-    session.add(VerificationAttempt(pensioner_id=young, at=city_now(), channel="counter", decision="no_match", reasons=[]))
+    session.add(
+        VerificationAttempt(pensioner_id=young, at=city_now(), channel="counter", decision="no_match", reasons=[])
+    )
     session.commit()
     hdr = f.staff_token(client, sup)
     body = client.get("/api/v1/risk/failures", headers=hdr).json()
     cells = {(c["band"], c["reason"]): c["attempts"] for c in body["cells"]}
     # city.old_failed (born 1941, 85) has two no_match app attempts from the fixture
     assert cells == {
-        ("60_69", "too_dark"): 1, ("60_69", "too_blurred"): 1, ("90_plus", "liveness"): 1,
-        ("90_plus", "presentation_attack"): 1, ("90_plus", "head_turned"): 1, ("70_79", "no_match"): 1,
+        ("60_69", "too_dark"): 1,
+        ("60_69", "too_blurred"): 1,
+        ("90_plus", "liveness"): 1,
+        ("90_plus", "presentation_attack"): 1,
+        ("90_plus", "head_turned"): 1,
+        ("70_79", "no_match"): 1,
         ("80_89", "no_match"): 2,
     }
     assert body["total"] == 8
@@ -137,9 +155,14 @@ def test_why_people_fail_by_age_band_reason_region_and_week(client, session, cit
     weeks = {w["week_start"]: w["total"] for w in body["weeks"]}
     # Weeks count from the season's opening day (1 April); attempts fall in Beijing-local days.
     assert (weeks["2026-05-27"], weeks["2026-06-03"], weeks["2026-06-10"], weeks["2026-06-17"]) == (1, 3, 3, 1)
-    assert list(weeks)[0] == "2026-04-01" and sum(weeks.values()) == 8 and list(weeks) == sorted(weeks)
+    assert next(iter(weeks)) == "2026-04-01" and sum(weeks.values()) == 8 and list(weeks) == sorted(weeks)
     district = f.staff(session, role="supervisor", region=f.WENDENG)
     session.commit()
     wd = client.get("/api/v1/risk/failures", headers=f.staff_token(client, district)).json()
     assert wd["total"] == 1
-    assert client.get("/api/v1/risk/failures", params={"region": f.HUANCUI}, headers=f.staff_token(client, district)).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/risk/failures", params={"region": f.HUANCUI}, headers=f.staff_token(client, district)
+        ).status_code
+        == 404
+    )

@@ -17,7 +17,9 @@ from tests.browser.server import serve
 from tests.staff.browser_helpers import LABEL_BOXES, login, overlapping, run_async, screenshot, wait_js
 from tests.supervisor.conftest import City
 
-needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)")
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
 
 
 def test_old_dashboard_links_redirect_to_the_supervisor_page(client: TestClient) -> None:
@@ -65,10 +67,19 @@ def test_browser_figures_equal_api_charts_and_export(served: str, client, sessio
             assert shown[key] == api[key], key
         drills = browser.evaluate("[...document.querySelectorAll('[data-drill]')].map(a => a.dataset.drill)")
         assert drills == [c["region"] for c in api["children"]]
-        assert browser.evaluate("[...document.querySelectorAll('#risk-table tr[data-pensioner]')].map(r => Number(r.dataset.pensioner))") == api_list
-        assert browser.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(31, 78, 121)"
+        assert (
+            browser.evaluate(
+                "[...document.querySelectorAll('#risk-table tr[data-pensioner]')].map(r => Number(r.dataset.pensioner))"
+            )
+            == api_list
+        )
+        assert (
+            browser.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(31, 78, 121)"
+        )
         assert browser.evaluate("document.querySelector('#trend [data-tick=\"today\"]').textContent") == "今天"
-        outside = browser.evaluate("performance.getEntriesByType('resource').map(e => e.name).filter(u => !u.startsWith(location.origin))")
+        outside = browser.evaluate(
+            "performance.getEntriesByType('resource').map(e => e.name).filter(u => !u.startsWith(location.origin))"
+        )
         assert outside == []  # nothing fetched from outside the service
         for chart in ("trend", "children-chart", "failure-weeks"):
             boxes = browser.evaluate(f"{LABEL_BOXES}('{chart}')")
@@ -97,11 +108,15 @@ def _export(browser: Browser, tmp_path: Path) -> None:
     downloads.mkdir()
     browser.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
     browser.evaluate("document.getElementById('export-csv').click()")
-    got = wait_js(browser, "window.lastDownload && window.lastDownload.filename.endsWith('.csv') && window.lastDownload")
+    got = wait_js(
+        browser, "window.lastDownload && window.lastDownload.filename.endsWith('.csv') && window.lastDownload"
+    )
     assert got["size"] > 0 and got["type"].startswith("text/csv")
     assert "national_id" in got["head"] or "身份证" in got["head"], got["head"]
     browser.evaluate("document.getElementById('export-xlsx').click()")
-    got = wait_js(browser, "window.lastDownload && window.lastDownload.filename.endsWith('.xlsx') && window.lastDownload")
+    got = wait_js(
+        browser, "window.lastDownload && window.lastDownload.filename.endsWith('.xlsx') && window.lastDownload"
+    )
     assert got["head"].startswith("PK")  # a zip: the xlsx container
     wait_js(browser, "document.getElementById('export-note').textContent !== ''")
     assert run_async(browser, "Promise.resolve(document.getElementById('export-note').textContent)") == "已下载"

@@ -135,13 +135,15 @@ function grab() {
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function show(kind, text, advice = []) {
+function show(kind, text, advice = [], decision = "") {
   const box = document.createElement("div");
   box.className = `result ${kind}`;
   box.dataset.result = kind;
+  box.dataset.decision = decision;
   const p = document.createElement("p"); p.textContent = text; box.append(p);
   if (advice.length) { const ul = document.createElement("ul"); for (const a of advice) { const li = document.createElement("li"); li.textContent = tr(a.zh, a.en); ul.append(li); } box.append(ul); }
   $("outcome").replaceChildren(box);
+  window.outcomes = (window.outcomes || 0) + 1;  // tests wait for the next result
 }
 
 function syncButtons() {
@@ -174,8 +176,7 @@ async function verify() {
   state.attemptId = body.decision === "match" ? body.attempt_id : null;
   state.certifyKey = null;
   const reasons = body.reasons.filter((r) => r !== "no_cohort").map(label).join("、");
-  show(body.decision === "match" ? "ok" : "bad", `${label(body.decision)}${reasons ? `：${reasons}` : ""}`, body.advice);
-  $("outcome").firstChild.dataset.decision = body.decision;
+  show(body.decision === "match" ? "ok" : "bad", `${label(body.decision)}${reasons ? `：${reasons}` : ""}`, body.advice, body.decision);
   await openCard(state.pensioner.id);
 }
 
