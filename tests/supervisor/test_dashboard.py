@@ -90,6 +90,12 @@ def test_browser_figures_equal_api_charts_and_export(served: str, client, sessio
         assert not re.search(r"\b(age_80|liveness_failed|no_match|reminder_\w+|too_dark)\b", text), text
         screenshot(browser, "staff_supervisor.png", tmp_path)
         _export(browser, tmp_path)
+        browser.evaluate("document.getElementById('lang').click()")  # English on request, labels too
+        assert browser.evaluate("document.querySelector('h1 [data-zh]').textContent") == "Supervisor"
+        assert browser.evaluate("document.querySelector('#trend [data-tick=\"today\"]').textContent") == "Today"
+        assert overlapping(browser.evaluate(f"{LABEL_BOXES}('trend')")) == []
+        screenshot(browser, "staff_supervisor_en.png", tmp_path)
+        browser.evaluate("document.getElementById('lang').click()")
         browser.evaluate(f"document.querySelector('[data-drill=\"{factories.HUANCUI}\"]').click()")
         browser.wait_for(lambda href: f"region={factories.HUANCUI}" in href)
         wait_js(browser, "document.body.dataset.loaded === 'true'")

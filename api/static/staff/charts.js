@@ -13,9 +13,9 @@ function overlaps(a, b) {
 }
 
 /** Keep labels of `group` inside the chart and apart: shift at the edges, move down a row, or hide. */
-export function declutter(svg, labels, { rows = 3, rowHeight = 16 } = {}) {
+export function declutter(svg, labels, { rows = 3, rowHeight = 16, fixed = [] } = {}) {
   const width = svg.viewBox.baseVal.width;
-  const placed = [];
+  const placed = fixed.map((f) => f.getBBox());  // labels that stay where they are (axis values)
   for (const label of labels) {
     const y0 = Number(label.getAttribute("y"));
     let box = label.getBBox();
@@ -48,8 +48,9 @@ export function trendChart(svg, s, tr) {
   const x = (ms) => left + ((ms - start) / dayMs) * step;
   const peak = Math.max(1, ...s.trend.map((p) => p.certified));
   svg.append(el("line", { x1: left, x2: W - right, y1: bottom, y2: bottom, class: "axis" }));
-  svg.append(el("text", { x: left - 6, y: top + 10, class: "tick", "text-anchor": "end" }, String(peak)));
-  svg.append(el("text", { x: left - 6, y: bottom, class: "tick", "text-anchor": "end" }, "0"));
+  const axis = [el("text", { x: left - 6, y: top + 10, class: "tick", "text-anchor": "end" }, String(peak)),
+    el("text", { x: left - 6, y: bottom, class: "tick", "text-anchor": "end" }, "0")];
+  svg.append(...axis);
   let total = 0;
   const points = [];
   for (const p of s.trend) {
@@ -77,7 +78,7 @@ export function trendChart(svg, s, tr) {
   labels.push(el("text", { x: W - right, y: bottom + 64, class: "tick", "text-anchor": "end" }, iso(end)));
   labels.sort((a, b) => Number(a.getAttribute("x")) - Number(b.getAttribute("x")));
   for (const label of labels) svg.append(label);
-  declutter(svg, labels.filter((l) => l.dataset.tick !== undefined));
+  declutter(svg, labels.filter((l) => l.dataset.tick !== undefined), { fixed: axis });
   svg.append(el("text", { x: W - right, y: 14, class: "legend", "text-anchor": "end" },
     tr("柱：每日认证人数　线：累计认证比例", "Bars: certified per day   Line: share certified")));
 }
@@ -115,7 +116,8 @@ export function weeksChart(svg, weeks, reasons, colours, label, tr) {
   const peak = Math.max(1, ...weeks.map((w) => w.total));
   const step = (W - left - right) / Math.max(weeks.length, 1);
   svg.append(el("line", { x1: left, x2: W - right, y1: bottom, y2: bottom, class: "axis" }));
-  svg.append(el("text", { x: left - 6, y: top + 10, class: "tick", "text-anchor": "end" }, String(peak)));
+  const axis = el("text", { x: left - 6, y: top + 10, class: "tick", "text-anchor": "end" }, String(peak));
+  svg.append(axis);
   const labels = [];
   weeks.forEach((w, i) => {
     let y = bottom;
@@ -132,7 +134,7 @@ export function weeksChart(svg, weeks, reasons, colours, label, tr) {
     svg.append(t);
     labels.push(t);
   });
-  declutter(svg, labels, { rows: 2 });
+  declutter(svg, labels, { rows: 2, fixed: [axis] });
   reasons.forEach((r, i) => {
     const x = left + (i % 3) * 180, y = bottom + 42 + Math.floor(i / 3) * 18;
     svg.append(el("rect", { x, y: y - 11, width: 12, height: 12, fill: colours[r] }));

@@ -69,7 +69,7 @@ function renderCard(c) {
     cell(row, localTime(a.at));
     cell(row, label(a.channel));
     cell(row, label(a.decision)).className = a.decision === "match" ? "ok" : "bad";
-    cell(row, a.reasons.filter((r) => r !== "no_cohort").map(label).join("、") || "—");
+    cell(row, a.reasons.filter((r) => r !== "no_cohort").map(label).join(tr("、", ", ")) || "—");
     tbody.append(row);
   }
   if (!c.checks.length) { const row = document.createElement("tr"); cell(row, tr("暂无核验记录", "No checks yet")).colSpan = 4; tbody.append(row); }
@@ -175,7 +175,7 @@ async function verify() {
   if (!ok) return show("bad", errorText(body));
   state.attemptId = body.decision === "match" ? body.attempt_id : null;
   state.certifyKey = null;
-  const reasons = body.reasons.filter((r) => r !== "no_cohort").map(label).join("、");
+  const reasons = body.reasons.filter((r) => r !== "no_cohort").map(label).join(tr("、", ", "));
   show(body.decision === "match" ? "ok" : "bad", `${label(body.decision)}${reasons ? `：${reasons}` : ""}`, body.advice, body.decision);
   await openCard(state.pensioner.id);
 }

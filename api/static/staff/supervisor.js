@@ -101,7 +101,7 @@ function renderReview() {
     const v = item.visit, row = document.createElement("tr");
     row.dataset.visit = v.id;
     cell(row, item.name); cell(row, item.national_id_masked); cell(row, label(v.outcome)); cell(row, localTime(v.visited_at));
-    cell(row, (v.review_reasons || []).map(label).join("、"));
+    cell(row, (v.review_reasons || []).map(label).join(tr("、", ", ")));
     const note = document.createElement("input"); note.maxLength = 1000; note.className = "note"; note.placeholder = tr("复核意见", "Note");
     cell(row, "").append(note);
     const act = cell(row, "");
@@ -147,8 +147,8 @@ function renderRisk() {
     const row = document.createElement("tr"); row.dataset.pensioner = r.id;
     const a = document.createElement("a"); a.href = r.history_url; a.textContent = r.name;
     cell(row, "").append(a); cell(row, String(r.age)); cell(row, r.region_name); cell(row, String(r.days_left ?? "—"));
-    cell(row, String(r.failed_attempts)); cell(row, r.reasons.map((x) => label(x.code)).join("、"));
-    cell(row, r.under_way.map((x) => label(x.code)).join("、") || "—");
+    cell(row, String(r.failed_attempts)); cell(row, r.reasons.map((x) => label(x.code)).join(tr("、", ", ")));
+    cell(row, r.under_way.map((x) => label(x.code)).join(tr("、", ", ")) || "—");
     tbody.append(row);
   }
 }
