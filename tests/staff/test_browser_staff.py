@@ -132,7 +132,9 @@ def test_supervisor_rejects_a_review_and_reassigns_the_reopened_task(
     login(browser, served, w.supervisor.username)
     wait_js(browser, "document.body.dataset.loaded === 'true'")
     row = f"#review-table tr[data-visit='{visit['id']}']"
-    assert browser.evaluate(f'document.querySelector("{row}").innerText').count("已去世") == 1
+    row_text = browser.evaluate(f'document.querySelector("{row}").innerText')
+    assert row_text.count("已去世") == 1 and "报告死亡，待核实" in row_text
+    assert "deceased" not in row_text and "其他" not in row_text  # every code has its Chinese label
     screenshot(browser, "staff_supervisor_review.png", tmp_path)
     browser.evaluate(
         f"document.querySelector(\"{row} input.note\").value = '本人健在，家属误报';"

@@ -135,6 +135,10 @@ export function weeksChart(svg, weeks, reasons, colours, label, tr) {
     labels.push(t);
   });
   declutter(svg, labels, { rows: 2, fixed: [axis] });
+  if (!weeks.some((w) => w.total)) {
+    svg.append(el("text", { x: (left + W - right) / 2, y: (top + bottom) / 2, class: "legend", "text-anchor": "middle" },
+      tr("本认证期暂无手机认证失败", "No failed app attempts this season")));
+  }
   reasons.forEach((r, i) => {
     const x = left + (i % 3) * 180, y = bottom + 42 + Math.floor(i / 3) * 18;
     svg.append(el("rect", { x, y: y - 11, width: 12, height: 12, fill: colours[r] }));

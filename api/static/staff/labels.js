@@ -40,7 +40,11 @@ export const LABELS = {
   photo_retry: ["现场照片需复核", "Photo unclear"], photo_rejected: ["现场照片不合格", "Photo rejected"],
   photo_enrolled_unmatched: ["新采集照片未比对", "Enrolled photo unmatched"],
   death_awaiting_review: ["死亡待核实", "Death awaiting review"], transfer_awaiting_review: ["迁出待核实", "Transfer awaiting review"],
-  certification_held: ["认证待核实", "Certification held"],
+  certification_held: ["认证待核实", "Certification held"], deceased_reported: ["报告死亡，待核实", "Death reported, to verify"],
+  death_reported: ["报告死亡", "Death reported"], moved_out_of_city: ["迁出本市，待核实", "Moved out of the city, to verify"],
+  awaiting_review: ["待督导复核", "Awaiting review"], own_visit_review: ["本人上门的复核", "Reviewing own visit"],
+  photo_liveness_failed: ["现场照片活体未通过", "Photo liveness failed"],
+  photo_presentation_attack: ["现场照片疑似翻拍", "Photo looks like a replay"],
   // at-risk reasons
   deadline_near: ["临近截止", "Deadline near"], visit_overdue: ["上门已逾期", "Visit overdue"],
   no_phone: ["无联系电话", "No phone"], home_visit_open: ["已安排上门", "Home visit open"],

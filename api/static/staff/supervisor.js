@@ -138,6 +138,13 @@ function renderTasks() {
     cell(row, "").append(select);
     tbody.append(row);
   }
+  if (!data.tasks.length) empty(tbody, tr("没有待上门的任务", "No open home-visit tasks"), 6);
+}
+
+function empty(tbody, text, span) {
+  const row = document.createElement("tr");
+  cell(row, text).colSpan = span;
+  tbody.append(row);
 }
 
 function renderRisk() {
@@ -151,6 +158,7 @@ function renderRisk() {
     cell(row, r.under_way.map((x) => label(x.code)).join(tr("、", ", ")) || "—");
     tbody.append(row);
   }
+  if (!data.risk.items.length) empty(tbody, tr("没有高风险人员", "Nobody at risk"), 7);
 }
 
 async function loadReview() { const r = await json("/api/v1/home-visits/review"); if (!r.ok) return fail(r.body); data.review = r.body; renderReview(); }
