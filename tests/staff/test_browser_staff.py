@@ -163,3 +163,18 @@ def test_supervisor_rejects_a_review_and_reassigns_the_reopened_task(
             break
         wait_js(browser, "true")
     assert assigned == w.colleague.id
+
+
+def test_counter_page_says_why_when_the_camera_cannot_be_opened(served: str, session, browser: Browser) -> None:
+    f.seed_regions(session)
+    clerk = f.staff(session, role="counter", region=f.HUANCUI)
+    p = f.pensioner(session, name="赵无镜")
+    session.commit()
+    login(browser, served, clerk.username, next_path=f"/staff/counter/?pensioner={p.id}")
+    wait_js(browser, "document.getElementById('card-name').textContent.startsWith('赵无镜')")
+    # No camera granted to this browser: the page tells the clerk why instead of failing silently.
+    message = wait_js(
+        browser,
+        "!document.getElementById('camera-error').hidden && document.getElementById('camera-error').textContent",
+    )
+    assert "无法打开摄像头" in message
