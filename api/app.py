@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import dashboard, health
+from api.routers import health, staff_app
 from auth import router as auth
 from certification import app_router as me
 from certification import router as seasons
@@ -32,6 +32,7 @@ from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
 from models.engine import make_engine, make_session_factory, readiness_probe
 from registry import router as admin
+from risk import card_router as card
 from risk import router as risk
 
 log = logging.getLogger(__name__)
@@ -149,16 +150,17 @@ _API_ROUTERS = (
     seasons.router,
     home_visit_router.router,
     risk.router,
+    card.router,
     evidence.router,
 )
 
 
 def _include_routers(app: FastAPI) -> None:
-    """Health, metrics (unless on a port of their own) and the dashboard at the root; the domain APIs under /api/v1."""
+    """Health, metrics (unless on a port of their own) and the staff pages at the root; the domain APIs under /api/v1."""
     app.include_router(health.router)
     if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
         app.include_router(observability.router)
-    app.include_router(dashboard.router)
+    app.include_router(staff_app.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 
@@ -198,7 +200,6 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
     app.state.session_factory = make_session_factory(engine)
     _add_error_handlers(app)
     _add_body_limits(app)
-    app.add_middleware(dashboard.SecurityHeaders)
     app.add_middleware(observability.RequestContextMiddleware)  # outermost: 413s are logged and counted too
     facepool.configure(settings.face_workers, queue_per_worker=settings.face_queue_per_worker)
     _include_routers(app)

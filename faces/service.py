@@ -48,13 +48,25 @@ class TemplateDeletion(StrEnum):
     DECEASED = "deceased"
 
 
+# A refusal on the score: what the person (or the clerk beside them) can do next.
+NO_MATCH_REASONS = ("score_above_threshold",)  # only a no_match decision has it (verification.matching)
+NO_MATCH_ADVICE = (
+    "未能确认是本人：请摘下眼镜、帽子或口罩，正对镜头在明亮处重拍；仍不通过请本人携带身份证到社保经办窗口认证，"
+    "或申请工作人员上门认证。",
+    "Could not confirm it is the pensioner: take off glasses, hat or mask and retake facing the camera in good "
+    "light; if it still fails, come to a service counter with the ID card or ask for a home visit.",
+)
+
+
 def advice_for(reasons: list[str]) -> list[dict[str, str]]:
-    """Bilingual advice the app can show for each reason that has some."""
+    """Bilingual advice the app can show for each reason that has some (a no-match refusal once)."""
     out = []
     for r in reasons:
         zh_en = quality_mod.ADVICE.get(r) or VERIFICATION_MESSAGES.get(r)
         if zh_en:
             out.append({"reason": r, "zh": zh_en[0], "en": zh_en[1]})
+    if any(r in NO_MATCH_REASONS for r in reasons):
+        out.append({"reason": AttemptDecision.NO_MATCH.value, "zh": NO_MATCH_ADVICE[0], "en": NO_MATCH_ADVICE[1]})
     return out
 
 

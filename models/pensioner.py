@@ -29,8 +29,8 @@ class Pensioner(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(index=True)
     sex: Mapped[str] = mapped_column(String(1))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    family_phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # counter search by phone
+    family_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"), index=True)
     # Ancestors of region_code, denormalised at import so jurisdiction filters and
     # supervisor roll-ups are one indexed equality instead of a tree walk.

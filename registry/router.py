@@ -9,13 +9,23 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
 from core.clock import NowDep
-from core.deps import AdminStaff, OfficeStaff, Offset, SessionDep, SettingsDep
+from core.deps import AdminStaff, CurrentStaff, OfficeStaff, Offset, SessionDep, SettingsDep
 from core.uploads import read_limited
-from models import Pensioner, Region
+from models import Pensioner, Region, StaffUser
 from registry import regions as region_service
 from registry import roster as roster_service
+from registry import search as search_service
+from registry import staff as staff_service
 from registry.deps import PensionerInScope, staff_region
-from registry.schemas import PensionerOut, PensionerPage, RegionImportOut, RegionOut, RosterImportOut
+from registry.schemas import (
+    PensionerOut,
+    PensionerPage,
+    RegionImportOut,
+    RegionOut,
+    RosterImportOut,
+    StaffMeOut,
+    StaffOut,
+)
 
 router = APIRouter(tags=["registry"])
 RegionDep = Annotated[Region, Depends(staff_region)]
@@ -72,7 +82,13 @@ def list_pensioners(
     staff: OfficeStaff,
     session: SessionDep,
     region: RegionDep,
-    q: Annotated[str | None, Query(max_length=50, description="Name prefix or national ID")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="National ID (full, or at least 4 leading/trailing digits), phone, or name prefix",
+        ),
+    ] = None,
     status: Annotated[str | None, Query(pattern="^(active|suspended|terminated)$")] = None,
     bedridden: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -80,10 +96,9 @@ def list_pensioners(
 ) -> PensionerPage:
     """Pensioners living in the caller's jurisdiction."""
     conds = [region_service.pensioner_scope(region)]
-    if q:
-        conds.append(
-            Pensioner.national_id == q.upper() if q[:1].isdigit() else Pensioner.name.startswith(q, autoescape=True)
-        )
+    found = search_service.search_condition(q) if q else None
+    if found is not None:
+        conds.append(found)
     if status:
         conds.append(Pensioner.pension_status == status)
     if bedridden is not None:
@@ -97,3 +112,35 @@ def list_pensioners(
 def get_pensioner(staff: OfficeStaff, pensioner: PensionerInScope) -> Pensioner:
     """One pensioner (404 outside the caller's jurisdiction)."""
     return pensioner
+
+
+def _staff_out(user: StaffUser, names: dict[str, str]) -> StaffOut:
+    return StaffOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        region_code=user.region_code,
+        region_name=names.get(user.region_code, user.region_code),
+    )
+
+
+@router.get("/staff/me", response_model=StaffMeOut)
+def who_am_i(staff: CurrentStaff, region: RegionDep) -> StaffMeOut:
+    """The logged-in staff member, their role and jurisdiction (the staff pages land each role on its page)."""
+    out = _staff_out(staff, {region.code: region.name})
+    return StaffMeOut(**out.model_dump(), region_level=region.level)
+
+
+@router.get("/staff", response_model=list[StaffOut])
+def list_staff(
+    staff: OfficeStaff,
+    session: SessionDep,
+    region: RegionDep,
+    role: Annotated[str | None, Query(pattern="^(admin|counter|field|supervisor)$")] = None,
+) -> list[StaffOut]:
+    """Active staff within the caller's jurisdiction (filter by role: the reassign picker asks for field workers)."""
+    rows = staff_service.list_staff(session=session, region=region, role=role)
+    codes = {u.region_code for u in rows}
+    names = {c: n for c, n in session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))}
+    return [_staff_out(u, names) for u in rows]

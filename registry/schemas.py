@@ -71,3 +71,20 @@ class RegionImportOut(BaseModel):
     inserted: int
     updated: int
     rejected: list[ImportRejection]
+
+
+class StaffOut(BaseModel):
+    """A staff account as colleagues see it (e.g. in the reassign picker)."""
+
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    region_code: str
+    region_name: str
+
+
+class StaffMeOut(StaffOut):
+    """The logged-in staff member: where the staff pages land them and what they may see."""
+
+    region_level: str

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.security import hash_password
-from models import StaffUser
+from models import Region, StaffUser
 from models.enums import StaffRole
 from registry.errors import BadPhone, BadRole, BadUsername, UsernameTaken, WeakPassword
 from registry.regions import get_region, normalise_code
@@ -60,3 +60,16 @@ def create_staff(
         detail={"role": role, "region": region.code},
     )
     return user
+
+
+_PREFIX = {"city": 4, "district": 6, "town": 9, "community": 12}
+
+
+def list_staff(*, session: Session, region: Region, role: str | None = None, limit: int = 500) -> list[StaffUser]:
+    """Active staff whose jurisdiction lies in `region` (by the national division-code prefix), by name."""
+    prefix = region.code[: _PREFIX.get(region.level, 12)]
+    conds = [StaffUser.active.is_(True), StaffUser.region_code.startswith(prefix, autoescape=True)]
+    if role:
+        conds.append(StaffUser.role == role)
+    query = select(StaffUser).where(*conds).order_by(StaffUser.role, StaffUser.username).limit(limit)
+    return list(session.scalars(query))

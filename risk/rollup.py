@@ -120,7 +120,8 @@ def _community_columns(
     }
 
 
-def _local_day(session: Session, column: Any, tz: str) -> ColumnElement[date]:
+def local_day(session: Session, column: Any, tz: str) -> ColumnElement[date]:
+    """The local calendar day of a UTC timestamp column, in SQL (PostgreSQL or SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone(tz, column), Date)
     # SQLite stores UTC text; the service zone (Asia/Shanghai) has no daylight saving.
@@ -131,7 +132,7 @@ def _local_day(session: Session, column: Any, tz: str) -> ColumnElement[date]:
 
 def _day_source(session: Session, settings: Settings, season_year: int) -> Select[*tuple[Any, ...]]:
     """SELECT of certifications per community and local day."""
-    day = _local_day(session, Certification.certified_at, settings.timezone)
+    day = local_day(session, Certification.certified_at, settings.timezone)
     return (
         select(
             literal(season_year),

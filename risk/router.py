@@ -17,10 +17,22 @@ from models import Region
 from registry.deps import staff_region
 from risk import at_risk as at_risk_service
 from risk import exports
+from risk import failures as failure_service
 from risk import rollup as rollup_service
 from risk import scope as risk_scope
 from risk import summary as summary_service
-from risk.schemas import AtRiskOut, AtRiskPageOut, ReasonOut, RegionRiskOut, RiskSummaryOut, TrendPoint
+from risk.schemas import (
+    AtRiskOut,
+    AtRiskPageOut,
+    FailureCell,
+    FailureRegionOut,
+    FailuresOut,
+    FailureWeekOut,
+    ReasonOut,
+    RegionRiskOut,
+    RiskSummaryOut,
+    TrendPoint,
+)
 
 router = APIRouter(prefix="/risk", tags=["risk"])
 StaffRegion = Annotated[Region, Depends(staff_region)]
@@ -107,7 +119,7 @@ def row_out(row: at_risk_service.RiskRow) -> AtRiskOut:
         last_reminder_at=row.last_reminder_at,
         reasons=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in row.reasons],
         under_way=[ReasonOut(code=r.code, message=r.zh, message_en=r.en) for r in at_risk_service.under_way(row)],
-        history_url=f"/dashboard/pensioners/{row.id}",
+        history_url=f"/staff/counter/?pensioner={row.id}",
     )
 
 
@@ -262,3 +274,39 @@ def at_risk_xlsx(
         media_type=_XLSX,
         headers={"Content-Disposition": _filename(now, "xlsx")},
     )
+
+
+def failures_out(report: failure_service.FailureReport, region: Region) -> FailuresOut:
+    """The JSON shape of the failure analysis."""
+    return FailuresOut(
+        season=report.season,
+        region=region.code,
+        name=region.name,
+        today=report.today,
+        total=report.total,
+        bands=list(failure_service.BANDS),
+        reasons=list(failure_service.REASONS),
+        cells=[FailureCell(band=b, reason=r, attempts=n) for (b, r), n in sorted(report.cells.items())],
+        regions=[
+            FailureRegionOut(region=code, name=report.region_names.get(code, code), total=sum(v.values()), by_reason=v)
+            for code, v in sorted(report.by_region.items())
+        ],
+        weeks=[FailureWeekOut(week_start=d, total=sum(v.values()), by_reason=v) for d, v in report.by_week.items()],
+    )
+
+
+@router.get("/failures", response_model=FailuresOut)
+def failures(
+    staff: SupervisorStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    scope: StaffRegion,
+    region: RegionQuery = None,
+    season: SeasonQuery = None,
+) -> FailuresOut:
+    """Why people fail: the season's failed app attempts by age band and reason, by child region, and per week."""
+    target = risk_scope.scoped_region(session=session, staff_region=scope, code=region)
+    season_row = risk_scope.resolve_season(session=session, settings=settings, year=season, now=now)
+    report = failure_service.failures(session=session, settings=settings, region=target, season=season_row, now=now)
+    return failures_out(report, target)

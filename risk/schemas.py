@@ -90,3 +90,107 @@ class AtRiskPageOut(BaseModel):
     offset: int
     has_more: bool
     items: list[AtRiskOut]
+
+
+class FailureCell(BaseModel):
+    """Failed app attempts of one age band for one reason."""
+
+    band: str
+    reason: str
+    attempts: int
+
+
+class FailureRegionOut(BaseModel):
+    """Failed app attempts of one child region, by reason."""
+
+    region: str
+    name: str
+    total: int
+    by_reason: dict[str, int]
+
+
+class FailureWeekOut(BaseModel):
+    """Failed app attempts of one week of the season (from its first day), by reason."""
+
+    week_start: date
+    total: int
+    by_reason: dict[str, int]
+
+
+class FailuresOut(BaseModel):
+    """Why people fail in the app: by age band and reason, by region, and the weekly trend."""
+
+    season: int
+    region: str
+    name: str
+    today: date
+    total: int
+    bands: list[str]
+    reasons: list[str]
+    cells: list[FailureCell]
+    regions: list[FailureRegionOut]
+    weeks: list[FailureWeekOut]
+
+
+class CardStatusOut(BaseModel):
+    """The season state on the card (certified this season, pending with days left, suspended...)."""
+
+    state: str
+    season_year: int | None
+    deadline: date | None
+    days_left: int | None
+    channel: str | None
+    certified_at: datetime | None
+    message: str
+    message_en: str
+
+
+class CardFaceOut(BaseModel):
+    """Face enrolment on the card."""
+
+    enrolled: bool
+    enrolled_at: datetime | None
+    templates: int
+    consent_at: datetime | None
+    consent_method: str | None
+
+
+class CardCheckOut(BaseModel):
+    """One recent face check: channel, decision and reasons (no distances)."""
+
+    id: int
+    at: datetime
+    channel: str
+    decision: str
+    reasons: list[str]
+
+
+class CardTaskOut(BaseModel):
+    """The season's home-visit task, if any."""
+
+    id: int
+    status: str
+    reason: str
+    due_date: date
+    assigned_staff_id: int | None
+    assigned_to: str | None
+
+
+class PensionerCardOut(BaseModel):
+    """The counter's pensioner card."""
+
+    id: int
+    name: str
+    national_id: str
+    birth_date: date
+    sex: str
+    phone: str | None
+    region_code: str
+    region_name: str
+    pension_status: str
+    bedridden: bool
+    limited_mobility: bool
+    status: CardStatusOut
+    face: CardFaceOut
+    checks: list[CardCheckOut]
+    task: CardTaskOut | None

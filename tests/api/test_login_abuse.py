@@ -296,14 +296,14 @@ def test_password_failures_lock_the_account_and_address_pair_with_retry_after(ap
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
 
 
-def test_the_dashboard_login_and_the_face_lock_send_retry_after(client, session, settings, clock) -> None:
+def test_the_staff_page_login_and_the_face_lock_send_retry_after(client, session, settings, clock) -> None:
     f.seed_regions(session)
     user = f.staff(session, role="supervisor", region=f.CITY)
     p = f.pensioner(session)
     session.commit()
     settings.login_rate_per_account = 1
-    client.post("/dashboard/login", data={"username": user.username, "password": "x-wrong"})
-    refused = client.post("/dashboard/login", data={"username": user.username, "password": f.PASSWORD})
+    client.post("/api/v1/auth/staff-token", data={"username": user.username, "password": "x-wrong"})
+    refused = client.post("/api/v1/auth/staff-token", data={"username": user.username, "password": f.PASSWORD})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     hdr = f.pensioner_token(client, session, p)
     settings.face_attempts_per_day = 2

@@ -1,6 +1,6 @@
 """Access rules for every route: 401 without a valid token, 403 for a role not allowed, 404 outside one's scope.
 
-ROUTES holds one expectation per route of the app (the OpenAPI schema and the hidden dashboard); a new route
+ROUTES holds one expectation per route of the app (the OpenAPI schema and the hidden staff pages); a new route
 without an entry fails `test_every_route_has_an_expectation`.
 """
 
@@ -31,7 +31,7 @@ def _key() -> dict[str, str]:
 class Route:
     """Who may call a route, how it is scoped, and how to call it for a target."""
 
-    who: str  # public | staff | pensioner | dashboard
+    who: str  # public | staff | pensioner
     call: Callable[[Target], Req]
     roles: tuple[str, ...] = ROLES
     # jurisdiction: staff outside the caller's region get 404 (same answer as for a missing id/region)
@@ -255,17 +255,22 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/risk/pensioners.xlsx"): Route(
         "staff", _get("/api/v1/risk/pensioners.xlsx?region={t.region}"), ("admin", "supervisor"), "jurisdiction"
     ),
-    # The HTML dashboard (not in the schema): cookie login, redirect to the form when absent.
-    ("GET", "/dashboard/login"): Route("public", _get("/dashboard/login")),
-    ("GET", "/dashboard/static/dashboard.css"): Route("public", _get("/dashboard/static/dashboard.css")),
-    ("POST", "/dashboard/login"): Route(
-        "public", lambda t: ("POST", "/dashboard/login", {"data": {"username": "x", "password": "y"}})
+    ("GET", "/api/v1/risk/failures"): Route(
+        "staff", _get("/api/v1/risk/failures?region={t.region}"), ("admin", "supervisor"), "jurisdiction"
     ),
-    ("POST", "/dashboard/logout"): Route("public", lambda t: ("POST", "/dashboard/logout", {})),
-    ("GET", "/dashboard"): Route("dashboard", _get("/dashboard"), ("admin", "supervisor")),
-    ("GET", "/dashboard/pensioners/{pensioner_id}"): Route(
-        "dashboard", _get("/dashboard/pensioners/{t.pensioner_id}"), ("admin", "supervisor"), "jurisdiction"
+    ("GET", "/api/v1/pensioners/{pensioner_id}/card"): Route(
+        "staff", _get("/api/v1/pensioners/{t.pensioner_id}/card"), scope="jurisdiction"
     ),
+    ("GET", "/api/v1/staff/me"): Route("staff", _get("/api/v1/staff/me")),
+    ("GET", "/api/v1/staff"): Route("staff", _get("/api/v1/staff?role=field"), scope="list"),
+    # The staff pages (not in the schema): static files; each page asks the API with its bearer token.
+    ("GET", "/staff"): Route("public", _get("/staff")),
+    ("GET", "/staff/"): Route("public", _get("/staff/")),
+    ("GET", "/staff/counter/"): Route("public", _get("/staff/counter/")),
+    ("GET", "/staff/supervisor/"): Route("public", _get("/staff/supervisor/")),
+    ("GET", "/staff/static/{name}"): Route("public", _get("/staff/static/session.js")),
+    ("GET", "/dashboard"): Route("public", _get("/dashboard")),
+    ("GET", "/dashboard/{rest:path}"): Route("public", _get("/dashboard/pensioners/1")),
 }
 
 
@@ -284,11 +289,8 @@ def _send(client: TestClient, req: Req, headers: dict[str, str] | None = None, *
 
 
 def _auth(w: World, district: str, role: str, who: str) -> dict[str, Any]:
-    """Credentials for a staff member, as a header or (for the dashboard) as the cookie."""
-    hdr = w.headers[(district, role)]
-    if who == "dashboard":
-        return {"cookies": {"pc_dashboard": hdr["Authorization"].split()[1]}}
-    return {"headers": hdr}
+    """Credentials for a staff member, as a bearer header."""
+    return {"headers": w.headers[(district, role)]}
 
 
 def _call(client: TestClient, req: Req, auth: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -347,12 +349,8 @@ def test_no_or_bad_token_is_401(client: TestClient, world: World, settings, cloc
             continue
         req = route.call(world.a)
         for name, hdr in bad_tokens.items():
-            if route.who == "dashboard":
-                resp = _send(client, req, cookies={"pc_dashboard": hdr.get("Authorization", "x y").split()[-1]})
-                ok = resp.status_code == 303 and resp.headers["location"] == "/dashboard/login"
-            else:
-                resp = _send(client, req, hdr)
-                ok = _is_error(resp, 401)
+            resp = _send(client, req, hdr)
+            ok = _is_error(resp, 401)
             if not ok:
                 failures.append(f"{method} {path} [{name}] -> {resp.status_code} {resp.text[:120]}")
     assert not failures, "\n".join(failures)
@@ -362,7 +360,7 @@ def test_public_routes_need_no_token(client: TestClient, world: World) -> None:
     for (method, path), route in ROUTES.items():
         if route.who == "public":
             resp = _send(client, route.call(world.a))
-            logins = ("staff-token", "pensioner-token", "refresh", "/dashboard/login")
+            logins = ("staff-token", "pensioner-token", "refresh")
             assert resp.status_code not in (401, 403) or path.endswith(logins), (method, path, resp.status_code)
             assert resp.status_code < 500, (method, path, resp.text)
 
@@ -371,7 +369,7 @@ def test_wrong_role_is_403_and_wrong_kind_of_user_401(client: TestClient, world:
     failures = []
     for (method, path), route in ROUTES.items():
         req = route.call(world.a)
-        if route.who in ("staff", "dashboard"):
+        if route.who == "staff":
             for role in ROLES:
                 where = f.CITY if route.scope == "city_level" and role == "admin" else f.HUANCUI
                 resp = _call(client, route.call(world.a), _auth(world, where, role, route.who))
@@ -466,6 +464,7 @@ def test_lists_are_filtered_to_the_jurisdiction(client: TestClient, world: World
         ("GET", "/api/v1/pensioners"),
         ("GET", "/api/v1/home-visits"),
         ("GET", "/api/v1/home-visits/review"),
+        ("GET", "/api/v1/staff"),
     }
     assert client.get(f"/api/v1/regions?parent={f.HUANCUI}", headers=wd).json() == []
     assert client.get(f"/api/v1/regions?parent={f.HUANCUI}", headers=hc).json()
@@ -478,6 +477,9 @@ def test_lists_are_filtered_to_the_jurisdiction(client: TestClient, world: World
     assert [t["id"] for t in client.get("/api/v1/home-visits?mine=false", headers=hc).json()] == [world.a.task_id]
     assert client.get("/api/v1/home-visits/review", headers=wd).json() == []
     assert [i["visit"]["id"] for i in client.get("/api/v1/home-visits/review", headers=hc).json()] == [world.a.visit_id]
+    wd_staff = client.get("/api/v1/staff", headers=wd).json()
+    assert wd_staff and all(u["region_code"].startswith("371003") for u in wd_staff)
+    assert any(u["region_code"].startswith("371002") for u in client.get("/api/v1/staff", headers=hc).json())
     summary = client.get("/api/v1/risk/summary", headers=wd).json()
     assert summary["region"] == f.WENDENG and all(c["region"].startswith("371003") for c in summary["children"])
 

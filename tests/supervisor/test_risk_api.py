@@ -110,7 +110,7 @@ def test_at_risk_list_reasons_and_under_way(client, session, city: City) -> None
     assert [u["code"] for u in by_id[city.plain]["under_way"]] == ["reminders_sent"]
     assert "bedridden" in [r["code"] for r in by_id[city.bedridden]["reasons"]]
     assert "suspended" in [r["code"] for r in by_id[city.suspended]["reasons"]]
-    assert by_id[city.plain]["history_url"] == f"/dashboard/pensioners/{city.plain}"
+    assert by_id[city.plain]["history_url"] == f"/staff/counter/?pensioner={city.plain}"
 
 
 def test_at_risk_filters_sorting_paging(client, session, city: City) -> None:
