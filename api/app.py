@@ -16,9 +16,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import dashboard, health
+from api.routers import dashboard, health, pensioner_app
 from auth import router as auth
 from certification import app_router as me
+from certification import receipt_router as receipts
 from certification import router as seasons
 from core.bodylimit import BodyLimitMiddleware, BodyTooLarge, too_large
 from core.errors import DatabaseUnavailable, DomainError, database_error
@@ -146,6 +147,7 @@ _API_ROUTERS = (
     admin.router,
     faces.router,
     me.router,
+    receipts.router,
     seasons.router,
     home_visit_router.router,
     risk.router,
@@ -159,6 +161,7 @@ def _include_routers(app: FastAPI) -> None:
     if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
         app.include_router(observability.router)
     app.include_router(dashboard.router)
+    app.include_router(pensioner_app.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 

@@ -72,8 +72,10 @@ def submit(
     video: bytes | None,
     now: datetime,
     mirrored: bool = False,
+    helper_phone: str | None = None,
 ) -> AppAnswer:
-    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match."""
+    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match;
+    `helper_phone`: the family helper whose login sends it (kept on the attempt)."""
     liveness.check_recording(frames, timestamps_ms, video)
     challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
     season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
@@ -92,6 +94,7 @@ def submit(
         reasons=[],
         image_sha256=liveness.recording_sha256(frames, video),
         challenge_id=challenge.id,
+        helper_phone=helper_phone,
     )
     session.add(attempt)
     analysed, reasons = _analyse(
@@ -246,12 +249,15 @@ def _record_outcome(
     challenge.result = answer.decision.value
     session.flush()
     metrics.face_decision(METRIC, answer.decision.value)
+    detail: dict[str, object] = {"attempt": attempt.id, "reasons": answer.reasons}
+    if attempt.helper_phone:
+        detail["helper_phone"] = attempt.helper_phone
     audit.record(
         session=session,
-        actor_type="pensioner",
+        actor_type="family_helper" if attempt.helper_phone else "pensioner",
         actor_id=attempt.pensioner_id,
         action=f"app_certification_{answer.decision.value}",
         target_type="pensioner",
         target_id=attempt.pensioner_id,
-        detail={"attempt": attempt.id, "reasons": answer.reasons},
+        detail=detail,
     )

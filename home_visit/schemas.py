@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.enums import HomeVisitReason, HomeVisitTaskStatus
+
 
 class TaskOut(BaseModel):
     """One task as the field app and supervisors see it."""
@@ -39,6 +41,19 @@ class HelpRequestIn(BaseModel):
     """A help request (the app or a logged phone call)."""
 
     note: str | None = Field(default=None, max_length=500)
+
+
+class HomeVisitStatusOut(BaseModel):
+    """The pensioner's home visit this season: none, booked (open, with the date staff will call by), done or cancelled."""
+
+    requested: bool
+    task_id: int | None = None
+    season_year: int | None = None
+    status: HomeVisitTaskStatus | None = None
+    reason: HomeVisitReason | None = None
+    due_date: date | None = None
+    message: str
+    message_en: str
 
 
 class HelpRequestOut(BaseModel):
