@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import dashboard, health, pensioner_app
+from api.routers import dashboard, docs, health, pensioner_app
 from auth import router as auth
 from certification import app_router as me
 from certification import receipt_router as receipts
@@ -162,6 +162,7 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(observability.router)
     app.include_router(dashboard.router)
     app.include_router(pensioner_app.router)
+    app.include_router(docs.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 
@@ -189,7 +190,10 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
         description="养老金领取资格认证服务 — annual proof-of-life certification for pensioners.",
         responses=_ERRORS,  # type: ignore[arg-type]
         lifespan=_lifespan,
+        docs_url=None,  # api.routers.docs serves Swagger UI from the service's own files
+        redoc_url=None,
     )
+    docs.install_openapi(app)
     pool: dict[str, Any] = (
         {} if settings.is_sqlite else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
     )

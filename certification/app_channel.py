@@ -32,6 +32,22 @@ _COHORT_ADVICE = (
     "Face matching is not yet calibrated for self-service; please certify at any counter or ask for a home visit.",
 )
 
+# No match or a borderline score: what the person can do (the face reasons above say nothing about a match).
+_MATCH_ADVICE = {
+    "raw_distance_too_large": (
+        "与登记的照片不一致。如确为本人，请带身份证到任一社保窗口办理，或申请上门认证。",
+        "This does not match the enrolled photo. If it is you, bring your ID card to any office or ask for a home visit.",
+    ),
+    "closer_to_other_person": (
+        "与登记的照片不一致。如确为本人，请带身份证到任一社保窗口办理，或申请上门认证。",
+        "This does not match the enrolled photo. If it is you, bring your ID card to any office or ask for a home visit.",
+    ),
+    "borderline_score": (
+        "没有认清楚：请到光线明亮处，正对手机，摘下帽子和眼镜后再试一次。",
+        "Not clear enough: move to a bright place, face the phone, take off hat and glasses, and try again.",
+    ),
+}
+
 _PAD_ADVICE = (
     "画面疑似来自照片或屏幕。请本人直接面对手机摄像头重新认证；如有困难，请到任一社保窗口办理。",
     "The picture looks like a photo or a screen. Face the phone camera yourself and try again, or go to any counter.",
@@ -52,6 +68,10 @@ class AppAnswer:
 def advice_for(reasons: list[str]) -> list[dict[str, str]]:
     """Bilingual advice for an answer's reasons: face, lock and cohort advice, then liveness advice."""
     out = face_service.advice_for(reasons)
+    for reason in dict.fromkeys(r for r in reasons if r in _MATCH_ADVICE):
+        zh, en = _MATCH_ADVICE[reason]
+        if not any(a["zh"] == zh for a in out):
+            out.append({"reason": reason, "zh": zh, "en": en})
     if AppReason.LOCKED in reasons:
         out.append({"reason": AppReason.LOCKED.value, "zh": Locked.message_zh, "en": Locked.message_en})
     if AppReason.COHORT_TOO_SMALL in reasons:

@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from faces.schemas import AdviceOut
+from faces.schemas import AdviceOut, reasons_field
 from models.enums import AppDecision, CertificationChannel
+
+LivenessAction = Literal["blink", "open_mouth", "turn_left", "turn_right"]  # verification.liveness.ACTIONS
 
 
 class SeasonIn(BaseModel):
@@ -134,7 +136,7 @@ class ChallengeOut(BaseModel):
     """A liveness challenge: the actions to perform on camera, in order, before it expires."""
 
     challenge_id: str
-    actions: list[str]
+    actions: list[LivenessAction]
     expires_at: str = Field(description="ISO 8601 with offset")
     capture: CaptureOut
 
@@ -142,7 +144,7 @@ class ChallengeOut(BaseModel):
 class StepOut(BaseModel):
     """One challenged action: whether it was seen, and where (frame index, time in ms)."""
 
-    action: str
+    action: LivenessAction
     detected: bool
     start_index: int | None
     peak_index: int | None
@@ -163,7 +165,7 @@ class AppAnswerOut(BaseModel):
     """The decision on a liveness answer, with reasons and advice (stored for Idempotency-Key replays)."""
 
     decision: AppDecision
-    reasons: list[str]
+    reasons: list[str] = reasons_field("face, liveness and app reasons of the decision")
     advice: list[AdviceOut]
     steps: list[StepOut]
     certification: AppCertificationRef | None

@@ -206,19 +206,44 @@ CHANNEL_MIX = [
 ]
 
 
+def open_today(today: date) -> tuple[date, date]:
+    """A demo season window around today (opened 60 days ago, 30 days left, inside the year): people can certify now."""
+    return max(date(today.year, 1, 1), today - timedelta(days=60)), min(date(today.year, 12, 31), today + timedelta(days=30))
+
+
+def try_these(*, session: Session, year: int, count: int = 3) -> list[dict[str, str | None]]:
+    """A few demo pensioners not yet certified this season, to log in as (printed when the demo is built)."""
+    done = select(Certification.pensioner_id).where(Certification.season_year == year)
+    rows = session.execute(
+        select(Pensioner.national_id, Pensioner.name, Pensioner.phone, Pensioner.family_phone)
+        .where(Pensioner.pension_status == "active", Pensioner.family_phone.is_not(None), Pensioner.id.not_in(done))
+        .order_by(Pensioner.id)
+        .limit(count)
+    ).all()
+    return [{"national_id": r[0], "name": r[1], "phone": r[2], "family_phone": r[3]} for r in rows]
+
+
 def walk_season(
-    *, session_factory: sessionmaker[Session], settings: Settings, year: int, as_of: date, seed: int = 7
+    *,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    year: int,
+    as_of: date,
+    seed: int = 7,
+    window: tuple[date, date] | None = None,
 ) -> dict[str, Any]:
-    """Run a season of the demo city up to `as_of`: certifications at a realistic pace, every sweep on its days."""
+    """Run a season of the demo city up to `as_of` (`window`: open and close dates of a new season), every sweep on its days."""
     from certification import seasons
-    from scheduler.sweeps import run_sweeps
 
     rng = random.Random(seed)
     tz = ZoneInfo(settings.timezone)
     with session_scope(session_factory) as session:
         season = session.scalar(select(Season).where(Season.year == year))
         if season is None:
-            season = seasons.create_season(session=session, settings=settings, year=year)
+            opens, closes = window or (None, None)
+            season = seasons.create_season(
+                session=session, settings=settings, year=year, open_date=opens, close_date=closes
+            )
         open_date, close_date = season.open_date, season.close_date
         ids = list(session.scalars(select(Pensioner.id).where(Pensioner.pension_status == "active")))
     last = min(as_of, close_date)

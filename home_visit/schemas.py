@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.enums import HomeVisitReason, HomeVisitTaskStatus
+from models.enums import AttemptDecision, HomeVisitReason, HomeVisitTaskStatus, VisitOutcome
 
 
 class TaskOut(BaseModel):
@@ -80,13 +80,13 @@ class VisitOut(BaseModel):
 
     id: int
     task_id: int
-    outcome: str
+    outcome: VisitOutcome
     visited_at: datetime
     recorded_at: datetime
     staff_id: int
     latitude: float | None
     longitude: float | None
-    photo_decision: str | None
+    photo_decision: AttemptDecision | None
     photo_distance: float | None
     form_scan_sha256: str | None
     needs_review: bool

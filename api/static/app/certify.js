@@ -39,13 +39,13 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
     if (camera.support() !== 'ok') { go('camera-problem/unsupported'); return; }
     const video = h('video', { id: 'preview', autoplay: true, muted: true, playsinline: true });
     const hint = h('p', { class: 'hint', id: 'hint', role: 'status' }, t('hint_wait'));
-    const limit = h('p', { id: 'limit' }, limitText());
+    const limit = h('p', { id: 'limit', class: 'tips' }, limitText());
     const slower = button(t('slower', { s: 6 }), () => { state.perAction = 6; limit.textContent = limitText(); slower.remove(); }, { cls: 'quiet', id: 'slower' });
     const ready = button(t('ready'), () => run(video, hint, ready), { id: 'ready' });
     const steps = h('div', { id: 'steps', 'aria-live': 'assertive' });
     show('camera', h('h1', {}, t('cam_h')), h('div', { class: 'split' },
       h('div', { class: 'stage' }, video, h('img', { src: '/app/img/face-outline.svg', alt: '' })),
-      h('div', {}, hint, steps, h('p', {}, t('cam_tips')), limit, ready, state.perAction < 6 ? slower : null)));
+      h('div', {}, hint, steps, h('p', { class: 'tips' }, t('cam_tips')), limit, ready, state.perAction < 6 ? slower : null)));
     try {
       stream = await camera.open(video);
     } catch (error) {
@@ -98,6 +98,7 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
     const steps = document.getElementById('steps');
     document.getElementById('slower')?.remove();
     ready.remove();
+    document.getElementById('screen').classList.add('recording');
     const seconds = LEAD_SECONDS + challenge.actions.length * state.perAction;
     const recording = camera.record(stream, Math.min(seconds, challenge.capture.max_video_seconds - 0.5));
     await countdown(steps, t('get_ready'), 0, 0, 1);
@@ -125,9 +126,13 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
       const timer = setInterval(() => {
         n -= 1;
         note.textContent = text(Math.max(n, 0));
-        if (n <= 0) { clearInterval(timer); resolve(); }
+        if (n <= 0) { clearInterval(timer); if (again) again.hidden = true; resolve(); }
       }, 1000);
-      document.getElementById('upload-again')?.addEventListener('click', () => { clearInterval(timer); resolve(); }, { once: true });
+      const again = document.getElementById('upload-again');
+      if (again) {
+        again.hidden = false;
+        again.addEventListener('click', () => { clearInterval(timer); again.hidden = true; resolve(); }, { once: true });
+      }
     });
   }
 
@@ -161,7 +166,7 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
     const bar = h('progress', { id: 'progress', max: 1, value: 0 });
     const note = h('p', { class: 'big', id: 'upload-note', role: 'status' }, t('upload_text'));
     show('upload', h('h1', {}, t('upload_h')), bar, note,
-      button(t('upload_again'), () => {}, { id: 'upload-again', cls: 'secondary' }));
+      h('button', { type: 'button', id: 'upload-again', class: 'secondary', hidden: true }, t('upload_again')));
     speak(t('upload_h'));
     try {
       state.result = await send(pending, bar, note);

@@ -24,13 +24,15 @@ export function screenText(root) {
 }
 
 export function speakButton() {
-  return h('button', { type: 'button', class: 'speak', id: 'speak', onclick: () => speak(screenText(document.getElementById('screen'))) }, t('speak'));
+  return h('button', { type: 'button', class: 'speak', id: 'speak', onclick: () => speak(screenText(document.getElementById('screen'))) },
+    h('img', { src: '/app/img/speaker.svg', alt: '', width: 28, height: 28, class: 'icon' }), t('speak'));
 }
 
 export function show(name, ...children) {
   const main = document.getElementById('screen');
   main.replaceChildren(...children.flat(Infinity).filter(Boolean), speakButton());
   main.dataset.screen = name;
+  main.classList.remove('recording');
   document.title = `${t('title')}`;
   main.focus({ preventScroll: true });
   window.scrollTo(0, 0);

@@ -1,7 +1,7 @@
 // Every word the pages show, Simplified Chinese first; English on the switch in the top bar.
 const zh = {
   title: '养老金资格认证',
-  speak: '🔊 朗读本页',
+  speak: '朗读本页',
   login_h: '登录',
   login_intro: '请输入领取养老金本人的身份证号。',
   nid: '身份证号（18位）',
@@ -117,7 +117,7 @@ const zh = {
 
 const en = {
   title: 'Pension certification',
-  speak: '🔊 Read this page aloud',
+  speak: 'Read this page aloud',
   login_h: 'Log in',
   login_intro: "Enter the pensioner's national ID number.",
   nid: 'National ID (18 characters)',
