@@ -234,6 +234,7 @@ def walk_season(
 ) -> dict[str, Any]:
     """Run a season of the demo city up to `as_of` (`window`: open and close dates of a new season), every sweep on its days."""
     from certification import seasons
+    from scheduler.sweeps import run_sweeps
 
     rng = random.Random(seed)
     tz = ZoneInfo(settings.timezone)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 
 from core.errors import NotFound
@@ -69,15 +68,8 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                responses=None,
-            )
-            _mark_idempotency_required(schema)
-            app.openapi_schema = schema
+            _mark_idempotency_required(FastAPI.openapi(app))  # FastAPI keeps the document in app.openapi_schema
+        assert app.openapi_schema is not None
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
