@@ -105,16 +105,13 @@ def submit(
         challenge.result = AppDecision.LOCKED.value
         metrics.face_decision(METRIC, AppDecision.LOCKED.value)
         return AppAnswer(decision=AppDecision.LOCKED, reasons=[AppReason.LOCKED.value])
-    attempt = VerificationAttempt(
-        pensioner_id=pensioner.id,
-        at=now,
-        channel=CertificationChannel.APP.value,
+    attempt = _new_attempt(
+        pensioner=pensioner,
         season_year=season.year if season else None,
-        decision=AttemptDecision.LIVENESS_FAILED.value,
-        reasons=[],
-        image_sha256=liveness.recording_sha256(frames, video),
-        challenge_id=challenge.id,
+        recording_sha256=liveness.recording_sha256(frames, video),
+        challenge=challenge,
         helper_phone=helper_phone,
+        now=now,
     )
     session.add(attempt)
     analysed, reasons = _analyse(
@@ -144,6 +141,29 @@ def submit(
         )
     _record_outcome(session=session, answer=answer, attempt=attempt, challenge=challenge)
     return answer
+
+
+def _new_attempt(
+    *,
+    pensioner: Pensioner,
+    season_year: int | None,
+    recording_sha256: str,
+    challenge: LivenessChallenge,
+    helper_phone: str | None,
+    now: datetime,
+) -> VerificationAttempt:
+    """The attempt of one answer, liveness_failed until decided (with the helper whose login sent it)."""
+    return VerificationAttempt(
+        pensioner_id=pensioner.id,
+        at=now,
+        channel=CertificationChannel.APP.value,
+        season_year=season_year,
+        decision=AttemptDecision.LIVENESS_FAILED.value,
+        reasons=[],
+        image_sha256=recording_sha256,
+        challenge_id=challenge.id,
+        helper_phone=helper_phone,
+    )
 
 
 def _analyse(

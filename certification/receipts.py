@@ -67,7 +67,9 @@ def verification_code(settings: Settings, cert: Certification) -> str:
 
 
 def _certification(session: Session, settings: Settings, pensioner: Pensioner, now: datetime) -> Certification:
-    status = certification_service.certification_status(session=session, settings=settings, pensioner=pensioner, now=now)
+    status = certification_service.certification_status(
+        session=session, settings=settings, pensioner=pensioner, now=now
+    )
     if status.status is not certification_service.CertificationState.CERTIFIED or status.season_year is None:
         raise NoReceipt()
     cert = session.scalar(

@@ -16,7 +16,7 @@ from verification.liveness import ADVICE as LIVENESS_ADVICE
 # Every reason code a face or liveness answer can carry (published in OpenAPI; app teams switch on them).
 _MATCH_REASONS = ("no_cohort", "closer_to_other_person", "raw_distance_too_large", "borderline_score")
 _SEQUENCE_REASONS = ("wrong_order", "static_sequence", "no_good_frame", "person_switch")
-REASON_CODES: list[str] = sorted(
+REASON_CODES: list[Any] = sorted(
     {
         *quality.ADVICE,
         *VERIFICATION_MESSAGES,

@@ -321,9 +321,15 @@ def _help_out(task: HomeVisitTask) -> HelpRequestOut:
 
 
 _VISIT_TEXT = {
-    "open": ("已预约上门认证，工作人员将于{due}前与您联系。", "A home visit is booked; staff will contact you by {due}."),
+    "open": (
+        "已预约上门认证，工作人员将于{due}前与您联系。",
+        "A home visit is booked; staff will contact you by {due}.",
+    ),
     "done": ("本年度的上门认证已完成。", "This season's home visit is done."),
-    "cancelled": ("上门认证已取消（例如已通过其他方式认证）。", "The home visit was cancelled (e.g. certified another way)."),
+    "cancelled": (
+        "上门认证已取消（例如已通过其他方式认证）。",
+        "The home visit was cancelled (e.g. certified another way).",
+    ),
 }
 
 

@@ -37,7 +37,9 @@ def test_commands_work_from_a_fresh_checkout_after_make_run() -> None:
     """uv lives in .tools/ (the Makefile puts it there): no bare `uv run` line a newcomer would copy."""
     import re
 
-    bare = [line for line in README.splitlines() if re.search(r"(^|[\s`])uv run ", line) and ".tools/bin/uv run" not in line]
+    bare = [
+        line for line in README.splitlines() if re.search(r"(^|[\s`])uv run ", line) and ".tools/bin/uv run" not in line
+    ]
     assert bare == [] or all("PATH" in line for line in bare)
 
 

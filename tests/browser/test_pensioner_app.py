@@ -244,7 +244,9 @@ def page(app, session, camera_file: Path) -> Iterator[Page]:  # type: ignore[no-
 
 def _one_certification(session, pensioner_id: int) -> int:  # type: ignore[no-untyped-def]
     session.expire_all()
-    count = session.scalar(select(func.count()).select_from(Certification).where(Certification.pensioner_id == pensioner_id))
+    count = session.scalar(
+        select(func.count()).select_from(Certification).where(Certification.pensioner_id == pensioner_id)
+    )
     session.commit()
     return int(count or 0)
 
@@ -340,7 +342,9 @@ def test_dropped_upload_is_sent_again_and_certifies_once(
     assert calls == ["dropped", "sent again"]
     assert _one_certification(session, p.id) == 1
     session.expire_all()
-    attempts = session.scalar(select(func.count()).select_from(VerificationAttempt).where(VerificationAttempt.pensioner_id == p.id))
+    attempts = session.scalar(
+        select(func.count()).select_from(VerificationAttempt).where(VerificationAttempt.pensioner_id == p.id)
+    )
     session.commit()
     assert attempts == 1
 
@@ -358,7 +362,9 @@ def test_family_helper_flow(page: Page, session, settings, clock, pinned, same_p
     page.shot("status_helper")
     assert page.certify() == "certified"
     session.expire_all()
-    helpers = session.scalars(select(VerificationAttempt.helper_phone).where(VerificationAttempt.pensioner_id == p.id)).all()
+    helpers = session.scalars(
+        select(VerificationAttempt.helper_phone).where(VerificationAttempt.pensioner_id == p.id)
+    ).all()
     session.commit()
     assert helpers == ["13900000002"]
 
@@ -369,9 +375,7 @@ def test_camera_denied_and_no_recorder_offer_a_home_visit(page: Page, session, s
     p = _ready(session, settings, clock, photo)
     page.login(p.national_id, p.id)
     page.on("status")
-    page.js(
-        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'))"
-    )
+    page.js("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'))")
     page.click("to-certify")
     page.click("open-camera")
     page.on("camera-problem")
