@@ -8,6 +8,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from certification import seasons as season_service
 from faces import liveness
 from faces import service as face_service
-from models import Certification, Notification, VerificationAttempt
+from models import Certification, Notification, Suspension, VerificationAttempt
 from tests import factories as f
 from tests.browser.camera import frames_to_y4m
 from tests.browser.cdp import Browser, chromium_path, fake_camera_flags
@@ -185,7 +186,13 @@ class Page:
         )
         return str(result["result"]["value"])
 
-    def certify(self, shots: bool = False) -> str:
+    def landscape(self) -> None:
+        """A phone held sideways: 640x360."""
+        self.browser.call(
+            "Emulation.setDeviceMetricsOverride", session=True, width=640, height=360, deviceScaleFactor=1, mobile=True
+        )
+
+    def certify(self, shots: bool = False, landscape: bool = False) -> str:
         """From the status page through the camera to the answer; returns the decision shown."""
         self.click("to-certify")
         self.on("certify")
@@ -196,6 +203,9 @@ class Page:
         self.until("document.getElementById('hint').dataset.hint")
         if shots:
             self.shot("camera")
+        if landscape:
+            assert self.js(_AUDIT) == []
+            self.shot("camera_landscape")
         self.click("ready")
         self.until("!!document.getElementById('step')")
         if shots:
@@ -360,7 +370,10 @@ def test_family_helper_flow(page: Page, session, settings, clock, pinned, same_p
     session.commit()
     assert sent_to == ["13900000002"]  # the code went to the helper's phone only
     page.shot("status_helper")
-    assert page.certify() == "certified"
+    page.landscape()
+    assert page.js(_AUDIT) == []
+    page.shot("status_landscape")
+    assert page.certify(landscape=True) == "certified"
     session.expire_all()
     helpers = session.scalars(
         select(VerificationAttempt.helper_phone).where(VerificationAttempt.pensioner_id == p.id)
@@ -402,8 +415,16 @@ def test_expired_login_mid_flow_returns_to_the_same_screen(page: Page, session, 
     assert FACES is not None
     photo = (Path(FACES) / "identities/Jacky_Cheung/1.jpg").read_bytes()
     p = _ready(session, settings, clock, photo)
+    # Suspended for last season since 1 July 2025: the page says what to do and the back pay to expect.
+    p.pension_status = "suspended"
+    session.add(Suspension(pensioner_id=p.id, season_year=2025, effective_date=date(2025, 7, 1)))
+    session.commit()
     page.login(p.national_id, p.id)
     page.on("status")
+    assert page.js("document.getElementById('status-card').dataset.status") == "suspended"
+    assert "约 10 个月的养老金" in page.text() and "怎么办" in page.text()
+    assert page.js(_AUDIT) == []
+    page.shot("status_suspended")
     page.click("to-visit")
     page.on("visit")
     # Both tokens dead (the refresh is refused too): the next call sends the pensioner to log in.
