@@ -112,6 +112,13 @@ class Page:
 
     def __init__(self, browser: Browser, base: str, session) -> None:  # type: ignore[no-untyped-def]
         self.browser, self.base, self.session = browser, base, session
+        self.portrait()
+
+    def portrait(self) -> None:
+        """A phone held upright: 360x640 CSS pixels (headless windows cannot be narrower than about 500)."""
+        self.browser.call(
+            "Emulation.setDeviceMetricsOverride", session=True, width=360, height=640, deviceScaleFactor=1, mobile=True
+        )
 
     def js(self, expression: str) -> Any:
         return self.browser.evaluate(expression)
@@ -145,7 +152,9 @@ class Page:
     def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         time.sleep(0.3)  # let the screen settle (fonts, the camera's first frames)
-        self.browser.screenshot(str(SHOTS / f"app_{name}.png"))
+        # What the person sees without scrolling (the viewport), not the whole page.
+        data = self.browser.call("Page.captureScreenshot", session=True, format="png")["data"]
+        (SHOTS / f"app_{name}.png").write_bytes(base64.b64decode(data))
 
     def code(self, pensioner_id: int) -> str:
         self.session.rollback()

@@ -45,7 +45,7 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
     const steps = h('div', { id: 'steps', 'aria-live': 'assertive' });
     show('camera', h('h1', {}, t('cam_h')), h('div', { class: 'split' },
       h('div', { class: 'stage' }, video, h('img', { src: '/app/img/face-outline.svg', alt: '' })),
-      h('div', {}, hint, steps, h('p', { class: 'tips' }, t('cam_tips')), limit, ready, state.perAction < 6 ? slower : null)));
+      h('div', {}, hint, steps, ready, limit, state.perAction < 6 ? slower : null, h('p', { class: 'tips' }, t('cam_tips')))));
     try {
       stream = await camera.open(video);
     } catch (error) {

@@ -98,8 +98,8 @@ function dateText(iso) {
 }
 export { dateText };
 
-function rows(pairs) {
-  return h('dl', {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+function rows(pairs, cls) {
+  return h('dl', { class: cls }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
 function statusCard(st, visit) {
@@ -174,7 +174,7 @@ async function receiptScreen() {
   show('receipt', h('article', { class: 'receipt', id: 'receipt' }, h('h1', {}, t('receipt_h')),
     rows([[t('receipt_name'), receipt.name], [t('receipt_nid'), receipt.national_id_masked], [t('receipt_year'), String(receipt.season_year)],
       [t('certified_at'), dateText(receipt.certified_at)], [t('channel'), t(`ch_${receipt.channel}`)],
-      [t('receipt_id'), String(receipt.certification_id)], [t('receipt_code'), receipt.verification_code], [t('receipt_url'), receipt.verification_url]])),
+      [t('receipt_id'), String(receipt.certification_id)], [t('receipt_code'), receipt.verification_code], [t('receipt_url'), receipt.verification_url]], 'stack')),
   button(t('receipt_pdf'), download, { id: 'receipt-pdf' }),
   button(t('receipt_print'), () => window.print(), { cls: 'secondary' }),
   button(t('status_btn'), () => go('status'), { cls: 'quiet' }));
@@ -189,7 +189,7 @@ async function verifyScreen(id, code) {
   show('verify', h('h1', {}, t('verify_h')), h('section', { class: `card ${ok ? 'ok' : 'bad'}`, id: 'verify-card', 'data-valid': String(!!ok) },
     h('p', { class: 'huge' }, t(ok ? 'verify_ok' : 'verify_bad')),
     ok ? rows([[t('receipt_name'), body.name_masked], [t('receipt_nid'), body.national_id_masked], [t('receipt_year'), String(body.season_year)],
-      [t('certified_at'), dateText(body.certified_at)], [t('channel'), t(`ch_${body.channel}`)]]) : null));
+      [t('certified_at'), dateText(body.certified_at)], [t('channel'), t(`ch_${body.channel}`)]], 'stack') : null));
 }
 
 const certify = certifyScreens({ go, guard, me, whose, errorText, state });
