@@ -210,7 +210,7 @@ export function certifyScreens({ go, guard, me, whose, errorText, state }) {
     stop();
     const text = { denied: t('cam_denied'), missing: t('cam_missing') }[kind] || t('cam_unsupported');
     show('camera-problem', h('h1', {}, t('cam_denied_h')),
-      h('img', { class: 'picture', src: '/app/img/no-camera.svg', alt: '', width: 200, height: 140 }),
+      h('img', { class: 'picture small', src: '/app/img/no-camera.svg', alt: '', width: 120, height: 84 }),
       h('p', { class: 'big', id: 'problem', 'data-kind': kind || 'unsupported' }, text),
       button(t('visit_btn'), () => go('visit'), { id: 'to-visit' }),
       kind === 'unsupported' ? null : button(t('cam_retry'), () => go('camera'), { cls: 'secondary' }),

@@ -75,7 +75,7 @@ const zh = {
   res_certified: '认证成功！',
   res_certified_text: '您本年度的养老金资格认证已完成，不用再做了。',
   res_retry: '这次没有认清楚',
-  res_no_match: '和登记的照片对不上',
+  res_no_match: '与登记照片不符',
   res_liveness_failed: '没有看清您做的动作',
   res_presentation_attack: '画面像是照片或屏幕',
   res_rejected: '录像没有传好',

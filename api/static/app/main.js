@@ -115,7 +115,7 @@ function statusCard(st, visit) {
     if (st.back_pay_months !== null && st.back_pay_months !== undefined) pairs.push([t('back_pay'), t('back_pay_months', { n: st.back_pay_months })]);
   }
   const card = h('section', { class: `card ${kind}`, id: 'status-card', 'data-status': st.status },
-    h('p', { class: 'huge' }, t(`st_${st.status}`)), rows(pairs), h('p', {}, pick(st.message, st.message_en)));
+    h('p', { class: 'huge' }, t(`st_${st.status}`)), rows(pairs));
   if (st.status === 'suspended') card.append(h('p', { class: 'big' }, t('suspended_todo')));
   const booked = visit && visit.status === 'open'
     ? h('section', { class: 'card warn', id: 'visit-card' }, h('p', { class: 'big' }, t('visit_booked')), h('p', {}, t('visit_due', { date: dateText(visit.due_date) })))
@@ -133,7 +133,9 @@ async function statusScreen() {
     actions.push(button(visit && visit.status === 'open' ? t('visit_status_btn') : t('visit_btn'), () => go('visit'), { id: 'to-visit', cls: 'secondary' }));
   }
   actions.push(button(t('logout'), () => { tokens.clear(); state.me = null; go('login'); }, { cls: 'quiet', id: 'logout' }));
-  show('status', h('h1', {}, t('status_h')), whose(person), statusCard(st, visit), actions);
+  // The main action comes right after the state, above the fold; the service's full message below it.
+  show('status', h('h1', {}, t('status_h')), whose(person), statusCard(st, visit), actions.slice(0, 1),
+    h('p', { id: 'status-message' }, pick(st.message, st.message_en)), actions.slice(1));
 }
 
 async function visitScreen() {
