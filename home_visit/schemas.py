@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.enums import AttemptDecision, HomeVisitReason, HomeVisitTaskStatus, VisitOutcome
+from models.enums import HomeVisitReason, HomeVisitTaskStatus, VisitOutcome
 
 
 class TaskOut(BaseModel):
@@ -86,7 +86,7 @@ class VisitOut(BaseModel):
     staff_id: int
     latitude: float | None
     longitude: float | None
-    photo_decision: AttemptDecision | None
+    photo_decision: str | None = Field(description="an AttemptDecision of the visit photo, or enrolled (first photo)")
     photo_distance: float | None
     form_scan_sha256: str | None
     needs_review: bool
