@@ -16,9 +16,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import health, staff_app
+from api.routers import docs, health, pensioner_app, staff_app
 from auth import router as auth
 from certification import app_router as me
+from certification import receipt_router as receipts
 from certification import router as seasons
 from core.bodylimit import BodyLimitMiddleware, BodyTooLarge, too_large
 from core.errors import DatabaseUnavailable, DomainError, database_error
@@ -147,6 +148,7 @@ _API_ROUTERS = (
     admin.router,
     faces.router,
     me.router,
+    receipts.router,
     seasons.router,
     home_visit_router.router,
     risk.router,
@@ -161,6 +163,8 @@ def _include_routers(app: FastAPI) -> None:
     if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
         app.include_router(observability.router)
     app.include_router(staff_app.router)
+    app.include_router(pensioner_app.router)
+    app.include_router(docs.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 
@@ -188,7 +192,10 @@ def create_app(settings: Settings | None = None, *, background: BackgroundStarte
         description="养老金领取资格认证服务 — annual proof-of-life certification for pensioners.",
         responses=_ERRORS,  # type: ignore[arg-type]
         lifespan=_lifespan,
+        docs_url=None,  # api.routers.docs serves Swagger UI from the service's own files
+        redoc_url=None,
     )
+    docs.install_openapi(app)
     pool: dict[str, Any] = (
         {} if settings.is_sqlite else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
     )

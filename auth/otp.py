@@ -223,16 +223,25 @@ def pensioner_login(
         otp.used_at = now  # one login ends every live code
     ratelimit.clear(session=session, buckets=[b for b in (buckets.id, buckets.device) if b])
     _remember_device(session, pensioner, device_digest(settings, caller.device), now)
+    # The code went to the family phone (not the pensioner's own): a family helper's login, recorded as such.
+    helper = match.sent_to if match.sent_to != pensioner.phone else None
     audit.record(
         session=session,
-        actor_type="pensioner",
+        actor_type="family_helper" if helper else "pensioner",
         actor_id=pensioner.id,
         action="pensioner_login",
         target_type="pensioner",
         target_id=pensioner.id,
+        detail={"helper_phone": helper} if helper else None,
     )
     return issue_tokens(
-        session=session, settings=settings, subject_type="pensioner", subject_id=pensioner.id, role=None, now=now
+        session=session,
+        settings=settings,
+        subject_type="pensioner",
+        subject_id=pensioner.id,
+        role=None,
+        now=now,
+        helper_phone=helper,
     )
 
 

@@ -35,8 +35,9 @@ def issue_tokens(
     role: str | None,
     now: datetime,
     family: str | None = None,
+    helper_phone: str | None = None,
 ) -> TokenPair:
-    """A new access token and refresh token; a login starts a family, a rotation continues it."""
+    """A new access token and refresh token; a login starts a family, a rotation continues it (and its helper)."""
     jti = str(uuid.uuid4())
     family = family or jti
     access = create_token(
@@ -57,6 +58,7 @@ def issue_tokens(
             subject_id=subject_id,
             expires_at=now + lifetime,
             created_at=now,
+            helper_phone=helper_phone,
         )
     )
     refresh = create_token(
@@ -138,6 +140,7 @@ def refresh(*, session: Session, settings: Settings, refresh_token: str, now: da
         role=claims.role,
         now=now,
         family=family,
+        helper_phone=row.helper_phone,
     )
 
 

@@ -32,6 +32,22 @@ _COHORT_ADVICE = (
     "Face matching is not yet calibrated for self-service; please certify at any counter or ask for a home visit.",
 )
 
+# No match or a borderline score: what the person can do (the face reasons above say nothing about a match).
+_MATCH_ADVICE = {
+    "raw_distance_too_large": (
+        "与登记的照片不一致。如确为本人，请带身份证到任一社保窗口办理，或申请上门认证。",
+        "This does not match the enrolled photo. If it is you, bring your ID card to any office or ask for a home visit.",
+    ),
+    "closer_to_other_person": (
+        "与登记的照片不一致。如确为本人，请带身份证到任一社保窗口办理，或申请上门认证。",
+        "This does not match the enrolled photo. If it is you, bring your ID card to any office or ask for a home visit.",
+    ),
+    "borderline_score": (
+        "没有认清楚：请到光线明亮处，正对手机，摘下帽子和眼镜后再试一次。",
+        "Not clear enough: move to a bright place, face the phone, take off hat and glasses, and try again.",
+    ),
+}
+
 _PAD_ADVICE = (
     "画面疑似来自照片或屏幕。请本人直接面对手机摄像头重新认证；如有困难，请到任一社保窗口办理。",
     "The picture looks like a photo or a screen. Face the phone camera yourself and try again, or go to any counter.",
@@ -52,6 +68,10 @@ class AppAnswer:
 def advice_for(reasons: list[str]) -> list[dict[str, str]]:
     """Bilingual advice for an answer's reasons: face, lock and cohort advice, then liveness advice."""
     out = face_service.advice_for(reasons)
+    for reason in dict.fromkeys(r for r in reasons if r in _MATCH_ADVICE):
+        zh, en = _MATCH_ADVICE[reason]
+        if not any(a["zh"] == zh for a in out):
+            out.append({"reason": reason, "zh": zh, "en": en})
     if AppReason.LOCKED in reasons:
         out.append({"reason": AppReason.LOCKED.value, "zh": Locked.message_zh, "en": Locked.message_en})
     if AppReason.COHORT_TOO_SMALL in reasons:
@@ -72,8 +92,10 @@ def submit(
     video: bytes | None,
     now: datetime,
     mirrored: bool = False,
+    helper_phone: str | None = None,
 ) -> AppAnswer:
-    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match."""
+    """Check the challenge, the liveness sequence (`mirrored`: the app's selfie preview), replays and the match;
+    `helper_phone`: the family helper whose login sends it (kept on the attempt)."""
     liveness.check_recording(frames, timestamps_ms, video)
     challenge = liveness.claim_challenge(session=session, pensioner_id=pensioner.id, challenge_id=challenge_id, now=now)
     season = season_service.current_season(session=session, today=season_service.local_date(now, settings.timezone))
@@ -83,15 +105,13 @@ def submit(
         challenge.result = AppDecision.LOCKED.value
         metrics.face_decision(METRIC, AppDecision.LOCKED.value)
         return AppAnswer(decision=AppDecision.LOCKED, reasons=[AppReason.LOCKED.value])
-    attempt = VerificationAttempt(
-        pensioner_id=pensioner.id,
-        at=now,
-        channel=CertificationChannel.APP.value,
+    attempt = _new_attempt(
+        pensioner=pensioner,
         season_year=season.year if season else None,
-        decision=AttemptDecision.LIVENESS_FAILED.value,
-        reasons=[],
-        image_sha256=liveness.recording_sha256(frames, video),
-        challenge_id=challenge.id,
+        recording_sha256=liveness.recording_sha256(frames, video),
+        challenge=challenge,
+        helper_phone=helper_phone,
+        now=now,
     )
     session.add(attempt)
     analysed, reasons = _analyse(
@@ -121,6 +141,29 @@ def submit(
         )
     _record_outcome(session=session, answer=answer, attempt=attempt, challenge=challenge)
     return answer
+
+
+def _new_attempt(
+    *,
+    pensioner: Pensioner,
+    season_year: int | None,
+    recording_sha256: str,
+    challenge: LivenessChallenge,
+    helper_phone: str | None,
+    now: datetime,
+) -> VerificationAttempt:
+    """The attempt of one answer, liveness_failed until decided (with the helper whose login sent it)."""
+    return VerificationAttempt(
+        pensioner_id=pensioner.id,
+        at=now,
+        channel=CertificationChannel.APP.value,
+        season_year=season_year,
+        decision=AttemptDecision.LIVENESS_FAILED.value,
+        reasons=[],
+        image_sha256=recording_sha256,
+        challenge_id=challenge.id,
+        helper_phone=helper_phone,
+    )
 
 
 def _analyse(
@@ -246,12 +289,15 @@ def _record_outcome(
     challenge.result = answer.decision.value
     session.flush()
     metrics.face_decision(METRIC, answer.decision.value)
+    detail: dict[str, object] = {"attempt": attempt.id, "reasons": answer.reasons}
+    if attempt.helper_phone:
+        detail["helper_phone"] = attempt.helper_phone
     audit.record(
         session=session,
-        actor_type="pensioner",
+        actor_type="family_helper" if attempt.helper_phone else "pensioner",
         actor_id=attempt.pensioner_id,
         action=f"app_certification_{answer.decision.value}",
         target_type="pensioner",
         target_id=attempt.pensioner_id,
-        detail={"attempt": attempt.id, "reasons": answer.reasons},
+        detail=detail,
     )

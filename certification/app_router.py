@@ -19,7 +19,7 @@ from certification.schemas import (
     StepOut,
 )
 from core.clock import NowDep
-from core.deps import CurrentPensioner, SessionDep, SettingsDep
+from core.deps import CurrentLogin, CurrentPensioner, SessionDep, SettingsDep
 from core.idempotency import check_key, fingerprint, run_once
 from core.uploads import read_limited
 from faces import liveness
@@ -30,8 +30,9 @@ router = APIRouter(prefix="/me", tags=["pensioner app"])
 
 
 @router.get("", response_model=MeOut)
-def me(pensioner: CurrentPensioner) -> MeOut:
-    """Who is logged in."""
+def me(login: CurrentLogin) -> MeOut:
+    """Whose certification this login is for, and the family helper using it (masked phone), if any."""
+    pensioner, helper = login.pensioner, login.helper_phone
     nid = pensioner.national_id
     return MeOut(
         id=pensioner.id,
@@ -39,6 +40,8 @@ def me(pensioner: CurrentPensioner) -> MeOut:
         national_id_masked=nid[:6] + "********" + nid[-4:],
         pension_status=pensioner.pension_status,
         status_since=pensioner.status_since,
+        acting="family_helper" if helper else "self",
+        helper_phone_masked=None if helper is None else helper[:3] + "****" + helper[-4:],
     )
 
 
@@ -77,7 +80,7 @@ def _timestamps(raw: str | None, frames: list[UploadFile]) -> list[int]:
 
 @router.post("/certifications")
 def certify(
-    pensioner: CurrentPensioner,
+    login: CurrentLogin,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -97,6 +100,7 @@ def certify(
 ) -> AppCertificationOut:
     """Answer a liveness challenge; a live, matching face certifies the season (channel `app`)."""
     key = check_key(idempotency_key)
+    pensioner = login.pensioner
     attestation.check(device_attestation, settings=settings)
     frame_list = frames or []
     frame_bytes = [read_limited(f, settings.max_frame_bytes) for f in frame_list[: liveness.MAX_FRAMES + 1]]
@@ -117,6 +121,7 @@ def certify(
             video=video_bytes,
             now=now,
             mirrored=mirrored,
+            helper_phone=login.helper_phone,
         )
         return 200, _answer_body(answer).model_dump(mode="json")
 

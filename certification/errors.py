@@ -209,3 +209,11 @@ class FaceCheckNotUsable(InvalidInput):
     def __init__(self, reason: str) -> None:
         zh, en = _UNUSABLE[reason]
         super().__init__(zh, en, detail={"reason": reason})
+
+
+class NoReceipt(NotFound):
+    """No certification this season (or it was withdrawn): nothing to show a receipt for."""
+
+    code = "no_receipt"
+    message_zh = "本年度尚未认证，暂无认证回执。"
+    message_en = "Not certified this season: no receipt yet."

@@ -164,6 +164,8 @@ def my_certification(pensioner: CurrentPensioner, session: SessionDep, settings:
         days_left=st.days_left,
         channel=st.channel,
         certified_at=st.certified_at,
+        suspended_from=st.suspended_from,
+        back_pay_months=st.back_pay_months,
         message=st.message_zh,
         message_en=st.message_en,
     )

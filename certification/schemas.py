@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from faces.schemas import AdviceOut
-from models.enums import AppDecision
+from faces.schemas import AdviceOut, reasons_field
+from models.enums import AppDecision, CertificationChannel
+
+LivenessAction = Literal["blink", "open_mouth", "turn_left", "turn_right"]  # verification.liveness.ACTIONS
 
 
 class SeasonIn(BaseModel):
@@ -97,12 +100,16 @@ class WithdrawalIn(BaseModel):
 class MyCertificationOut(BaseModel):
     """The pensioner's certification status for the current season."""
 
-    status: str = Field(description="certified, pending, on_hold, suspended, terminated or no_season")
+    status: Literal["certified", "pending", "on_hold", "suspended", "terminated", "no_season"]
     season_year: int | None
     deadline: date | None
     days_left: int | None
-    channel: str | None
+    channel: CertificationChannel | None
     certified_at: datetime | None
+    suspended_from: date | None = Field(default=None, description="suspended: the first unpaid month")
+    back_pay_months: int | None = Field(
+        default=None, description="suspended: months of pension paid back if certified today (reinstatement rule)"
+    )
     message: str
     message_en: str
 
@@ -129,7 +136,7 @@ class ChallengeOut(BaseModel):
     """A liveness challenge: the actions to perform on camera, in order, before it expires."""
 
     challenge_id: str
-    actions: list[str]
+    actions: list[LivenessAction]
     expires_at: str = Field(description="ISO 8601 with offset")
     capture: CaptureOut
 
@@ -137,7 +144,7 @@ class ChallengeOut(BaseModel):
 class StepOut(BaseModel):
     """One challenged action: whether it was seen, and where (frame index, time in ms)."""
 
-    action: str
+    action: LivenessAction
     detected: bool
     start_index: int | None
     peak_index: int | None
@@ -158,7 +165,7 @@ class AppAnswerOut(BaseModel):
     """The decision on a liveness answer, with reasons and advice (stored for Idempotency-Key replays)."""
 
     decision: AppDecision
-    reasons: list[str]
+    reasons: list[str] = reasons_field("face, liveness and app reasons of the decision")
     advice: list[AdviceOut]
     steps: list[StepOut]
     certification: AppCertificationRef | None
@@ -181,9 +188,39 @@ class MeOut(BaseModel):
     national_id_masked: str
     pension_status: str
     status_since: date | None
+    acting: Literal["self", "family_helper"] = Field(
+        default="self", description="family_helper: the login code went to the family phone; pages say whose it is"
+    )
+    helper_phone_masked: str | None = None
 
 
 class ChallengeIn(BaseModel):
     """Actions the pensioner cannot perform (accessibility)."""
 
     without: list[str] = Field(default_factory=list, max_length=4)
+
+
+class ReceiptOut(BaseModel):
+    """The certification receipt (领取养老金资格认证回执): what the page and the PDF show."""
+
+    certification_id: int
+    season_year: int
+    certified_at: datetime
+    channel: CertificationChannel
+    name: str
+    national_id_masked: str
+    verification_code: str = Field(description="XXXXX-XXXXX, keyed to this certification; staff check it")
+    verification_url: str = Field(description="The page where staff check the receipt (GET /api/v1/receipts/{id})")
+
+
+class ReceiptCheckOut(BaseModel):
+    """A receipt checked by staff: valid (the code matches a certification not withdrawn) and what it says."""
+
+    valid: bool
+    withdrawn: bool = False
+    certification_id: int | None = None
+    season_year: int | None = None
+    certified_at: datetime | None = None
+    channel: CertificationChannel | None = None
+    name_masked: str | None = None
+    national_id_masked: str | None = None

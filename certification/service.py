@@ -22,7 +22,7 @@ from certification.errors import (
 )
 from core import audit
 from core.settings import Settings, get_settings
-from models import Certification, Pensioner, Region, StaffUser
+from models import Certification, Pensioner, Region, StaffUser, Suspension
 from models.enums import CertificationChannel, PensionStatus
 from registry import regions as region_service
 from registry.errors import PensionerNotFound
@@ -284,6 +284,18 @@ class CertificationStatus:
     days_left: int | None = None
     channel: str | None = None
     certified_at: datetime | None = None
+    suspended_from: date | None = None
+    back_pay_months: int | None = None  # what a certification today pays back (the reinstatement's rule)
+
+
+def _open_suspension(session: Session, pensioner_id: int) -> Suspension | None:
+    """The pensioner's suspension not yet reinstated (the newest), if any."""
+    return session.scalar(
+        select(Suspension)
+        .where(Suspension.pensioner_id == pensioner_id, Suspension.reinstated_at.is_(None))
+        .order_by(Suspension.effective_date.desc())
+        .limit(1)
+    )
 
 
 def certification_status(
@@ -322,6 +334,7 @@ def certification_status(
             certified_at=cert.certified_at,
         )
     if pensioner.pension_status == PensionStatus.SUSPENDED.value:
+        open_suspension = _open_suspension(session, pensioner.id)
         return CertificationStatus(
             CertificationState.SUSPENDED,
             "因未按期认证，养老金已暂停发放。完成认证后将恢复发放并补发暂停期间的养老金。",
@@ -329,6 +342,8 @@ def certification_status(
             season_year=year,
             deadline=deadline,
             days_left=days_left,
+            suspended_from=open_suspension.effective_date if open_suspension else None,
+            back_pay_months=seasons.months_between(open_suspension.effective_date, today) if open_suspension else None,
         )
     if deadline is None or days_left is None:
         return CertificationStatus(CertificationState.NO_SEASON, "当前没有认证期。", "No certification season is open.")

@@ -206,21 +206,57 @@ CHANNEL_MIX = [
 ]
 
 
-def walk_season(
-    *, session_factory: sessionmaker[Session], settings: Settings, year: int, as_of: date, seed: int = 7
-) -> dict[str, Any]:
-    """Run a season of the demo city up to `as_of`: certifications at a realistic pace, every sweep on its days."""
+def open_today(today: date) -> tuple[date, date]:
+    """A demo season window around today (opened 60 days ago, 30 days left, inside the year): people can certify now."""
+    return max(date(today.year, 1, 1), today - timedelta(days=60)), min(
+        date(today.year, 12, 31), today + timedelta(days=30)
+    )
+
+
+def try_these(*, session: Session, year: int, count: int = 3) -> list[dict[str, str | None]]:
+    """A few demo pensioners not yet certified this season, to log in as (printed when the demo is built)."""
+    done = select(Certification.pensioner_id).where(Certification.season_year == year)
+    rows = session.execute(
+        select(Pensioner.national_id, Pensioner.name, Pensioner.phone, Pensioner.family_phone)
+        .where(Pensioner.pension_status == "active", Pensioner.family_phone.is_not(None), Pensioner.id.not_in(done))
+        .order_by(Pensioner.id)
+        .limit(count)
+    ).all()
+    return [{"national_id": r[0], "name": r[1], "phone": r[2], "family_phone": r[3]} for r in rows]
+
+
+def _season_and_people(
+    session_factory: sessionmaker[Session], settings: Settings, year: int, window: tuple[date, date] | None
+) -> tuple[date, date, list[int]]:
+    """The season's window (created with `window`'s dates when missing) and the active pensioners."""
     from certification import seasons
+
+    with session_scope(session_factory) as session:
+        season = session.scalar(select(Season).where(Season.year == year))
+        if season is None:
+            opens, closes = window or (None, None)
+            season = seasons.create_season(
+                session=session, settings=settings, year=year, open_date=opens, close_date=closes
+            )
+        ids = list(session.scalars(select(Pensioner.id).where(Pensioner.pension_status == "active")))
+        return season.open_date, season.close_date, ids
+
+
+def walk_season(
+    *,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    year: int,
+    as_of: date,
+    seed: int = 7,
+    window: tuple[date, date] | None = None,
+) -> dict[str, Any]:
+    """Run a season of the demo city up to `as_of` (`window`: open and close dates of a new season), every sweep on its days."""
     from scheduler.sweeps import run_sweeps
 
     rng = random.Random(seed)
     tz = ZoneInfo(settings.timezone)
-    with session_scope(session_factory) as session:
-        season = session.scalar(select(Season).where(Season.year == year))
-        if season is None:
-            season = seasons.create_season(session=session, settings=settings, year=year)
-        open_date, close_date = season.open_date, season.close_date
-        ids = list(session.scalars(select(Pensioner.id).where(Pensioner.pension_status == "active")))
+    open_date, close_date, ids = _season_and_people(session_factory, settings, year, window)
     last = min(as_of, close_date)
     days = [open_date + timedelta(days=i) for i in range((last - open_date).days + 1)] if last >= open_date else []
     # Most people certify early, a long tail waits for the reminders; about 80% by the close.

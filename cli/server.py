@@ -43,15 +43,22 @@ def serve(
     if demo:
         from datetime import date
 
-        from cli.demo import build_demo_if_empty, walk_season
+        from cli.demo import build_demo_if_empty, open_today, try_these, walk_season
 
         factory = _factory(settings)
         with session_scope(factory) as session:
             built = build_demo_if_empty(session=session)
         if built:
             today = date.today()
-            built["season_walk"] = walk_season(session_factory=factory, settings=settings, year=today.year, as_of=today)
+            built["season_walk"] = walk_season(
+                session_factory=factory, settings=settings, year=today.year, as_of=today, window=open_today(today)
+            )
             typer.echo(f"demo city built: {json.dumps(built, ensure_ascii=False)}")
+            with session_scope(factory) as session:
+                people = try_these(session=session, year=today.year)
+            typer.echo("demo pensioners to try at /app/ (their login code: pension-cert outbox --phone NUMBER):")
+            for p in people:
+                typer.echo(f"  {p['national_id']}  {p['name']}  phone {p['phone']}  family phone {p['family_phone']}")
     n = workers or settings.workers
     os.environ["PENSION_CERT_WORKERS"] = str(n)  # worker processes read settings from the environment
     if settings.embed_scheduler and n != 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -66,19 +67,22 @@ ClientAddress = Annotated[str, Depends(client_address)]
 TokenDep = Annotated[str | None, Depends(_bearer)]
 
 
-def _ensure_login_alive(session: Session, claims: TokenClaims, now: datetime) -> None:
-    """An access token dies with its login: refused once no refresh token of its family is live (revoked on reuse)."""
+def _ensure_login_alive(session: Session, claims: TokenClaims, now: datetime) -> str | None:
+    """An access token dies with its login: refused once no refresh token of its family is live (revoked on reuse).
+
+    Returns the family helper's phone when the login is a helper's (the code went to the family phone)."""
     if claims.family is None:
-        return
-    live = session.scalar(
-        select(RefreshToken.id)
+        return None
+    live = session.execute(
+        select(RefreshToken.id, RefreshToken.helper_phone)
         .where(
             RefreshToken.family_id == claims.family, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now
         )
         .limit(1)
-    )
+    ).first()
     if live is None:
         raise NotAuthenticated("登录已失效，请重新登录。", "This login was ended; log in again.", code="invalid_token")
+    return live.helper_phone
 
 
 def current_staff(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> StaffUser:
@@ -98,20 +102,34 @@ def current_staff(session: SessionDep, settings: SettingsDep, token: TokenDep, n
 CurrentStaff = Annotated[StaffUser, Depends(current_staff)]
 
 
-def current_pensioner(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> Pensioner:
-    """The logged-in pensioner (or the family member using their login)."""
+@dataclass(frozen=True)
+class PensionerLogin:
+    """Whose certification it is, and the family helper doing it for them (their phone), if any."""
+
+    pensioner: Pensioner
+    helper_phone: str | None = None
+
+
+def current_login(session: SessionDep, settings: SettingsDep, token: TokenDep, now: NowDep) -> PensionerLogin:
+    """The logged-in pensioner, and the family helper when the login code went to the family phone."""
     if not token:
         raise NotAuthenticated()
     claims = decode_token(token, secret=settings.secret_key, now=now)
-    _ensure_login_alive(session, claims, now)
+    helper = _ensure_login_alive(session, claims, now)
     if claims.subject_type != "pensioner":
         raise NotAuthenticated("请使用养老金领取人账号登录。", "Pensioner login required.", code="pensioner_required")
     pensioner = session.get(Pensioner, claims.subject_id)
     if pensioner is None:
         raise NotAuthenticated()
-    return pensioner
+    return PensionerLogin(pensioner, helper)
 
 
+def current_pensioner(login: Annotated[PensionerLogin, Depends(current_login)]) -> Pensioner:
+    """The logged-in pensioner (or the family member using their login)."""
+    return login.pensioner
+
+
+CurrentLogin = Annotated[PensionerLogin, Depends(current_login)]
 CurrentPensioner = Annotated[Pensioner, Depends(current_pensioner)]
 
 

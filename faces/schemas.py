@@ -7,11 +7,39 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from models.enums import AppDecision, AppReason, AttemptDecision
+from verification import quality
+from verification.errors import MESSAGES as VERIFICATION_MESSAGES
+from verification.liveness import ACTIONS
+from verification.liveness import ADVICE as LIVENESS_ADVICE
+
+# Every reason code a face or liveness answer can carry (published in OpenAPI; app teams switch on them).
+_MATCH_REASONS = ("no_cohort", "closer_to_other_person", "raw_distance_too_large", "borderline_score")
+_SEQUENCE_REASONS = ("wrong_order", "static_sequence", "no_good_frame", "person_switch")
+REASON_CODES: list[Any] = sorted(
+    {
+        *quality.ADVICE,
+        *VERIFICATION_MESSAGES,
+        *LIVENESS_ADVICE,
+        *_MATCH_REASONS,
+        "score_above_threshold",
+        *_SEQUENCE_REASONS,
+        *(f"action_missing:{action}" for action in ACTIONS),
+        *(r.value for r in AppReason),
+        AppDecision.PRESENTATION_ATTACK.value,
+    }
+)
+
+
+def reasons_field(description: str) -> Any:
+    """A list of reason codes, their values published as an enum in OpenAPI."""
+    return Field(description=description, json_schema_extra={"items": {"type": "string", "enum": REASON_CODES}})
+
 
 class AdviceOut(BaseModel):
     """What the person can do about one reason, in Chinese and English."""
 
-    reason: str
+    reason: str = Field(json_schema_extra={"enum": REASON_CODES})
     zh: str
     en: str
 
@@ -28,10 +56,10 @@ class FaceCheckOut(BaseModel):
     """The answer of one 1:1 check (the attempt is stored)."""
 
     attempt_id: int
-    decision: str
+    decision: AttemptDecision
     distance: float | None
     score: float | None
-    reasons: list[str]
+    reasons: list[str] = reasons_field("why the check decided so (REASON_CODES)")
     advice: list[AdviceOut]
     rolling_template_added: bool
 
@@ -58,7 +86,7 @@ class VerificationOut(BaseModel):
     id: int
     at: datetime
     channel: str
-    decision: str
+    decision: AttemptDecision
     distance: float | None
     score: float | None
     reasons: list[Any]

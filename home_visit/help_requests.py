@@ -109,3 +109,12 @@ def _task_for(session: Session, pensioner_id: int, year: int) -> HomeVisitTask |
         .where(HomeVisitTask.pensioner_id == pensioner_id, HomeVisitTask.season_year == year)
         .execution_options(populate_existing=True)
     )
+
+
+def current_task(*, session: Session, settings: Settings, pensioner: Pensioner, now: datetime) -> HomeVisitTask | None:
+    """The pensioner's home-visit task of the current season (asked for or scheduled), if any."""
+    today = seasons.local_date(now, settings.timezone)
+    window, _ = seasons.deadline_for(session=session, settings=settings, pensioner=pensioner, today=today)
+    if window is None:
+        return None
+    return _task_for(session, pensioner.id, window.season_year)

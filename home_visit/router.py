@@ -22,9 +22,18 @@ from home_visit import help_requests as help_request_service
 from home_visit import review as review_service
 from home_visit import tasks as task_service
 from home_visit import visits as visit_service
-from home_visit.schemas import AssignIn, HelpRequestIn, HelpRequestOut, ReviewIn, ReviewItem, TaskOut, VisitOut
+from home_visit.schemas import (
+    AssignIn,
+    HelpRequestIn,
+    HelpRequestOut,
+    HomeVisitStatusOut,
+    ReviewIn,
+    ReviewItem,
+    TaskOut,
+    VisitOut,
+)
 from models import HomeVisit, HomeVisitTask, Pensioner, Region
-from models.enums import HomeVisitReason, StaffRole
+from models.enums import HomeVisitReason, HomeVisitTaskStatus, StaffRole
 from registry.deps import PensionerInScope, staff_region
 
 router = APIRouter(tags=["home visits"])
@@ -308,6 +317,40 @@ def _help_out(task: HomeVisitTask) -> HelpRequestOut:
         due_date=task.due_date,
         message=f"已受理上门认证申请，工作人员将于{task.due_date:%Y年%m月%d日}前与您联系。",
         message_en=f"Your home-visit request is accepted; staff will contact you by {task.due_date:%Y-%m-%d}.",
+    )
+
+
+_VISIT_TEXT = {
+    "open": (
+        "已预约上门认证，工作人员将于{due}前与您联系。",
+        "A home visit is booked; staff will contact you by {due}.",
+    ),
+    "done": ("本年度的上门认证已完成。", "This season's home visit is done."),
+    "cancelled": (
+        "上门认证已取消（例如已通过其他方式认证）。",
+        "The home visit was cancelled (e.g. certified another way).",
+    ),
+}
+
+
+@router.get("/me/home-visit-request", response_model=HomeVisitStatusOut)
+def my_home_visit(
+    pensioner: CurrentPensioner, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> HomeVisitStatusOut:
+    """The pensioner's home visit of the current season (asked for, or scheduled by the service) and its status."""
+    task = help_request_service.current_task(session=session, settings=settings, pensioner=pensioner, now=now)
+    if task is None:
+        return HomeVisitStatusOut(requested=False, message="尚未申请上门认证。", message_en="No home visit requested.")
+    zh, en = _VISIT_TEXT.get(task.status, _VISIT_TEXT["open"])
+    return HomeVisitStatusOut(
+        requested=True,
+        task_id=task.id,
+        season_year=task.season_year,
+        status=HomeVisitTaskStatus(task.status),
+        reason=HomeVisitReason(task.reason),
+        due_date=task.due_date,
+        message=zh.format(due=f"{task.due_date:%Y年%m月%d日}"),
+        message_en=en.format(due=f"{task.due_date:%Y-%m-%d}"),
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.enums import HomeVisitReason, HomeVisitTaskStatus, VisitOutcome
+
 
 class TaskOut(BaseModel):
     """One task as the field app and supervisors see it."""
@@ -41,6 +43,19 @@ class HelpRequestIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
+class HomeVisitStatusOut(BaseModel):
+    """The pensioner's home visit this season: none, booked (open, with the date staff will call by), done or cancelled."""
+
+    requested: bool
+    task_id: int | None = None
+    season_year: int | None = None
+    status: HomeVisitTaskStatus | None = None
+    reason: HomeVisitReason | None = None
+    due_date: date | None = None
+    message: str
+    message_en: str
+
+
 class HelpRequestOut(BaseModel):
     """The season's task after a help request."""
 
@@ -65,13 +80,13 @@ class VisitOut(BaseModel):
 
     id: int
     task_id: int
-    outcome: str
+    outcome: VisitOutcome
     visited_at: datetime
     recorded_at: datetime
     staff_id: int
     latitude: float | None
     longitude: float | None
-    photo_decision: str | None
+    photo_decision: str | None = Field(description="an AttemptDecision of the visit photo, or enrolled (first photo)")
     photo_distance: float | None
     form_scan_sha256: str | None
     needs_review: bool

@@ -50,6 +50,8 @@ class RefreshToken(CreatedAtMixin, Base):
     subject_id: Mapped[int]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # A family helper's login (the code went to the pensioner's family phone): that phone, kept through rotation.
+    helper_phone: Mapped[str | None] = mapped_column(String(20))
 
 
 class IdempotencyRecord(CreatedAtMixin, Base):

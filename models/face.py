@@ -57,4 +57,5 @@ class VerificationAttempt(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     image_sha256: Mapped[str | None] = mapped_column(String(64))
     challenge_id: Mapped[str | None] = mapped_column(String(36))
+    helper_phone: Mapped[str | None] = mapped_column(String(20))  # the family helper whose login made the attempt
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

@@ -1,7 +1,7 @@
 """staff app: the counter searches pensioners by phone (own or family), indexed
 
 Revision ID: 0018_staff_app
-Revises: 0009_replay_signatures
+Revises: 0017_pensioner_app
 Create Date: 2026-12-02 04:30:00
 
 The counter page finds a pensioner by national ID (full, leading or trailing digits), name prefix or
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0018_staff_app"
-down_revision: str | None = "0009_replay_signatures"
+down_revision: str | None = "0017_pensioner_app"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

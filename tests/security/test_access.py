@@ -232,6 +232,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         roles=("admin", "supervisor"),
         scope="jurisdiction",
     ),
+    ("GET", "/api/v1/me/home-visit-request"): Route("pensioner", _get("/api/v1/me/home-visit-request")),
+    ("GET", "/api/v1/me/certification/receipt"): Route("pensioner", _get("/api/v1/me/certification/receipt")),
+    ("GET", "/api/v1/me/certification/receipt.pdf"): Route("pensioner", _get("/api/v1/me/certification/receipt.pdf")),
+    # A receipt's check: public by design (staff open the URL printed on it); the keyed code is the secret.
+    ("GET", "/api/v1/receipts/{certification_id}"): Route("public", _get("/api/v1/receipts/1?code=AAAAA-AAAAA")),
     ("POST", "/api/v1/me/home-visit-request"): Route(
         "pensioner", lambda t: ("POST", "/api/v1/me/home-visit-request", {"json": {"note": "腿脚不便"}})
     ),
@@ -258,6 +263,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/risk/failures"): Route(
         "staff", _get("/api/v1/risk/failures?region={t.region}"), ("admin", "supervisor"), "jurisdiction"
     ),
+    ("GET", "/app"): Route("public", _get("/app")),
+    ("GET", "/app/"): Route("public", _get("/app/")),
+    ("GET", "/app/{name:path}"): Route("public", _get("/app/main.js")),
+    ("GET", "/docs"): Route("public", _get("/docs")),
+    ("GET", "/docs/static/{name}"): Route("public", _get("/docs/static/init.js")),
     ("GET", "/api/v1/pensioners/{pensioner_id}/card"): Route(
         "staff", _get("/api/v1/pensioners/{t.pensioner_id}/card"), scope="jurisdiction"
     ),
