@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.enums import HomeVisitReason, VisitOutcome
+
 
 class TaskOut(BaseModel):
     """One task as the field app and supervisors see it."""
@@ -14,7 +16,9 @@ class TaskOut(BaseModel):
     id: int
     season_year: int
     status: str
-    reason: str
+    reason: HomeVisitReason
+    reason_label: str
+    reason_label_en: str
     due_date: date
     overdue: bool
     escalated_at: datetime | None
@@ -29,10 +33,30 @@ class TaskOut(BaseModel):
     bedridden: bool
     limited_mobility: bool
     address: str
+    address_street: str | None = None
+    address_house: str | None = None
+    address_landmark: str | None = None
+    target_latitude: float | None = Field(
+        default=None, description="the house's position when known, else the community's"
+    )
+    target_longitude: float | None = None
+    target_source: Literal["house", "community"] | None = None
     region_code: str
     phone: str | None
     family_phone: str | None
     note: str | None = None
+
+
+class OutcomeOut(BaseModel):
+    """One value of the visit outcome list, with what it needs."""
+
+    value: VisitOutcome
+    label: str
+    label_en: str
+    needs_photo: bool
+    needs_form_scan: bool
+    needs_death_date: bool
+    needs_new_region: bool
 
 
 class HelpRequestIn(BaseModel):
@@ -65,12 +89,15 @@ class VisitOut(BaseModel):
 
     id: int
     task_id: int
-    outcome: str
+    outcome: VisitOutcome
     visited_at: datetime
     recorded_at: datetime
     staff_id: int
     latitude: float | None
     longitude: float | None
+    position_accuracy_m: float | None = None
+    position_missing_reason: str | None = None
+    photo_missing_reason: str | None = None
     photo_decision: str | None
     photo_distance: float | None
     form_scan_sha256: str | None
