@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import dashboard, health
+from api.routers import dashboard, field_app, health
 from auth import router as auth
 from certification import app_router as me
 from certification import router as seasons
@@ -159,6 +159,7 @@ def _include_routers(app: FastAPI) -> None:
     if not app.state.settings.metrics_port:  # otherwise on its own listener (observability.metrics_app)
         app.include_router(observability.router)
     app.include_router(dashboard.router)
+    app.include_router(field_app.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 
