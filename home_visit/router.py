@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
@@ -75,7 +75,7 @@ def _task_out(
         address_landmark=p.address_landmark,
         target_latitude=target[0] if target else None,
         target_longitude=target[1] if target else None,
-        target_source=target[2] if target else None,  # type: ignore[arg-type]
+        target_source=target[2] if target else None,
         region_code=p.region_code,
         phone=p.phone,
         family_phone=p.family_phone,
@@ -197,6 +197,26 @@ def _local(value: datetime | None, tz: str) -> datetime | None:
     return value.replace(tzinfo=ZoneInfo(tz))
 
 
+MissingEvidence = dict[str, Any]
+
+
+def missing_evidence(
+    position_accuracy_m: Annotated[float | None, Form()] = None,
+    position_missing_reason: Annotated[
+        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PositionMissingReason]})
+    ] = None,
+    photo_missing_reason: Annotated[
+        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PhotoMissingReason]})
+    ] = None,
+) -> MissingEvidence:
+    """The device's accuracy and why a position or photo is missing (the field page sends them)."""
+    return {
+        "position_accuracy_m": position_accuracy_m,
+        "position_missing_reason": position_missing_reason or None,
+        "photo_missing_reason": photo_missing_reason or None,
+    }
+
+
 @router.post("/home-visits/{task_id}/visits", response_model=VisitOut, status_code=201)
 def record_visit(
     task_id: RowId,
@@ -206,6 +226,7 @@ def record_visit(
     region: RegionDep,
     now: NowDep,
     outcome: Annotated[str, Form(json_schema_extra=OUTCOME_FIELD)],
+    missing: Annotated[MissingEvidence, Depends(missing_evidence)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     visited_at: Annotated[datetime | None, Form()] = None,
     latitude: Annotated[float | None, Form()] = None,
@@ -215,13 +236,6 @@ def record_visit(
     next_due_date: Annotated[date | None, Form()] = None,
     consent_recorded: Annotated[bool, Form()] = False,
     note: Annotated[str | None, Form(max_length=1000)] = None,
-    position_accuracy_m: Annotated[float | None, Form()] = None,
-    position_missing_reason: Annotated[
-        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PositionMissingReason]})
-    ] = None,
-    photo_missing_reason: Annotated[
-        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PhotoMissingReason]})
-    ] = None,
     photo: Annotated[UploadFile | None, File()] = None,
     form_scan: Annotated[UploadFile | None, File()] = None,
     death_certificate: Annotated[UploadFile | None, File()] = None,
@@ -247,16 +261,12 @@ def record_visit(
         death_certificate=read_limited(death_certificate, limit) if death_certificate is not None else None,
         family_statement=read_limited(family_statement, limit) if family_statement is not None else None,
         document_photo=read_limited(document_photo, limit) if document_photo is not None else None,
-        position_accuracy_m=position_accuracy_m,
-        position_missing_reason=position_missing_reason or None,
-        photo_missing_reason=photo_missing_reason or None,
+        **missing,
     )
     visit_service.validate_visit(data=data, settings=settings, now=now)
 
     def action() -> tuple[int, dict[str, object]]:
-        visit = visit_service.record_visit(
-            session=session, settings=settings, task=task, staff=staff, data=data, now=now
-        )
+        visit = visit_service.record_visit(session=session, settings=settings, task=task, staff=staff, data=data, now=now)
         return 201, _visit_out(visit, task).model_dump(mode="json")
 
     status, body, replayed = run_once(

@@ -304,19 +304,7 @@ def record_visit(
         address=target[:2] if target else None,
         accuracy_m=data.position_accuracy_m,
     )
-    visit = HomeVisit(
-        task_id=task.id,
-        staff_id=staff.id,
-        visited_at=data.visited_at or now,
-        recorded_at=now,
-        outcome=data.outcome,
-        latitude=data.latitude,
-        longitude=data.longitude,
-        position_accuracy_m=data.position_accuracy_m,
-        position_missing_reason=data.position_missing_reason,
-        photo_missing_reason=data.photo_missing_reason,
-        detail={"note": data.note} if data.note else {},
-    )
+    visit = _new_visit(task=task, staff=staff, data=data, now=now)
     _store_form_scan(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
     _store_death_evidence(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
     photo_review = _check_visit_photo(
@@ -338,6 +326,23 @@ def record_visit(
     )
     _finish(session=session, visit=visit, task=task, staff=staff, review=review, effect=effect)
     return visit
+
+
+def _new_visit(*, task: HomeVisitTask, staff: StaffUser, data: VisitInput, now: datetime) -> HomeVisit:
+    """The visit row as sent (position, accuracy, missing reasons, note)."""
+    return HomeVisit(
+        task_id=task.id,
+        staff_id=staff.id,
+        visited_at=data.visited_at or now,
+        recorded_at=now,
+        outcome=data.outcome,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        position_accuracy_m=data.position_accuracy_m,
+        position_missing_reason=data.position_missing_reason,
+        photo_missing_reason=data.photo_missing_reason,
+        detail={"note": data.note} if data.note else {},
+    )
 
 
 def _missing_evidence(data: VisitInput) -> list[str]:

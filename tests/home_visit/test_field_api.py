@@ -38,7 +38,7 @@ def _community(session) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def test_task_gives_street_house_landmark_and_the_house_position(client, session, settings, clock) -> None:
-    p, task_id, worker, _ = _world(session, settings, clock, **HOUSE)
+    p, _task_id, worker, _ = _world(session, settings, clock, **HOUSE)
     lat, lon = _community(session)
     row = client.get("/api/v1/home-visits", headers=f.staff_token(client, worker)).json()[0]
     assert (row["address_street"], row["address_house"], row["address_landmark"]) == tuple(HOUSE.values())
@@ -190,3 +190,24 @@ def test_demo_fills_the_address(session) -> None:
     assert all(p.address_street and p.address_house and p.address_landmark for p in people)
     located = [p for p in people if p.address_latitude is not None]
     assert 0 < len(located) < len(people)  # most houses located, the rest fall back to the community
+
+
+def test_field_page_is_served_with_a_strict_csp_and_no_inline_code(client) -> None:
+    import re
+    from pathlib import Path
+
+    page = client.get("/staff/field/")
+    assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe-inline" not in csp
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text) is None  # every script is a file
+    assert " style=" not in page.text and "<style" not in page.text
+    assert client.get("/staff/field", follow_redirects=False).headers["location"] == "/staff/field/"
+    sw = client.get("/staff/field/sw.js")
+    assert sw.headers["service-worker-allowed"] == "/staff/field/" and "javascript" in sw.headers["content-type"]
+    assert client.get("/staff/field/app.js").status_code == 200
+    assert client.get("/staff/field/../app.py").status_code == 404
+    assert client.get("/staff/field/missing.js").status_code == 404
+    folder = Path(__file__).resolve().parents[2] / "api" / "static" / "field"
+    for path in folder.iterdir():
+        assert not re.search(r"https?://", path.read_text(encoding="utf-8")), path.name  # no CDN, no outside calls

@@ -22,9 +22,12 @@ from tests.browser.server import serve
 from tests.conftest import faces_dir
 from tests.home_visit.helpers import count
 
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 PHONE = (360, 640)
+ZH = ["--lang=zh-CN"]  # a Chinese phone: the date pickers in Chinese too
 
 
 def _camera_file(tmp_path: Path) -> Path:
@@ -72,10 +75,22 @@ def _world(session, clock, *, house: bool = True) -> tuple[Pensioner, HomeVisitT
     other = f.pensioner(session, name="李建国", birth=datetime(1938, 2, 1).date(), phone="13800000009")
     today = seasons.local_date(clock.now, "Asia/Shanghai")
     tasks = [
-        HomeVisitTask(pensioner_id=p.id, season_year=today.year, reason="limited_mobility", status="open",
-                      due_date=today + timedelta(days=2), assigned_staff_id=worker.id),
-        HomeVisitTask(pensioner_id=other.id, season_year=today.year, reason="age_80", status="open",
-                      due_date=today - timedelta(days=1), assigned_staff_id=worker.id),
+        HomeVisitTask(
+            pensioner_id=p.id,
+            season_year=today.year,
+            reason="limited_mobility",
+            status="open",
+            due_date=today + timedelta(days=2),
+            assigned_staff_id=worker.id,
+        ),
+        HomeVisitTask(
+            pensioner_id=other.id,
+            season_year=today.year,
+            reason="age_80",
+            status="open",
+            due_date=today - timedelta(days=1),
+            assigned_staff_id=worker.id,
+        ),
     ]
     session.add_all(tasks)
     session.commit()
@@ -104,7 +119,26 @@ def served(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         yield url
 
 
+def _phone(browser: Browser) -> None:
+    """A 360×640 phone screen (CSS pixels), touch and mobile viewport."""
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        session=True,
+        width=PHONE[0],
+        height=PHONE[1],
+        deviceScaleFactor=1,
+        mobile=True,
+    )
+    browser.call("Emulation.setLocaleOverride", session=True, locale="zh-CN")
+
+
+def _fits(browser: Browser) -> None:
+    """Nothing is wider than the phone (no sideways scrolling)."""
+    assert browser.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+
+
 def _open(browser: Browser, served: str) -> None:
+    _phone(browser)
     browser.goto(f"{served}/staff/field/")
     _wait(lambda: browser.evaluate("document.body.dataset.ready === '1'"), "the page to start")
     _wait(lambda: browser.evaluate("document.querySelectorAll('#tasks li').length") == 2, "the tasks")
@@ -114,14 +148,21 @@ def _open(browser: Browser, served: str) -> None:
 def _record(browser: Browser, task_id: int, outcome: str, *, shoot_form: bool = False, note: str = "") -> None:
     browser.evaluate(f"document.querySelector('button[data-task=\"{task_id}\"]').click()")
     _wait(lambda: browser.evaluate("!document.getElementById('visit-view').hidden"), "the visit form")
-    _wait(lambda: browser.evaluate("document.getElementById('gps-status').textContent.length > 0 && "
-                                   "!document.getElementById('gps-status').textContent.startsWith('正在')"), "a position")
+    _wait(
+        lambda: browser.evaluate(
+            "document.getElementById('gps-status').textContent.length > 0 && "
+            "!document.getElementById('gps-status').textContent.startsWith('正在')"
+        ),
+        "a position",
+    )
     if shoot_form:
         _wait(lambda: browser.evaluate("document.getElementById('preview').videoWidth > 0"), "the camera")
         browser.evaluate("document.getElementById('shoot-form').click()")
         _wait(lambda: browser.evaluate("!document.getElementById('form-thumb').hidden"), "the form photo")
-    browser.evaluate(f"document.querySelector('input[name=outcome][value={outcome}]').click();"
-                     f"document.getElementById('note').value = {json.dumps(note)};")
+    browser.evaluate(
+        f"document.querySelector('input[name=outcome][value={outcome}]').click();"
+        f"document.getElementById('note').value = {json.dumps(note)};"
+    )
 
 
 def _visits(session) -> list[HomeVisit]:  # type: ignore[no-untyped-def]
@@ -148,7 +189,9 @@ def _worker_session(browser: Browser) -> str:
 
 def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     p, task, worker = _world(session, clock)
-    browser = Browser(chromium_path() or "", extra_flags=fake_camera_flags(str(_camera_file(tmp_path))), window=PHONE)
+    browser = Browser(
+        chromium_path() or "", extra_flags=ZH + fake_camera_flags(str(_camera_file(tmp_path))), window=PHONE
+    )
     try:
         browser.goto(f"{served}/staff/field/")  # no staff login yet: sent to the staff login, back here after
         assert browser.wait_for(lambda href: "/staff/?next=/staff/field/" in href)
@@ -156,12 +199,17 @@ def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, cl
         browser.call("Browser.grantPermissions", origin=served, permissions=["geolocation", "videoCapture"])
         community = session.get(Region, f.HUANCUI_COMMUNITY)
         session.commit()
-        browser.call("Emulation.setGeolocationOverride", session=True, latitude=community.latitude + 0.004,
-                     longitude=community.longitude, accuracy=15)
+        browser.call(
+            "Emulation.setGeolocationOverride",
+            session=True,
+            latitude=community.latitude + 0.004,
+            longitude=community.longitude,
+            accuracy=15,
+        )
         _open(browser, served)
         first = browser.evaluate("document.querySelector('#tasks li').dataset.taskId")
         assert int(first) != task.id  # the overdue one (due yesterday) comes first
-        item = f"#tasks li[data-task-id=\"{task.id}\"]"
+        item = f'#tasks li[data-task-id="{task.id}"]'
         links = browser.evaluate(f"[...document.querySelectorAll('{item} a')].map(a => a.getAttribute('href'))")
         assert "tel:13800000001" in links and "tel:13900000002" in links
         geo = next(link for link in links if link.startswith("geo:"))
@@ -171,11 +219,13 @@ def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, cl
         assert f"{p.address_latitude:.5f}, {p.address_longitude:.5f}" in text
         browser.call("Network.enable", session=True)
         sw = _worker_session(browser)
+        _fits(browser)
         browser.screenshot(str(SCREENS / "field_tasks.png"))
 
         _offline(browser, sw, True)
         _wait(lambda: browser.evaluate("document.getElementById('net').dataset.state") == "offline", "offline badge")
         _record(browser, task.id, "not_at_home", shoot_form=True, note="邻居说老人去女儿家了")
+        _fits(browser)
         browser.screenshot(str(SCREENS / "field_visit.png"))
         browser.evaluate("document.getElementById('save').click()")
         _wait(lambda: browser.evaluate("document.querySelectorAll('#outbox li').length") == 1, "the waiting visit")
@@ -207,15 +257,19 @@ def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, cl
 def test_gps_and_camera_denied_visit_is_kept_and_goes_to_review(served, client, session, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _p, task, worker = _world(session, clock, house=False)
     flags = [fl for fl in fake_camera_flags(str(_camera_file(tmp_path))) if fl != "--use-fake-ui-for-media-stream"]
-    browser = Browser(chromium_path() or "", extra_flags=flags, window=PHONE)
+    browser = Browser(chromium_path() or "", extra_flags=ZH + flags, window=PHONE)
     try:
         _login(browser, served, client, worker)
         for name in ("geolocation", "camera"):
             browser.call("Browser.setPermission", origin=served, permission={"name": name}, setting="denied")
         _open(browser, served)
         _record(browser, task.id, "certified")
-        _wait(lambda: "相机权限被拒绝" in browser.evaluate("document.getElementById('camera-status').textContent"), "cam")
+        _wait(
+            lambda: "相机权限被拒绝" in browser.evaluate("document.getElementById('camera-status').textContent"), "cam"
+        )
         assert "定位权限被拒绝" in browser.evaluate("document.getElementById('gps-status').textContent")
+        assert browser.evaluate("document.getElementById('camera-live').hidden") is True
+        _fits(browser)
         browser.screenshot(str(SCREENS / "field_denied.png"))
         browser.evaluate("document.getElementById('save').click()")
         visits = _wait(lambda: _visits(session), "the visit on the server")
@@ -224,7 +278,9 @@ def test_gps_and_camera_denied_visit_is_kept_and_goes_to_review(served, client, 
         assert visit.latitude is None and visit.needs_review is True
         assert set(visit.review_reasons) == {"gps_missing", "photo_missing", "form_scan_missing"}
         session.rollback()
-        closed = session.execute(select(HomeVisitTask.status, HomeVisitTask.close_reason).where(HomeVisitTask.id == task.id))
+        closed = session.execute(
+            select(HomeVisitTask.status, HomeVisitTask.close_reason).where(HomeVisitTask.id == task.id)
+        )
         assert tuple(closed.one()) == ("done", "awaiting_review"), visit.detail  # nothing certified yet
         session.commit()
         # English on request.
@@ -237,14 +293,21 @@ def test_gps_and_camera_denied_visit_is_kept_and_goes_to_review(served, client, 
 
 def test_inaccurate_position_is_sent_with_its_accuracy_and_reviewed(served, client, session, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _p, task, worker = _world(session, clock)
-    browser = Browser(chromium_path() or "", extra_flags=fake_camera_flags(str(_camera_file(tmp_path))), window=PHONE)
+    browser = Browser(
+        chromium_path() or "", extra_flags=ZH + fake_camera_flags(str(_camera_file(tmp_path))), window=PHONE
+    )
     try:
         _login(browser, served, client, worker)
         browser.call("Browser.grantPermissions", origin=served, permissions=["geolocation", "videoCapture"])
         community = session.get(Region, f.HUANCUI_COMMUNITY)
         session.commit()
-        browser.call("Emulation.setGeolocationOverride", session=True, latitude=community.latitude,
-                     longitude=community.longitude, accuracy=650)
+        browser.call(
+            "Emulation.setGeolocationOverride",
+            session=True,
+            latitude=community.latitude,
+            longitude=community.longitude,
+            accuracy=650,
+        )
         _open(browser, served)
         _record(browser, task.id, "refused")
         assert "超过 200 米" in browser.evaluate("document.getElementById('gps-status').textContent")

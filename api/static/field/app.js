@@ -36,21 +36,28 @@ async function api(path) {
 
 // --- tasks -----------------------------------------------------------------------------------------------
 
+function tasksStatus(key, vars = {}) {
+  state.tasksStatus = key ? { key, vars } : null;
+  $("tasks-status").textContent = key ? t(key, vars) : "";
+}
+
+const colon = () => (lang === "en" ? ": " : "：");
+
 async function loadTasks() {
-  $("tasks-status").textContent = t("loading");
+  tasksStatus("loading");
   try {
     const [tasks, outcomes] = await Promise.all([api("/home-visits"), api("/home-visits/outcomes")]);
     await put(STORES.cache, { tasks, outcomes, at: Date.now() }, "tasks");
     Object.assign(state, { tasks, outcomes });
-    $("tasks-status").textContent = tasks.length ? "" : t("no_tasks");
+    tasksStatus(tasks.length ? null : "no_tasks");
   } catch (err) {
     if (err.message === "login") return;
     const cached = await get(STORES.cache, "tasks");
     if (cached) {
       Object.assign(state, { tasks: cached.tasks, outcomes: cached.outcomes });
-      $("tasks-status").textContent = t("cached_tasks", { time: localTime(cached.at) });
+      tasksStatus("cached_tasks", { time: localTime(cached.at) });
     } else {
-      $("tasks-status").textContent = t("tasks_failed");
+      tasksStatus("tasks_failed");
     }
   }
   renderTasks();
@@ -61,7 +68,8 @@ function coordsLine(task) {
   const lat = task.target_latitude.toFixed(5);
   const lon = task.target_longitude.toFixed(5);
   const which = task.target_source === "house" ? t("coords_house") : t("coords_community");
-  return el("p", { className: "line muted", "data-coords": `${lat},${lon}`, text: `${which}：${lat}, ${lon}` });
+  return el("p", { className: "line muted", "data-coords": `${lat},${lon}`, text: `${which}${colon()}` },
+    el("span", { className: "nowrap", text: `${lat}, ${lon}` }));
 }
 
 function taskLinks(task) {
@@ -90,7 +98,7 @@ function renderTasks() {
     const li = el("li", { "data-task-id": String(task.id) }, name,
       el("p", { className: "line", text: t("due", { date: task.due_date }) }),
       el("p", { className: "line", text: `${task.address}${street}` }),
-      task.address_landmark ? el("p", { className: "line", text: `${t("landmark")}：${task.address_landmark}` }) : null,
+      task.address_landmark ? el("p", { className: "line", text: `${t("landmark")}${colon()}${task.address_landmark}` }) : null,
       coordsLine(task), taskLinks(task));
     list.append(li);
   }
@@ -128,10 +136,12 @@ function status(id, text, level = "ok") {
 
 async function startCamera() {
   state.cameraReason = null;
+  $("camera-live").hidden = false;
   status("camera-status", t("camera_starting"));
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     state.cameraReason = "camera_unavailable";
     status("camera-status", t("camera_unavailable"), "warn");
+    $("camera-live").hidden = true;
     return;
   }
   try {
@@ -145,6 +155,7 @@ async function startCamera() {
     status("camera-status", t(state.cameraReason), "warn");
   }
   $("shoot-photo").disabled = $("shoot-form").disabled = Boolean(state.cameraReason);
+  $("camera-live").hidden = Boolean(state.cameraReason); // no black box and no buttons that cannot work
 }
 
 function stopCamera() {
@@ -195,7 +206,9 @@ function openVisit(task) {
   $("consent").checked = false;
   $("visit-error").textContent = "";
   $("visit-name").textContent = task.name;
-  $("visit-address").textContent = `${task.address}${[task.address_street, task.address_house].filter(Boolean).join("")}`;
+  const street = [task.address_street, task.address_house].filter(Boolean).join("");
+  const landmark = task.address_landmark ? `（${task.address_landmark}）` : "";
+  $("visit-address").textContent = `${task.address}${street}${landmark}`;
   renderOutcomes();
   showExtras();
   $("tasks-view").hidden = true;
@@ -253,7 +266,7 @@ async function save() {
   state.tasks = state.tasks.filter((task) => task.id !== item.task_id || o.value === "not_at_home" || o.value === "hospitalised");
   closeVisit();
   renderTasks();
-  $("tasks-status").textContent = t("saved");
+  tasksStatus("saved");
   await renderOutbox();
   requestSend();
 }
@@ -319,6 +332,7 @@ function rerender() {
   $("lang").textContent = lang === "en" ? "中文" : "English";
   $("lang").lang = lang === "en" ? "zh-CN" : "en";
   showNetwork();
+  if (state.tasksStatus) tasksStatus(state.tasksStatus.key, state.tasksStatus.vars);
   renderTasks();
   renderOutbox();
   if (state.task) { renderOutcomes(); showExtras(); }
