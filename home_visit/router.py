@@ -14,6 +14,7 @@ from core import audit
 from core.clock import NowDep
 from core.deps import CurrentPensioner, FieldStaff, OfficeStaff, Offset, RowId, SessionDep, SettingsDep, SupervisorStaff
 from core.idempotency import check_key, fingerprint, run_once
+from core.settings import Settings
 from core.uploads import read_limited
 from home_visit import addresses as address_service
 from home_visit import assignment as assignment_service
@@ -191,6 +192,11 @@ def form(task_id: RowId, staff: FieldStaff, session: SessionDep, settings: Setti
     )
 
 
+def _upload(upload: UploadFile | None, settings: Settings) -> bytes | None:
+    """An uploaded file's bytes within the upload limit, or None."""
+    return read_limited(upload, settings.max_upload_bytes) if upload is not None else None
+
+
 def _local(value: datetime | None, tz: str) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
@@ -245,28 +251,29 @@ def record_visit(
     """Record a visit: only the assignee; offline retries with the same Idempotency-Key get the first answer."""
     key = check_key(idempotency_key)
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    limit = settings.max_upload_bytes
     data = visit_service.VisitInput(
         outcome=outcome,
         visited_at=_local(visited_at, settings.timezone),
         latitude=latitude,
         longitude=longitude,
-        photo=read_limited(photo, limit) if photo is not None else None,
-        form_scan=read_limited(form_scan, limit) if form_scan is not None else None,
+        photo=_upload(photo, settings),
+        form_scan=_upload(form_scan, settings),
         death_date=death_date,
         new_region_code=new_region_code,
         next_due_date=next_due_date,
         consent_recorded=consent_recorded,
         note=note,
-        death_certificate=read_limited(death_certificate, limit) if death_certificate is not None else None,
-        family_statement=read_limited(family_statement, limit) if family_statement is not None else None,
-        document_photo=read_limited(document_photo, limit) if document_photo is not None else None,
+        death_certificate=_upload(death_certificate, settings),
+        family_statement=_upload(family_statement, settings),
+        document_photo=_upload(document_photo, settings),
         **missing,
     )
     visit_service.validate_visit(data=data, settings=settings, now=now)
 
     def action() -> tuple[int, dict[str, object]]:
-        visit = visit_service.record_visit(session=session, settings=settings, task=task, staff=staff, data=data, now=now)
+        visit = visit_service.record_visit(
+            session=session, settings=settings, task=task, staff=staff, data=data, now=now
+        )
         return 201, _visit_out(visit, task).model_dump(mode="json")
 
     status, body, replayed = run_once(
