@@ -195,6 +195,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/home-visits/review"): Route(
         "staff", _get("/api/v1/home-visits/review"), roles=("admin", "supervisor"), scope="list"
     ),
+    ("GET", "/api/v1/home-visits/outcomes"): Route(
+        "staff", _get("/api/v1/home-visits/outcomes"), roles=("admin", "field", "supervisor")
+    ),
     ("GET", "/api/v1/home-visits/{task_id}/form.pdf"): Route(
         "staff", _get("/api/v1/home-visits/{t.task_id}/form.pdf"), ("admin", "field", "supervisor"), "jurisdiction"
     ),
@@ -263,6 +266,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/dashboard/logout"): Route("public", lambda t: ("POST", "/dashboard/logout", {})),
     ("GET", "/dashboard"): Route("dashboard", _get("/dashboard"), ("admin", "supervisor")),
+    # The field page's files (no data in them: the page reads the staff token and calls the API).
+    ("GET", "/staff/field"): Route("public", _get("/staff/field")),
+    ("GET", "/staff/field/"): Route("public", _get("/staff/field/")),
+    ("GET", "/staff/field/sw.js"): Route("public", _get("/staff/field/sw.js")),
+    ("GET", "/staff/field/{name}"): Route("public", _get("/staff/field/app.js")),
     ("GET", "/dashboard/pensioners/{pensioner_id}"): Route(
         "dashboard", _get("/dashboard/pensioners/{t.pensioner_id}"), ("admin", "supervisor"), "jurisdiction"
     ),
