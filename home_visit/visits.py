@@ -290,7 +290,8 @@ def record_visit(
     did not match change nothing for good: they wait for the supervisor (`awaiting_review` in the effect).
     """
     validate_visit(data=data, settings=settings, now=now)
-    find_duplicate(session=session, settings=settings, task=task, data=data, now=now)
+    if task.assigned_staff_id == staff.id:  # the assignee's second device is told its visit is already in
+        find_duplicate(session=session, settings=settings, task=task, data=data, now=now)
     if task.status != OPEN:
         raise errors.TaskClosed()
     check_assigned(task=task, staff=staff)

@@ -15,7 +15,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta, date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
