@@ -236,6 +236,15 @@ def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, cl
         _wait(lambda: browser.evaluate(f"{tried} >= 1"), "a failed try while offline")
         assert "等待网络" in browser.evaluate("document.getElementById('outbox').textContent")
         assert _visits(session) == []
+        # Reloaded in the dead zone: the page comes from the worker's cache, the tasks from the device.
+        browser.call("Page.reload", session=True)
+        _wait(lambda: browser.evaluate("document.body && document.body.dataset.ready === '1'"), "the page offline")
+        status = browser.evaluate("document.getElementById('tasks-status').textContent")
+        assert status.startswith("离线：显示上次读取的任务"), status
+        assert browser.evaluate("document.querySelectorAll('#tasks li').length") == 2
+        _wait(lambda: browser.evaluate("document.querySelectorAll('#outbox li').length") == 1, "still waiting")
+        assert _visits(session) == []
+        _fits(browser)
         browser.screenshot(str(SCREENS / "field_waiting.png"))
 
         _offline(browser, sw, False)  # the `online` event: the page asks the worker to send
@@ -244,6 +253,10 @@ def test_visit_recorded_offline_is_sent_exactly_once(served, client, session, cl
         for _ in range(3):  # more tries after it was sent: nothing more is written
             browser.evaluate("navigator.serviceWorker.controller.postMessage({type: 'flush'})")
         _wait(lambda: browser.evaluate("document.getElementById('sent-summary').textContent.includes('1')"), "sent")
+        due = _wait(lambda: session.scalar(select(HomeVisitTask.due_date).where(HomeVisitTask.id == task.id)), "due")
+        session.commit()
+        shown = f"截止 {due.isoformat()}"  # not at home: due again later, and the list shows the new date
+        _wait(lambda: shown in browser.evaluate(f"document.querySelector('{item}').textContent"), "the new due date")
         assert len(_visits(session)) == 1 and count(session, IdempotencyRecord) == 1
         visit = visits[0]
         assert visit.task_id == task.id and visit.outcome == "not_at_home" and visit.form_scan_sha256

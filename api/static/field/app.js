@@ -305,6 +305,9 @@ async function renderOutbox() {
   }
   $("waiting-empty").hidden = items.length > 0;
   const sent = await all(STORES.sent);
+  // A visit just reached the server: reload the tasks (a new due date, a closed task) when online.
+  if (state.sentCount !== undefined && sent.length > state.sentCount && navigator.onLine && !state.task) loadTasks();
+  state.sentCount = sent.length;
   $("sent-summary").hidden = sent.length === 0;
   $("sent-summary").textContent = t("sent_summary", { n: sent.length });
 }
