@@ -97,20 +97,21 @@ def _world(session, clock, *, house: bool = True) -> tuple[Pensioner, HomeVisitT
     return p, tasks[0], worker
 
 
-def _login(browser: Browser, served: str, client, worker) -> None:  # type: ignore[no-untyped-def]
+def _login(browser: Browser, served: str, client, worker, *, expired: bool = False) -> str:  # type: ignore[no-untyped-def]
     """What the staff login at /staff/ leaves behind (not in this branch): the token in sessionStorage."""
     resp = client.post("/api/v1/auth/staff-token", data={"username": worker.username, "password": f.PASSWORD})
     body = resp.json()
     token = {
         "access_token": body["access_token"],
         "refresh_token": body["refresh_token"],
-        "expires_at": int(time.time() * 1000) + body["expires_in"] * 1000,
+        "expires_at": int(time.time() * 1000) + (-1000 if expired else body["expires_in"] * 1000),
         "role": "field",
         "username": worker.username,
         "region": worker.region_code,
     }
     browser.goto(f"{served}/healthz")
     browser.evaluate(f"sessionStorage.setItem('pension_cert.staff', {json.dumps(json.dumps(token))})")
+    return str(body["access_token"])
 
 
 @pytest.fixture
@@ -310,7 +311,7 @@ def test_inaccurate_position_is_sent_with_its_accuracy_and_reviewed(served, clie
         chromium_path() or "", extra_flags=ZH + fake_camera_flags(str(_camera_file(tmp_path))), window=PHONE
     )
     try:
-        _login(browser, served, client, worker)
+        first = _login(browser, served, client, worker, expired=True)  # the page must refresh it first
         browser.call("Browser.grantPermissions", origin=served, permissions=["geolocation", "videoCapture"])
         community = session.get(Region, f.HUANCUI_COMMUNITY)
         session.commit()
@@ -322,6 +323,8 @@ def test_inaccurate_position_is_sent_with_its_accuracy_and_reviewed(served, clie
             accuracy=650,
         )
         _open(browser, served)
+        renewed = json.loads(browser.evaluate("sessionStorage.getItem('pension_cert.staff')"))
+        assert renewed["access_token"] != first and renewed["expires_at"] > time.time() * 1000
         _record(browser, task.id, "refused")
         assert "超过 200 米" in browser.evaluate("document.getElementById('gps-status').textContent")
         browser.evaluate("document.getElementById('save').click()")
