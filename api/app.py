@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import limits, observability
-from api.routers import docs, health, pensioner_app, staff_app
+from api.routers import docs, field_app, health, pensioner_app, staff_app
 from auth import router as auth
 from certification import app_router as me
 from certification import receipt_router as receipts
@@ -165,6 +165,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(staff_app.router)
     app.include_router(pensioner_app.router)
     app.include_router(docs.router)
+    app.include_router(field_app.router)
     for router in _API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
 

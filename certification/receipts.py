@@ -12,14 +12,13 @@ from zoneinfo import ZoneInfo
 
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification import service as certification_service
 from certification.errors import NoReceipt
+from core.pdf_fonts import cjk_font_name
 from core.settings import Settings
 from models import Certification, Pensioner
 
@@ -112,22 +111,12 @@ def check(*, session: Session, settings: Settings, certification_id: int, code: 
     return cert
 
 
-def receipt_font() -> str:
-    """The CJK font of the receipt PDF: reportlab's built-in STSong-Light CID font, as home_visit/form_pdf.py uses.
-
-    The coordinator switches this one function to core/pdf_fonts.py's embedded subset font at merge."""
-    name = "STSong-Light"
-    if name not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(name))
-    return name
-
-
 def render_pdf(receipt: Receipt, *, timezone: str) -> bytes:
     """One A5 page: title, the certification, the verification code and URL."""
-    font = receipt_font()
+    font = cjk_font_name()
     width, height = A5
     buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A5, pageCompression=0)
+    pdf = canvas.Canvas(buf, pagesize=A5, pageCompression=0, initialFontName=font)
     pdf.setTitle(f"{TITLE} {receipt.certification_id}")
     pdf.setAuthor("pension-cert")
     pdf.setFont(font, 18)

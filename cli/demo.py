@@ -70,6 +70,27 @@ def demo_regions() -> list[dict[str, Any]]:
     return [{"latitude": None, "longitude": None} | r for r in rows]
 
 
+STREETS = ("人民路", "幸福路", "文化路", "青岛路", "海滨路", "新华街", "和平巷", "东山路", "统一路", "昆明路")
+LANDMARKS = ("邮局对面", "小学东侧", "卫生室旁", "菜市场北门", "公交站后", "超市楼上", "老槐树下", "村委会西边")
+
+
+def _demo_address(nid: str, point: tuple[float, float] | None) -> dict[str, Any]:
+    """Street, house number, landmark and the house's position near its community (own rng: other draws unchanged)."""
+    rng = random.Random(nid)
+    house = f"{rng.randint(1, 200)}号" + (
+        f"{rng.randint(1, 6)}单元{rng.randint(1, 6)}0{rng.randint(1, 4)}室" if rng.random() < 0.6 else ""
+    )
+    lat, lon = (point[0] + rng.uniform(-0.008, 0.008), point[1] + rng.uniform(-0.008, 0.008)) if point else (None, None)
+    known = point is not None and rng.random() < 0.7  # most houses located; the rest fall back to the community
+    return {
+        "address_street": rng.choice(STREETS),
+        "address_house": house,
+        "address_landmark": rng.choice(LANDMARKS),
+        "address_latitude": round(lat, 6) if known and lat is not None else None,
+        "address_longitude": round(lon, 6) if known and lon is not None else None,
+    }
+
+
 def _age(rng: random.Random) -> int:
     # Survival-shaped: many in their 60s, thinning out towards 100.
     while True:
@@ -122,6 +143,7 @@ def _synthetic_pensioners(
     """`count` pensioners in random communities, national IDs unique against `taken` (which grows)."""
     communities = [r for r in regions if r["level"] == "community"]
     parent = {r["code"]: r["parent_code"] for r in regions}
+    points = {r["code"]: (r["latitude"], r["longitude"]) for r in communities if r["latitude"] is not None}
     rows: list[dict[str, Any]] = []
     now = utcnow()
     while len(rows) < count:
@@ -132,9 +154,10 @@ def _synthetic_pensioners(
         if nid in taken:
             continue
         taken.add(nid)
-        rows.append(
-            _pensioner_row(rng, nid=nid, community=community, parent=parent, birth=birth, age=age, today=today, now=now)
+        row = _pensioner_row(
+            rng, nid=nid, community=community, parent=parent, birth=birth, age=age, today=today, now=now
         )
+        rows.append(row | _demo_address(nid, points.get(community)))
     return rows
 
 

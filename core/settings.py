@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     home_visit_min_age: int = 80
     home_visit_failed_attempts: int = 3
     home_visit_gps_max_km: float = 2.0
+    home_visit_gps_max_accuracy_m: float = 200.0  # a fix the device reports as less accurate goes to review
+    home_visit_duplicate_minutes: int = 60  # same task, same outcome, visited this close: the same visit, told
     home_visit_due_days: int = 7  # a new task is due this many days after it is created (never after close - 1)
     home_visit_revisit_days: int = 3  # not at home / hospitalised: the next visit is due this many days later
     # No address coordinates exist: a visit's GPS outside this box (min_lat,min_lon,max_lat,max_lon) is flagged.

@@ -42,3 +42,19 @@ def address_point(*, session: Session, region_code: str) -> tuple[float, float] 
             return region.latitude, region.longitude
         code = region.parent_code
     return None
+
+
+def target_point(*, session: Session, pensioner: Pensioner) -> tuple[float, float, str] | None:
+    """Where the visit should be: the house's coordinates when known, else the community's (lat, lon, source)."""
+    if pensioner.address_latitude is not None and pensioner.address_longitude is not None:
+        return pensioner.address_latitude, pensioner.address_longitude, "house"
+    point = address_point(session=session, region_code=pensioner.region_code)
+    return (point[0], point[1], "community") if point else None
+
+
+def full_address(*, session: Session, pensioner: Pensioner) -> str:
+    """The region-name chain followed by street, house number and (in brackets) the landmark."""
+    base = address_names(session=session, pensioners=[pensioner])[pensioner.id]
+    street = "".join(x for x in (pensioner.address_street, pensioner.address_house) if x)
+    landmark = f"（{pensioner.address_landmark}）" if pensioner.address_landmark else ""
+    return base + street + landmark

@@ -29,6 +29,14 @@ class TaskClosed(Conflict):
     message_en = "This home-visit task is closed."
 
 
+class VisitAlreadyRecorded(Conflict):
+    """The same visit (task, outcome, time) was already recorded, e.g. sent from a second device."""
+
+    code = "visit_already_recorded"
+    message_zh = "这次走访已由另一台设备提交并记录，无需重复提交。"
+    message_en = "This visit was already recorded (sent from another device); it is not recorded twice."
+
+
 class AlreadyCertified(Conflict):
     """Nothing to visit for: the season is already certified."""
 
@@ -187,3 +195,11 @@ class InvalidDeathDocument(InvalidInput):
     code = "invalid_death_document"
     message_zh = "死亡证明材料必须是PDF、JPEG或PNG文件。"
     message_en = "Death documents must be PDF, JPEG or PNG files."
+
+
+class InvalidMissingReason(InvalidInput):
+    """A position or photo missing reason outside the published lists."""
+
+    code = "invalid_missing_reason"
+    message_zh = "缺少定位或照片的原因无效。"
+    message_en = "The reason for the missing position or photo is not one of the allowed values."

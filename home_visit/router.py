@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
@@ -14,10 +14,11 @@ from core import audit
 from core.clock import NowDep
 from core.deps import CurrentPensioner, FieldStaff, OfficeStaff, Offset, RowId, SessionDep, SettingsDep, SupervisorStaff
 from core.idempotency import check_key, fingerprint, run_once
+from core.settings import Settings
 from core.uploads import read_limited
 from home_visit import addresses as address_service
 from home_visit import assignment as assignment_service
-from home_visit import form_pdf
+from home_visit import form_pdf, labels
 from home_visit import help_requests as help_request_service
 from home_visit import review as review_service
 from home_visit import tasks as task_service
@@ -27,35 +28,43 @@ from home_visit.schemas import (
     HelpRequestIn,
     HelpRequestOut,
     HomeVisitStatusOut,
+    OutcomeOut,
     ReviewIn,
     ReviewItem,
     TaskOut,
     VisitOut,
 )
 from models import HomeVisit, HomeVisitTask, Pensioner, Region
-from models.enums import HomeVisitReason, HomeVisitTaskStatus, StaffRole
+from models.enums import (
+    HomeVisitReason,
+    HomeVisitTaskStatus,
+    PhotoMissingReason,
+    PositionMissingReason,
+    StaffRole,
+    VisitOutcome,
+)
 from registry.deps import PensionerInScope, staff_region
 
 router = APIRouter(tags=["home visits"])
 RegionDep = Annotated[Region, Depends(staff_region)]
-REASON_ZH = {
-    HomeVisitReason.BEDRIDDEN.value: "卧床或行动不便",
-    HomeVisitReason.AGE_80.value: "80周岁以上高龄",
-    HomeVisitReason.FAILED_ATTEMPTS.value: "手机认证多次未通过",
-    HomeVisitReason.HELP_REQUEST.value: "本人或家属申请",
-}
+OUTCOME_FIELD = {"enum": [o.value for o in VisitOutcome], "description": "GET /api/v1/home-visits/outcomes"}
 
 
 def _mask(national_id: str) -> str:
     return national_id[:6] + "********" + national_id[-4:]
 
 
-def _task_out(task: HomeVisitTask, p: Pensioner, address: str, today: date) -> TaskOut:
+def _task_out(
+    task: HomeVisitTask, p: Pensioner, address: str, today: date, target: tuple[float, float, str] | None = None
+) -> TaskOut:
+    zh, en = labels.reason_label(task.reason)
     return TaskOut(
         id=task.id,
         season_year=task.season_year,
         status=task.status,
         reason=task.reason,
+        reason_label=zh,
+        reason_label_en=en,
         due_date=task.due_date,
         overdue=task.status == task_service.OPEN and task.due_date < today,
         escalated_at=task.escalated_at,
@@ -70,6 +79,12 @@ def _task_out(task: HomeVisitTask, p: Pensioner, address: str, today: date) -> T
         bedridden=p.bedridden,
         limited_mobility=p.limited_mobility,
         address=address,
+        address_street=p.address_street,
+        address_house=p.address_house,
+        address_landmark=p.address_landmark,
+        target_latitude=target[0] if target else None,
+        target_longitude=target[1] if target else None,
+        target_source=target[2] if target else None,
         region_code=p.region_code,
         phone=p.phone,
         family_phone=p.family_phone,
@@ -87,6 +102,9 @@ def _visit_out(visit: HomeVisit, task: HomeVisitTask) -> VisitOut:
         staff_id=visit.staff_id,
         latitude=visit.latitude,
         longitude=visit.longitude,
+        position_accuracy_m=visit.position_accuracy_m,
+        position_missing_reason=visit.position_missing_reason,
+        photo_missing_reason=visit.photo_missing_reason,
         photo_decision=visit.photo_decision,
         photo_distance=visit.photo_distance,
         form_scan_sha256=visit.form_scan_sha256,
@@ -126,7 +144,27 @@ def list_tasks(
     )
     addresses = address_service.address_names(session=session, pensioners=[p for _, p in rows])
     today = seasons.local_date(now, settings.timezone)
-    return [_task_out(t, p, addresses[p.id], today) for t, p in rows]
+    return [
+        _task_out(t, p, addresses[p.id], today, address_service.target_point(session=session, pensioner=p))
+        for t, p in rows
+    ]
+
+
+@router.get("/home-visits/outcomes", response_model=list[OutcomeOut])
+def outcomes(staff: FieldStaff) -> list[OutcomeOut]:
+    """The published list of visit outcomes, with labels and what each needs."""
+    return [
+        OutcomeOut(
+            value=o,
+            label=labels.OUTCOMES[o.value][0],
+            label_en=labels.OUTCOMES[o.value][1],
+            needs_photo=o is VisitOutcome.CERTIFIED,
+            needs_form_scan=o is VisitOutcome.CERTIFIED,
+            needs_death_date=o is VisitOutcome.DECEASED,
+            needs_new_region=o is VisitOutcome.MOVED,
+        )
+        for o in VisitOutcome
+    ]
 
 
 @router.get("/home-visits/review", response_model=list[ReviewItem])
@@ -143,26 +181,10 @@ def review_queue(staff: SupervisorStaff, session: SessionDep, region: RegionDep)
     response_class=Response,
     responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
 )
-def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionDep) -> Response:
+def form(task_id: RowId, staff: FieldStaff, session: SessionDep, settings: SettingsDep, region: RegionDep) -> Response:
     """The assisted-certification form, prefilled, to print or show on the tablet."""
     task = task_service.get_task(session=session, task_id=task_id, region=region)
-    p = session.get(Pensioner, task.pensioner_id)
-    assert p is not None
-    address = address_service.address_names(session=session, pensioners=[p])[p.id]
-    data = form_pdf.FormData(
-        task_id=task.id,
-        season_year=task.season_year,
-        name=p.name,
-        national_id=p.national_id,
-        sex=p.sex,
-        birth_date=p.birth_date,
-        address=address,
-        phone=p.phone,
-        family_phone=p.family_phone,
-        paying_region=address_service.region_name(session=session, code=p.paying_region_code),
-        reason=REASON_ZH.get(task.reason, task.reason),
-        due_date=task.due_date,
-    )
+    data = form_pdf.form_data(session=session, settings=settings, task=task)
     audit.record(
         session=session,
         actor_type="staff",
@@ -178,10 +200,35 @@ def form(task_id: RowId, staff: FieldStaff, session: SessionDep, region: RegionD
     )
 
 
+def _upload(upload: UploadFile | None, settings: Settings) -> bytes | None:
+    """An uploaded file's bytes within the upload limit, or None."""
+    return read_limited(upload, settings.max_upload_bytes) if upload is not None else None
+
+
 def _local(value: datetime | None, tz: str) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=ZoneInfo(tz))
+
+
+MissingEvidence = dict[str, Any]
+
+
+def missing_evidence(
+    position_accuracy_m: Annotated[float | None, Form()] = None,
+    position_missing_reason: Annotated[
+        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PositionMissingReason]})
+    ] = None,
+    photo_missing_reason: Annotated[
+        str | None, Form(max_length=24, json_schema_extra={"enum": [r.value for r in PhotoMissingReason]})
+    ] = None,
+) -> MissingEvidence:
+    """The device's accuracy and why a position or photo is missing (the field page sends them)."""
+    return {
+        "position_accuracy_m": position_accuracy_m,
+        "position_missing_reason": position_missing_reason or None,
+        "photo_missing_reason": photo_missing_reason or None,
+    }
 
 
 @router.post("/home-visits/{task_id}/visits", response_model=VisitOut, status_code=201)
@@ -192,7 +239,8 @@ def record_visit(
     settings: SettingsDep,
     region: RegionDep,
     now: NowDep,
-    outcome: Annotated[str, Form()],
+    outcome: Annotated[str, Form(json_schema_extra=OUTCOME_FIELD)],
+    missing: Annotated[MissingEvidence, Depends(missing_evidence)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     visited_at: Annotated[datetime | None, Form()] = None,
     latitude: Annotated[float | None, Form()] = None,
@@ -211,22 +259,22 @@ def record_visit(
     """Record a visit: only the assignee; offline retries with the same Idempotency-Key get the first answer."""
     key = check_key(idempotency_key)
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    limit = settings.max_upload_bytes
     data = visit_service.VisitInput(
         outcome=outcome,
         visited_at=_local(visited_at, settings.timezone),
         latitude=latitude,
         longitude=longitude,
-        photo=read_limited(photo, limit) if photo is not None else None,
-        form_scan=read_limited(form_scan, limit) if form_scan is not None else None,
+        photo=_upload(photo, settings),
+        form_scan=_upload(form_scan, settings),
         death_date=death_date,
         new_region_code=new_region_code,
         next_due_date=next_due_date,
         consent_recorded=consent_recorded,
         note=note,
-        death_certificate=read_limited(death_certificate, limit) if death_certificate is not None else None,
-        family_statement=read_limited(family_statement, limit) if family_statement is not None else None,
-        document_photo=read_limited(document_photo, limit) if document_photo is not None else None,
+        death_certificate=_upload(death_certificate, settings),
+        family_statement=_upload(family_statement, settings),
+        document_photo=_upload(document_photo, settings),
+        **missing,
     )
     visit_service.validate_visit(data=data, settings=settings, now=now)
 

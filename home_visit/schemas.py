@@ -16,7 +16,9 @@ class TaskOut(BaseModel):
     id: int
     season_year: int
     status: str
-    reason: str
+    reason: HomeVisitReason
+    reason_label: str
+    reason_label_en: str
     due_date: date
     overdue: bool
     escalated_at: datetime | None
@@ -31,10 +33,30 @@ class TaskOut(BaseModel):
     bedridden: bool
     limited_mobility: bool
     address: str
+    address_street: str | None = None
+    address_house: str | None = None
+    address_landmark: str | None = None
+    target_latitude: float | None = Field(
+        default=None, description="the house's position when known, else the community's"
+    )
+    target_longitude: float | None = None
+    target_source: Literal["house", "community"] | None = None
     region_code: str
     phone: str | None
     family_phone: str | None
     note: str | None = None
+
+
+class OutcomeOut(BaseModel):
+    """One value of the visit outcome list, with what it needs."""
+
+    value: VisitOutcome
+    label: str
+    label_en: str
+    needs_photo: bool
+    needs_form_scan: bool
+    needs_death_date: bool
+    needs_new_region: bool
 
 
 class HelpRequestIn(BaseModel):
@@ -86,6 +108,9 @@ class VisitOut(BaseModel):
     staff_id: int
     latitude: float | None
     longitude: float | None
+    position_accuracy_m: float | None = None
+    position_missing_reason: str | None = None
+    photo_missing_reason: str | None = None
     photo_decision: str | None = Field(description="an AttemptDecision of the visit photo, or enrolled (first photo)")
     photo_distance: float | None
     form_scan_sha256: str | None

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from certification import seasons
@@ -110,13 +110,10 @@ def create_due_tasks(*, session: Session, settings: Settings, now: datetime) -> 
             continue
         year, close = window.season_year, window.close_date
         due = due_date_for(today=today, close_date=close, settings=settings)
+        mobility_due = today >= close - timedelta(days=settings.home_visit_bedridden_days)
         rules: list[tuple[str, ColumnElement[bool] | None]] = [
-            (
-                HomeVisitReason.BEDRIDDEN.value,
-                or_(Pensioner.bedridden.is_(True), Pensioner.limited_mobility.is_(True))
-                if today >= close - timedelta(days=settings.home_visit_bedridden_days)
-                else None,
-            ),
+            (HomeVisitReason.BEDRIDDEN.value, Pensioner.bedridden.is_(True) if mobility_due else None),
+            (HomeVisitReason.LIMITED_MOBILITY.value, Pensioner.limited_mobility.is_(True) if mobility_due else None),
             (
                 HomeVisitReason.AGE_80.value,
                 Pensioner.birth_date <= eighty

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
@@ -18,13 +19,15 @@ from core.settings import Settings
 from faces import evidence as evidence_service
 from faces import service as face_service
 from home_visit import errors
-from home_visit.addresses import address_point
+from home_visit.addresses import target_point
 from home_visit.assignment import assign_one
 from home_visit.tasks import OPEN, close_task, reschedule_task, revisit_date
 from models import Certification, HomeVisit, HomeVisitTask, Pensioner, Region, ResidenceTransfer, StaffUser
 from models.enums import (
     CertificationChannel,
     HomeVisitTaskStatus,
+    PhotoMissingReason,
+    PositionMissingReason,
     RegionLevel,
     TemplateSource,
     TransferStatus,
@@ -56,6 +59,10 @@ class VisitInput:
     death_certificate: bytes | None = None
     family_statement: bytes | None = None
     document_photo: bytes | None = None
+    # The device's accuracy (m); why the position or the photo/scan is missing (denied, inaccurate, …).
+    position_accuracy_m: float | None = None
+    position_missing_reason: str | None = None
+    photo_missing_reason: str | None = None
 
     def fingerprint_parts(self) -> list[str]:
         """The request's meaningful parts, for the idempotency fingerprint."""
@@ -74,6 +81,9 @@ class VisitInput:
             _sha(self.death_certificate) or "",
             _sha(self.family_statement) or "",
             _sha(self.document_photo) or "",
+            repr(self.position_accuracy_m),
+            self.position_missing_reason or "",
+            self.photo_missing_reason or "",
         ]
 
 
@@ -99,12 +109,26 @@ def validate_visit(*, data: VisitInput, settings: Settings, now: datetime) -> No
         raise errors.InvalidFormScan()
     if data.photo is not None and sniff_format(data.photo) is None:
         raise errors.InvalidPhoto()
-    if data.outcome == VisitOutcome.CERTIFIED.value:
+    _validate_reasons(data)
+    if data.outcome == VisitOutcome.CERTIFIED.value and data.photo_missing_reason is None:
+        # Without a camera (denied, broken) the page says why: the visit is kept and goes to review instead.
         if data.photo is None:
             raise errors.PhotoRequired()
         if data.form_scan is None:
             raise errors.FormScanRequired()
     _validate_death(data=data, settings=settings, now=now)
+
+
+def _validate_reasons(data: VisitInput) -> None:
+    """The accuracy is a non-negative number of metres; the missing reasons come from the published lists."""
+    if data.position_accuracy_m is not None and not 0 <= data.position_accuracy_m < 1e7:
+        raise errors.GpsOutOfRange()
+    if data.position_missing_reason is not None and data.position_missing_reason not in {
+        r.value for r in PositionMissingReason
+    }:
+        raise errors.InvalidMissingReason()
+    if data.photo_missing_reason is not None and data.photo_missing_reason not in {r.value for r in PhotoMissingReason}:
+        raise errors.InvalidMissingReason()
 
 
 def _validate_death(*, data: VisitInput, settings: Settings, now: datetime) -> None:
@@ -149,16 +173,49 @@ def gps_flags(
     latitude: float | None,
     longitude: float | None,
     address: tuple[float, float] | None = None,
+    accuracy_m: float | None = None,
 ) -> list[str]:
-    """Review reasons from the GPS fix: missing, outside the city, or farther than allowed from the address."""
+    """Review reasons from the GPS fix: missing, inaccurate, outside the city, or too far from the address."""
     if latitude is None or longitude is None:
         return ["gps_missing"]
     box = settings.home_visit_bbox
     if box and not (box[0] <= latitude <= box[2] and box[1] <= longitude <= box[3]):
         return ["gps_outside_city"]
+    flags = []
+    if accuracy_m is not None and accuracy_m > settings.home_visit_gps_max_accuracy_m:
+        flags.append("gps_inaccurate")
     if address is not None and distance_km(latitude, longitude, *address) > settings.home_visit_gps_max_km:
-        return ["gps_far_from_address"]
-    return []
+        flags.append("gps_far_from_address")
+    return flags
+
+
+def find_duplicate(
+    *, session: Session, settings: Settings, task: HomeVisitTask, data: VisitInput, now: datetime
+) -> None:
+    """The same visit sent again from another device (another key): same task, outcome, and close in time; told."""
+    visited = data.visited_at or now
+    window = timedelta(minutes=settings.home_visit_duplicate_minutes)
+    earlier = session.scalar(
+        select(HomeVisit)
+        .where(
+            HomeVisit.task_id == task.id,
+            HomeVisit.outcome == data.outcome,
+            HomeVisit.visited_at >= visited - window,
+            HomeVisit.visited_at <= visited + window,
+        )
+        .order_by(HomeVisit.id)
+        .limit(1)
+    )
+    if earlier is not None:
+        raise errors.VisitAlreadyRecorded(
+            detail={
+                "visit_id": earlier.id,
+                "staff_id": earlier.staff_id,
+                "visited_at": earlier.visited_at.isoformat(),
+                "recorded_at": earlier.recorded_at.isoformat(),
+                "outcome": earlier.outcome,
+            }
+        )
 
 
 @dataclass
@@ -233,32 +290,27 @@ def record_visit(
     did not match change nothing for good: they wait for the supervisor (`awaiting_review` in the effect).
     """
     validate_visit(data=data, settings=settings, now=now)
+    if task.assigned_staff_id == staff.id:  # the assignee's second device is told its visit is already in
+        find_duplicate(session=session, settings=settings, task=task, data=data, now=now)
     if task.status != OPEN:
         raise errors.TaskClosed()
     check_assigned(task=task, staff=staff)
     pensioner = session.get(Pensioner, task.pensioner_id, with_for_update=True)
     assert pensioner is not None
+    target = target_point(session=session, pensioner=pensioner)
     review: list[str] = gps_flags(
         settings=settings,
         latitude=data.latitude,
         longitude=data.longitude,
-        address=address_point(session=session, region_code=pensioner.region_code),
+        address=target[:2] if target else None,
+        accuracy_m=data.position_accuracy_m,
     )
-    visit = HomeVisit(
-        task_id=task.id,
-        staff_id=staff.id,
-        visited_at=data.visited_at or now,
-        recorded_at=now,
-        outcome=data.outcome,
-        latitude=data.latitude,
-        longitude=data.longitude,
-        detail={"note": data.note} if data.note else {},
-    )
+    visit = _new_visit(task=task, staff=staff, data=data, now=now)
     _store_form_scan(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
     _store_death_evidence(session=session, settings=settings, visit=visit, pensioner=pensioner, data=data, now=now)
     photo_review = _check_visit_photo(
         session=session, settings=settings, visit=visit, task=task, staff=staff, data=data, now=now
-    )
+    ) + _missing_evidence(data)
     review += photo_review
     session.add(visit)
     session.flush()
@@ -275,6 +327,31 @@ def record_visit(
     )
     _finish(session=session, visit=visit, task=task, staff=staff, review=review, effect=effect)
     return visit
+
+
+def _new_visit(*, task: HomeVisitTask, staff: StaffUser, data: VisitInput, now: datetime) -> HomeVisit:
+    """The visit row as sent (position, accuracy, missing reasons, note)."""
+    return HomeVisit(
+        task_id=task.id,
+        staff_id=staff.id,
+        visited_at=data.visited_at or now,
+        recorded_at=now,
+        outcome=data.outcome,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        position_accuracy_m=data.position_accuracy_m,
+        position_missing_reason=data.position_missing_reason,
+        photo_missing_reason=data.photo_missing_reason,
+        detail={"note": data.note} if data.note else {},
+    )
+
+
+def _missing_evidence(data: VisitInput) -> list[str]:
+    """A certification without its photo or form scan (the camera was denied): it waits for the supervisor."""
+    if data.outcome != VisitOutcome.CERTIFIED.value:
+        return []
+    missing = ["photo_missing"] if data.photo is None else []
+    return missing + (["form_scan_missing"] if data.form_scan is None else [])
 
 
 def _finish(

@@ -139,6 +139,7 @@ class HomeVisitReason(StrEnum):
     """Why a home visit was scheduled."""
 
     BEDRIDDEN = "bedridden"
+    LIMITED_MOBILITY = "limited_mobility"
     AGE_80 = "age_80"
     FAILED_ATTEMPTS = "failed_attempts"
     HELP_REQUEST = "help_request"
@@ -153,3 +154,20 @@ class VisitOutcome(StrEnum):
     HOSPITALISED = "hospitalised"
     MOVED = "moved"
     REFUSED = "refused"
+
+
+class PositionMissingReason(StrEnum):
+    """Why a visit has no usable device position (sent by the field page)."""
+
+    DENIED = "denied"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    INACCURATE = "inaccurate"
+    UNSUPPORTED = "unsupported"
+
+
+class PhotoMissingReason(StrEnum):
+    """Why a visit has no photo or form scan (sent by the field page)."""
+
+    CAMERA_DENIED = "camera_denied"
+    CAMERA_UNAVAILABLE = "camera_unavailable"

@@ -48,6 +48,10 @@ class HomeVisit(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # The device's reported accuracy (metres), and why a position or a photo is missing (denied, inaccurate …).
+    position_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    position_missing_reason: Mapped[str | None] = mapped_column(String(24))
+    photo_missing_reason: Mapped[str | None] = mapped_column(String(24))
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
     photo_distance: Mapped[float | None] = mapped_column(Float)
     photo_decision: Mapped[str | None] = mapped_column(String(24))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -40,6 +40,13 @@ class Pensioner(TimestampMixin, Base):
     paying_region_code: Mapped[str | None] = mapped_column(String(12))
     bedridden: Mapped[bool] = mapped_column(Boolean, default=False)
     limited_mobility: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the house is, for the field worker: street (路/街/巷), house number, a landmark, and the house's
+    # position when known (the GPS check then compares with the house, not the community centre).
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_house: Mapped[str | None] = mapped_column(String(100))
+    address_landmark: Mapped[str | None] = mapped_column(String(200))
+    address_latitude: Mapped[float | None] = mapped_column(Float)
+    address_longitude: Mapped[float | None] = mapped_column(Float)
     # Liveness actions staff recorded as impossible for this person (accessibility); only these may be left out.
     action_exemptions: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     pension_status: Mapped[str] = mapped_column(String(16), default=PensionStatus.ACTIVE)

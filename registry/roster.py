@@ -33,7 +33,15 @@ ALIASES = {
     "亲属电话": "family_phone",
     "参保地区划代码": "paying_region_code",
     "上次认证日期": "last_certified_on",
+    # Optional address columns (files without them import as before and keep what is stored).
+    "街路巷": "address_street",
+    "门牌号": "address_house",
+    "标志物": "address_landmark",
+    "住址纬度": "address_latitude",
+    "住址经度": "address_longitude",
 }
+ADDRESS = ("address_street", "address_house", "address_landmark", "address_latitude", "address_longitude")
+_ADDRESS_LIMITS = {"address_street": 200, "address_house": 100, "address_landmark": 200}
 REQUIRED = {"national_id", "name", "phone", "region_code"}
 _PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -187,7 +195,7 @@ def _existing(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     for i in range(0, len(ids), _CHUNK):
         part = ids[i : i + _CHUNK]
         found = session.execute(
-            select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED)).where(
+            select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED + ADDRESS)).where(
                 Pensioner.national_id.in_(part)
             )
         )
@@ -228,7 +236,7 @@ def _plan(
             )
             if old is None:
                 plan.new_rows.append(values)
-            elif any(values[c] != old[c] for c in _COMPARED):
+            elif any(values[c] != old[c] for c in _COMPARED + ADDRESS if c in values):
                 plan.upd_rows.append({**values, "id": old["id"]})
                 plan.phone_changes += [
                     _PhoneChange(old["id"], c, old[c], values[c], lines[nid]) for c in _PHONES if values[c] != old[c]
@@ -331,6 +339,29 @@ def _last_certified(raw: str, birth: date, today: date) -> tuple[bool, date | No
     return False, None
 
 
+def _address(row: dict[str, str]) -> tuple[dict[str, Any], str | None]:
+    """The optional address columns the file has (absent columns are left out); a bad value names the reason."""
+    values: dict[str, Any] = {}
+    for name, limit in _ADDRESS_LIMITS.items():
+        if name in row:
+            text = row[name].strip()
+            if len(text) > limit:
+                return {}, "bad_address"
+            values[name] = text or None
+    if "address_latitude" not in row and "address_longitude" not in row:
+        return values, None
+    raw_lat, raw_lon = row.get("address_latitude", "").strip(), row.get("address_longitude", "").strip()
+    if not raw_lat and not raw_lon:
+        return {**values, "address_latitude": None, "address_longitude": None}, None
+    try:
+        lat, lon = float(raw_lat), float(raw_lon)
+    except ValueError:
+        return {}, "bad_position"
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return {}, "bad_position"
+    return {**values, "address_latitude": lat, "address_longitude": lon}, None
+
+
 def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tuple[str | None, dict[str, Any]]:
     if "__extra__" in row:
         return "malformed_row", {}
@@ -364,7 +395,11 @@ def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tup
     valid_date, last = _last_certified(row.get("last_certified_on", ""), nid.birth_date, today)
     if not valid_date:
         return "bad_date", {}
+    address, reason = _address(row)
+    if reason is not None:
+        return reason, {}
     return None, {
+        **address,
         "national_id": nid.number,
         "name": row["name"],
         "birth_date": nid.birth_date,

@@ -63,7 +63,7 @@ def pensioner(
         town_code=town,
         district_code=region[:6] + "000000",
         city_code=CITY,
-        paying_region_code=CITY,
+        paying_region_code=extra.pop("paying_region_code", CITY),
         bedridden=bedridden,
         pension_status="active",
         **extra,

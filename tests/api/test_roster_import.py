@@ -195,3 +195,23 @@ def test_reimporting_the_same_roster_writes_nothing(session) -> None:
     assert session.scalar(select(Pensioner.updated_at).where(Pensioner.national_id == _nid(31))) == before
     changed = import_roster(session=session, data=data.replace(b"13800000032", b"13800000099"))
     assert (changed.updated, changed.unchanged) == (1, 1)
+
+
+def test_optional_address_columns_with_chinese_headers_and_old_files_keep_them(session) -> None:
+    f.seed_regions(session)
+    header = "身份证号,姓名,手机号,居住地区划代码,街路巷,门牌号,标志物,住址纬度,住址经度\n"
+    rows = [
+        f"{_nid(21)},吴九,13800000021,371002001001,东山路,88号3单元201室,东山邮局对面,37.43,122.11",
+        f"{_nid(22)},郑十,13800000022,371002001001,东山路,1号,,37.43,",  # a latitude without longitude
+        f"{_nid(23)},钱一,13800000023,371002001001,东山路,2号,,,",
+    ]
+    result = import_roster(session=session, data=(header + "\n".join(rows)).encode())
+    assert result.inserted == 2 and result.rejected == [{"line": 3, "reason": "bad_position"}]
+    p = session.scalar(select(Pensioner).where(Pensioner.national_id == _nid(21)))
+    assert (p.address_street, p.address_house, p.address_landmark) == ("东山路", "88号3单元201室", "东山邮局对面")
+    assert (p.address_latitude, p.address_longitude) == (37.43, 122.11)
+    # An old file without the columns imports as before and leaves the stored address alone.
+    again = import_roster(session=session, data=(HEADER + f"{_nid(21)},吴九,13800000031,371002001001,0,,").encode())
+    assert again.updated == 1 and again.rejected == []
+    session.refresh(p)
+    assert p.phone == "13800000031" and p.address_house == "88号3单元201室" and p.address_latitude == 37.43

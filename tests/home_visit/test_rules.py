@@ -99,9 +99,13 @@ def test_season_rules_with_a_fixed_clock(session, session_factory, settings) -> 
         session_factory=session_factory, settings=settings, now=at(2026, 6, 10), names=["home_visits"]
     )
     assert result["home_visit_tasks_created"] == 3
-    assert result["home_visit_tasks_created_bedridden"] == 3
+    assert result["home_visit_tasks_created_bedridden"] == 2
+    assert result["home_visit_tasks_created_limited_mobility"] == 1
     tasks = _tasks(session)
     assert set(tasks) == {ids["failed3"], ids["bedridden"], ids["limited"], ids["wendeng_bedridden"]}
+    # Limited mobility is not bedridden: the reason says which (issue 18, "Field" walk).
+    assert tasks[ids["limited"]].reason == "limited_mobility"
+    assert tasks[ids["bedridden"]].reason == "bedridden"
 
     # 17 June: the 85-year-old gets a task; the one who turns 80 only after close does not.
     result = sweeps.run_sweeps(

@@ -195,6 +195,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/home-visits/review"): Route(
         "staff", _get("/api/v1/home-visits/review"), roles=("admin", "supervisor"), scope="list"
     ),
+    ("GET", "/api/v1/home-visits/outcomes"): Route(
+        "staff", _get("/api/v1/home-visits/outcomes"), roles=("admin", "field", "supervisor")
+    ),
     ("GET", "/api/v1/home-visits/{task_id}/form.pdf"): Route(
         "staff", _get("/api/v1/home-visits/{t.task_id}/form.pdf"), ("admin", "field", "supervisor"), "jurisdiction"
     ),
@@ -268,6 +271,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/app/{name:path}"): Route("public", _get("/app/main.js")),
     ("GET", "/docs"): Route("public", _get("/docs")),
     ("GET", "/docs/static/{name}"): Route("public", _get("/docs/static/init.js")),
+    ("GET", "/staff/field"): Route("public", _get("/staff/field")),
+    ("GET", "/staff/field/"): Route("public", _get("/staff/field/")),
+    ("GET", "/staff/field/sw.js"): Route("public", _get("/staff/field/sw.js")),
+    ("GET", "/staff/field/{name}"): Route("public", _get("/staff/field/app.js")),
     ("GET", "/api/v1/pensioners/{pensioner_id}/card"): Route(
         "staff", _get("/api/v1/pensioners/{t.pensioner_id}/card"), scope="jurisdiction"
     ),

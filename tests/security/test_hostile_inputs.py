@@ -15,7 +15,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -802,7 +802,7 @@ def test_sqlish_home_visit_notes_are_kept_verbatim(
         return read
 
     kept = {"app": 0, "phone": 0, "visit": 0, "review": 0}
-    for key, note in NASTY.items():
+    for i, (key, note) in enumerate(NASTY.items()):
         pid = ids[(key, "app")]
         resp = client.post(
             "/api/v1/me/home-visit-request",
@@ -819,7 +819,12 @@ def test_sqlish_home_visit_notes_are_kept_verbatim(
 
         resp = client.post(
             f"/api/v1/home-visits/{hostile.world.a.task_id}/visits",
-            data={"outcome": "not_at_home", "note": note},
+            # Visits hours apart: the same outcome within the hour is the same visit sent again (visits.find_duplicate).
+            data={
+                "outcome": "not_at_home",
+                "note": note,
+                "visited_at": (clock.now - timedelta(hours=2 * (i + 1))).isoformat(),
+            },
             headers=hostile.field | {"Idempotency-Key": str(uuid.uuid4())},
         )
         new_visit = resp.json().get("id") if resp.status_code == 201 else None
