@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from certification import lifecycle, seasons
 from core.settings import Settings
+from messaging import outbox, sender
 from models import Certification, Notification, Pensioner, Season, SeasonRegionWindow
 from models.engine import analyze, dialect_insert
 from models.enums import Channel, NotificationStatus, OutboxLane
@@ -200,3 +201,44 @@ def expire_stale(*, session: Session, settings: Settings, now: datetime) -> dict
             counts[f"reminders_{status.value}"] = n
     session.flush()
     return counts
+
+
+def screen_claimed(
+    session: Session, claimed: list[outbox.Claimed], today: date, cfg: sender.SenderConfig
+) -> dict[int, str]:
+    """Claimed reminders that lost their point since queued: the person certified, or a newer one superseded it."""
+    rows = [c for c in claimed if c.kind.startswith(lifecycle.REMINDER_KIND_PREFIX) and c.pensioner_id is not None]
+    if not rows:
+        return {}
+    ids = [c.id for c in rows]
+    stale: dict[int, str] = {}
+    if cfg.season_policy == "window":
+        done = set(
+            session.execute(
+                select(Certification.pensioner_id, Certification.season_year).where(
+                    Certification.pensioner_id.in_({c.pensioner_id for c in rows}),
+                    Certification.withdrawn_at.is_(None),
+                )
+            ).tuples()
+        )
+        stale |= {
+            c.id: NotificationStatus.EXPIRED_CERTIFIED.value for c in rows if (c.pensioner_id, c.season_year) in done
+        }
+    newer = aliased(Notification)
+    superseded = session.scalars(
+        select(Notification.id).where(
+            Notification.id.in_(ids),
+            exists().where(
+                newer.pensioner_id == Notification.pensioner_id,
+                newer.season_year == Notification.season_year,
+                newer.recipient == Notification.recipient,
+                newer.kind.startswith(lifecycle.REMINDER_KIND_PREFIX),
+                newer.id > Notification.id,
+            ),
+        )
+    )
+    stale |= {i: NotificationStatus.EXPIRED_SUPERSEDED.value for i in superseded if i not in stale}
+    return stale
+
+
+sender.register_screen(screen_claimed)

@@ -50,11 +50,11 @@ def show_outbox(
 
 
 def _sender_process(lanes: list[str], once: bool, fixed_now: str | None) -> dict[str, int]:
-    """One sender: rounds until the lanes are empty (--once) or until stopped; stale reminders expire every minute."""
+    """One sender: rounds until the lanes are empty (--once) or until stopped; stale reminders expire as claimed."""
     import signal
     import threading
 
-    from certification import reminders
+    from certification import reminders  # noqa: F401  (registers the reminder screen on claimed batches)
     from cli.sweeps import _parse_now
     from messaging import sender
     from messaging.gateways import make_gateways
@@ -67,14 +67,9 @@ def _sender_process(lanes: list[str], once: bool, fixed_now: str | None) -> dict
     def now() -> datetime:
         return pinned or utcnow()
 
-    def expire(at: datetime) -> None:
-        with session_scope(session_factory) as session:
-            reminders.expire_stale(session=session, settings=settings, now=at)
-
     gateways = make_gateways(settings)
     if once:
         cfg = sender.SenderConfig.from_settings(settings)
-        expire(now())
         got = sender.drain(
             session_factory=session_factory, gateways=gateways, now=now, cfg=cfg, lanes=lanes, budget_seconds=1e9
         )
@@ -89,7 +84,6 @@ def _sender_process(lanes: list[str], once: bool, fixed_now: str | None) -> dict
         lanes=lanes,
         stop=stop,
         now=now,
-        every_minute=expire,
     )
     return got.as_dict()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from messaging.gateways import BatchError, Gateways, OutgoingMessage, SendResult
@@ -116,6 +116,7 @@ class Claimed:
     lane: str
     pensioner_id: int | None
     recipient: str | None
+    season_year: int | None
     deadline_date: date | None
     body_zh: str | None
     body_en: str | None
@@ -166,17 +167,26 @@ def claim(
     return sorted(found, key=lambda c: c.id)
 
 
-def expire_past_deadline(*, session: Session, claimed: list[Claimed], today: date) -> list[Claimed]:
-    """Expire claimed reminders whose deadline has passed (never sent); returns the rest."""
-    stale = [c.id for c in claimed if c.deadline_date is not None and c.deadline_date < today]
-    if stale:
+def expire_claimed(*, session: Session, claimed: list[Claimed], stale: dict[int, str]) -> list[Claimed]:
+    """Expire claimed messages unsent with the status saying why ({id: status}); returns the rest."""
+    for status in set(stale.values()):
+        ids = [i for i, st in stale.items() if st == status]
         session.execute(
             update(Notification)
-            .where(Notification.id.in_(stale))
-            .values(status=NotificationStatus.EXPIRED_DEADLINE.value, claimed_by=None, next_attempt_at=None),
+            .where(Notification.id.in_(ids))
+            .values(status=status, claimed_by=None, next_attempt_at=None),
             execution_options={"synchronize_session": False},
         )
-    return [c for c in claimed if c.id not in set(stale)]
+    return [c for c in claimed if c.id not in stale]
+
+
+def past_deadline(claimed: list[Claimed], today: date) -> dict[int, str]:
+    """Claimed reminders whose deadline has passed: they expire, never sent."""
+    return {
+        c.id: NotificationStatus.EXPIRED_DEADLINE.value
+        for c in claimed
+        if c.deadline_date is not None and c.deadline_date < today
+    }
 
 
 @dataclass(frozen=True)
@@ -282,7 +292,9 @@ def _sort(
     claimed: Sequence[Claimed], outcomes: dict[int, Outcome], *, now: datetime, max_attempts: int, base: int
 ) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
     """Split results into parameters for sent, retry and give-up updates."""
-    sent, retry, gave_up = [], [], []
+    sent: list[dict[str, object]] = []
+    retry: list[dict[str, object]] = []
+    gave_up: list[dict[str, object]] = []
     for c in claimed:
         o = outcomes.get(c.id) or Outcome(SendResult(id=c.id, accepted=False, error="not handed over"), c.channel)
         if o.result.accepted:
@@ -308,16 +320,16 @@ def record(
 ) -> Counts:
     """Write what the gateways said onto the rows this worker still holds; failures back off or give up."""
     sent, retry, gave_up = _sort(claimed, outcomes, now=now, max_attempts=max_attempts, base=retry_base_seconds)
-    table = Notification.__table__
+    table: Table = Notification.__table__  # type: ignore[assignment]
     held = update(table).where(
         table.c.id == bindparam("b_id"),
         table.c.claimed_by == worker,
         table.c.status == NotificationStatus.SENDING.value,
     )
-    done = {"claimed_by": None, "next_attempt_at": None, "last_error": bindparam("b_err")}
+    done: dict[str, object] = {"claimed_by": None, "next_attempt_at": None, "last_error": bindparam("b_err")}
     conn = session.connection()
     if sent:
-        values = {"provider_message_id": bindparam("b_pid"), "channel": bindparam("b_ch")}
+        values: dict[str, object] = {"provider_message_id": bindparam("b_pid"), "channel": bindparam("b_ch")}
         conn.execute(held.values(status=NotificationStatus.SENT.value, sent_at=now, **values, **done), sent)
     if gave_up:
         conn.execute(held.values(status=NotificationStatus.FAILED.value, **done), gave_up)

@@ -40,6 +40,7 @@ class SenderConfig:
     lease_seconds: int = 120
     retry_base_seconds: int = 10
     batch_limit: int = 500
+    season_policy: str = "window"
 
     @classmethod
     def from_settings(cls, s: Settings) -> SenderConfig:
@@ -52,7 +53,20 @@ class SenderConfig:
             lease_seconds=s.outbox_lease_seconds,
             retry_base_seconds=s.outbox_retry_base_seconds,
             batch_limit=max(1, s.sms_batch_size),
+            season_policy=s.season_policy,
         )
+
+
+# Checks a domain above messaging adds on each claimed batch (certification: a reminder whose person has
+# certified, or that a newer one superseded): (session, claimed, local today, config) -> {id: expired status}.
+Screen = Callable[[Session, list[outbox.Claimed], date, SenderConfig], dict[int, str]]
+SCREENS: list[Screen] = []
+
+
+def register_screen(screen: Screen) -> None:
+    """Add a check every claimed batch passes before it is handed over (once per function)."""
+    if screen not in SCREENS:
+        SCREENS.append(screen)
 
 
 def new_worker_id() -> str:
@@ -83,8 +97,11 @@ def _claim(
         worker=worker,
         ids=ids,
     )
-    live = outbox.expire_past_deadline(session=session, claimed=claimed, today=_local_today(now, cfg))
-    return live, len(claimed)
+    today = _local_today(now, cfg)
+    stale = outbox.past_deadline(claimed, today)
+    for screen in SCREENS:
+        stale |= screen(session, [c for c in claimed if c.id not in stale], today, cfg)
+    return outbox.expire_claimed(session=session, claimed=claimed, stale=stale), len(claimed)
 
 
 def _record(
@@ -189,15 +206,10 @@ def serve(
     lanes: Sequence[str],
     stop: threading.Event,
     now: Callable[[], datetime],
-    every_minute: Callable[[datetime], object] | None = None,
 ) -> outbox.Counts:
     """A sender process's loop until `stop`: rounds while work is due, short sleeps when the lanes are empty."""
     cfg, worker, total = SenderConfig.from_settings(settings), new_worker_id(), outbox.Counts()
-    next_hook = 0.0
     while not stop.is_set():
-        if every_minute is not None and time.monotonic() >= next_hook:
-            every_minute(now())  # e.g. expire stale reminders before they are claimed
-            next_hook = time.monotonic() + 60
         got = send_round(
             session_factory=session_factory, gateways=gateways, now=now(), cfg=cfg, worker=worker, lanes=lanes
         )

@@ -9,6 +9,7 @@ GET /stats gives the counters, GET /phone/<number> the time (time.time()) a mess
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -78,17 +79,15 @@ def _handler(state: ProviderState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             """The batch endpoint."""
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status, body = state.take(json.loads(raw)["messages"])
             extra = {"Retry-After": state.retry_after} if status == 429 else None
-            try:
+            with contextlib.suppress(OSError):  # the sender went away
                 self._answer(status, body, extra)
-            except OSError:
-                pass  # the sender went away
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             """Counters and per-phone acceptance times."""
             if self.path.startswith("/phone/"):
                 at = state.accepted_at.get(self.path.removeprefix("/phone/"))

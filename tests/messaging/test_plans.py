@@ -82,7 +82,7 @@ def test_per_person_statements_start_from_the_pensioner(
         for season_year in (2026, None):
             stmts = _captured(
                 engine,
-                lambda: lifecycle.cancel_pending_reminders(session=s, pensioner_id=4242, season_year=season_year),
+                lambda: lifecycle.cancel_pending_reminders(session=s, pensioner_id=4242, season_year=season_year),  # noqa: B023
             )
             [(sql, params)] = [x for x in stmts if x[0].lstrip().upper().startswith("UPDATE")]
             _assert_pensioner_first(_plan(s, sql, params))

@@ -87,3 +87,26 @@ def test_a_deadline_passed_in_the_grace_period_expires_the_reminder(
     session.expire_all()
     note = session.scalars(select(Notification).where(Notification.kind == "reminder_d1")).one()
     assert note.status == "expired_deadline" and note.sent_at is None
+
+
+def test_the_sender_screens_each_batch_for_certified_and_superseded_reminders(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = _season(session, settings)
+    run(session_factory, settings, at(2026, 4, 1), "reminders")  # "open" for all three, not sent
+    session.add(Certification(pensioner_id=ids[0], season_year=2026, channel="passive", certified_at=at(2026, 4, 2)))
+    newer = Notification(
+        pensioner_id=ids[1], phone="13800000011", kind="reminder_d30", season_year=2026, recipient="self",
+        deadline_date=date(2026, 6, 30), status="sent", next_attempt_at=None, created_at=at(2026, 4, 2),
+    )  # fmt: skip
+    session.add(newer)
+    session.commit()
+    provider = Provider()
+    cfg = sender.SenderConfig.from_settings(settings)
+    got = sender.drain(  # no sweep ran since: the claim itself finds them
+        session_factory=session_factory, gateways={"sms": provider.gateway()}, now=lambda: at(2026, 4, 3), cfg=cfg
+    )
+    assert got.sent == 1 and got.expired == 2
+    assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
+    assert statuses(session, pensioner_id=ids[1], kind="reminder_open") == {"expired_superseded": 1}
+    assert statuses(session, pensioner_id=ids[2]) == {"sent": 1}

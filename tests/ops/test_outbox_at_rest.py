@@ -53,7 +53,9 @@ def test_a_sent_login_code_is_redacted_in_the_outbox(
         delivered.extend(m["text"] for m in messages)
         return httpx.Response(200, json={"results": [{"id": m["id"], "status": "accepted"} for m in messages]})
 
-    gateway = HttpBatchGateway(url="https://sms.example/batch", client=httpx.Client(transport=httpx.MockTransport(provider)))
+    gateway = HttpBatchGateway(
+        url="https://sms.example/batch", client=httpx.Client(transport=httpx.MockTransport(provider))
+    )
     app.dependency_overrides[get_gateways] = lambda: {"sms": gateway}
     factories.seed_regions(session)
     p = factories.pensioner(session)
