@@ -143,29 +143,36 @@ def sweep_reminders(*, session: Session, settings: Settings, now: datetime) -> d
             require_uncertified=require_uncertified,
         )
     session.flush()
-    expired = expire_stale(session=session, settings=settings, now=now)
+    expired = expire_stale(session=session, settings=settings, now=now, superseded=queued > 0)
     if queued >= ANALYZE_AFTER_ROWS:
         analyze(session, Notification.__tablename__)  # the planner must see a million pending rows as such
     return {"reminders_queued": queued} | expired
 
 
-def _stale_rules(settings: Settings, today: date) -> list[tuple[NotificationStatus, ColumnElement[bool]]]:
-    """Why a pending reminder lost its point, in the order they are checked (the first one names it)."""
+def _superseded() -> ColumnElement[bool]:
+    """A newer reminder exists for the same person, season and recipient."""
     newer = aliased(Notification)
-    superseded = exists().where(
+    return exists().where(
         newer.pensioner_id == Notification.pensioner_id,
         newer.season_year == Notification.season_year,
         newer.recipient == Notification.recipient,
         newer.kind.startswith(lifecycle.REMINDER_KIND_PREFIX),
         newer.id > Notification.id,
     )
+
+
+def _stale_rules(
+    settings: Settings, today: date, *, superseded: bool
+) -> list[tuple[NotificationStatus, ColumnElement[bool]]]:
+    """Why a pending reminder lost its point, in the order they are checked (the first one names it).
+
+    A person who certified is not checked here (a probe per pending row): certifying cancels their
+    reminders, and every claimed batch is screened for it (`screen_claimed`).
+    """
     rules: list[tuple[NotificationStatus, ColumnElement[bool]]] = []
+    if superseded:
+        rules.append((NotificationStatus.EXPIRED_SUPERSEDED, _superseded()))
     if settings.season_policy == "window":
-        certified = exists().where(
-            Certification.pensioner_id == Notification.pensioner_id,
-            Certification.season_year == Notification.season_year,
-            Certification.withdrawn_at.is_(None),
-        )
         still_open = exists().where(
             SeasonRegionWindow.season_id == Season.id, SeasonRegionWindow.suspend_from_date > today
         )
@@ -174,19 +181,19 @@ def _stale_rules(settings: Settings, today: date) -> list[tuple[NotificationStat
         # A newcomer's own window may run past the season's: their reminder names a later deadline.
         past = or_(Notification.deadline_date.is_(None), Notification.deadline_date < today)
         ended = and_(or_(Notification.season_year.in_(over), Notification.season_year < latest), past)
-        rules += [(NotificationStatus.EXPIRED_CERTIFIED, certified)]
-        rules += [(NotificationStatus.EXPIRED_SUPERSEDED, superseded), (NotificationStatus.EXPIRED_SEASON_ENDED, ended)]
-    else:
-        rules += [(NotificationStatus.EXPIRED_SUPERSEDED, superseded)]
+        rules.append((NotificationStatus.EXPIRED_SEASON_ENDED, ended))
     rules.append((NotificationStatus.EXPIRED_DEADLINE, Notification.deadline_date < today))
     return rules
 
 
-def expire_stale(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
-    """Expire, unsent, every pending reminder that lost its point; returns the non-zero counts by status."""
+def expire_stale(*, session: Session, settings: Settings, now: datetime, superseded: bool = True) -> dict[str, int]:
+    """Expire, unsent, the pending reminders that lost their point; returns the non-zero counts by status.
+
+    superseded=False skips the newer-reminder check (nothing new was queued since the last run).
+    """
     today = seasons.local_date(now, settings.timezone)
     counts: dict[str, int] = {}
-    for status, rule in _stale_rules(settings, today):
+    for status, rule in _stale_rules(settings, today, superseded=superseded):
         result = session.execute(
             update(Notification)
             .where(
@@ -224,19 +231,7 @@ def screen_claimed(
         stale |= {
             c.id: NotificationStatus.EXPIRED_CERTIFIED.value for c in rows if (c.pensioner_id, c.season_year) in done
         }
-    newer = aliased(Notification)
-    superseded = session.scalars(
-        select(Notification.id).where(
-            Notification.id.in_(ids),
-            exists().where(
-                newer.pensioner_id == Notification.pensioner_id,
-                newer.season_year == Notification.season_year,
-                newer.recipient == Notification.recipient,
-                newer.kind.startswith(lifecycle.REMINDER_KIND_PREFIX),
-                newer.id > Notification.id,
-            ),
-        )
-    )
+    superseded = session.scalars(select(Notification.id).where(Notification.id.in_(ids), _superseded()))
     stale |= {i: NotificationStatus.EXPIRED_SUPERSEDED.value for i in superseded if i not in stale}
     return stale
 
