@@ -130,8 +130,8 @@ def pad_to(started: float, seconds: float) -> None:
 
 def request_otp(
     *, session: Session, settings: Settings, national_id: str, to_family: bool, caller: Caller, now: datetime
-) -> None:
-    """Text a login code to the pensioner's (or helper's) phone; unknown IDs get the same answer and no text."""
+) -> int | None:
+    """Text a login code to the pensioner's (or helper's) phone; returns the outbox id (None: unknown ID, no text)."""
     pensioner = _find(session, national_id)
     buckets = _buckets(settings, "otp", national_id, caller)
     device = device_digest(settings, caller.device)
@@ -147,7 +147,7 @@ def request_otp(
     live = _live_codes(session, pensioner, now)
     phone = _phone(pensioner, to_family)
     if pensioner is None or phone is None:
-        return
+        return None
     for older in live[LIVE_CODES - 1 :]:
         older.used_at = now  # the newest LIVE_CODES (this one included) stay live
     session.add(
@@ -161,15 +161,16 @@ def request_otp(
         )
     )
     minutes = max(1, settings.otp_ttl_seconds // 60)
-    outbox.enqueue(
+    note = outbox.enqueue(
         session=session,
         phone=phone,
-        kind="otp",
+        kind="otp",  # the fast lane: handed to the gateway right after this request commits
         pensioner_id=pensioner.id,
         now=now,
         body_zh=f"【养老金资格认证】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。",
         body_en=f"[Pension certification] Your login code is {code}, valid for {minutes} minutes. Do not share it.",
     )
+    return note.id
 
 
 def _passes_held_back_id(

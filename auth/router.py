@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, BackgroundTasks, Depends, Header
 from fastapi.security import OAuth2PasswordRequestForm
 
 from auth import otp
@@ -21,6 +21,8 @@ from auth.schemas import (
 )
 from core.clock import NowDep
 from core.deps import ClientAddress, SessionDep, SettingsDep, require_roles
+from messaging import sender
+from messaging.deps import GatewaysDep, SessionFactoryDep
 from models import StaffUser
 from models.enums import StaffRole
 from registry.deps import PensionerInCity
@@ -73,11 +75,14 @@ def request_otp(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    background: BackgroundTasks,
+    gateways: GatewaysDep,
+    factory: SessionFactoryDep,
     device: DeviceId = None,
 ) -> OtpRequestOut:
     """Text a one-time login code to the pensioner's phone, or the helper's; the same answer for unknown IDs."""
     started = time.perf_counter()
-    otp.request_otp(
+    note_id = otp.request_otp(
         session=session,
         settings=settings,
         national_id=body.national_id,
@@ -86,6 +91,11 @@ def request_otp(
         now=now,
     )
     otp.pad_to(started, settings.otp_answer_min_ms / 1000)
+    if note_id is not None and settings.outbox_send_on_request:
+        # Runs after the session committed (and after the answer left): the code goes ahead of any backlog.
+        background.add_task(
+            sender.deliver_now, session_factory=factory, gateways=gateways, settings=settings, ids=[note_id], now=now
+        )
     return OtpRequestOut(
         message="如果该身份证号已登记，验证码已发送到登记的手机（或亲属手机）。",
         message_en="If this ID is registered, a code was sent to the registered phone (or the family phone).",

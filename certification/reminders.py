@@ -5,19 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, and_, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Insert, and_, exists, func, literal, or_, select, union_all, update
+from sqlalchemy.orm import Session, aliased
 
 from certification import lifecycle, seasons
 from core.settings import Settings
-from models import Notification, Pensioner
-from models.engine import dialect_insert
-from models.enums import NotificationStatus
+from messaging import outbox, sender
+from models import Certification, Notification, Pensioner, Season, SeasonRegionWindow
+from models.engine import analyze, dialect_insert
+from models.enums import Channel, NotificationStatus, OutboxLane
+
+ANALYZE_AFTER_ROWS = 10_000  # a sweep that queued this many rows refreshes the planner's statistics
 
 _REMINDER_COLUMNS = [
     "pensioner_id",
     "phone",
     "channel",
+    "lane",
     "kind",
     "season_year",
     "recipient",
@@ -76,7 +80,8 @@ def queue_reminders(
         select(
             Pensioner.id,
             phone_col,
-            literal("sms"),
+            channel_col,
+            literal(OutboxLane.BULK.value),
             literal(f"{lifecycle.REMINDER_KIND_PREFIX}_{kind}"),
             literal(season_year),
             literal(recipient),
@@ -86,9 +91,14 @@ def queue_reminders(
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
             literal(now, Notification.__table__.c.created_at.type),
         ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
-        for recipient, phone_col, extra in (
-            ("self", Pensioner.phone, []),
-            ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
+        for recipient, phone_col, channel_col, extra in (
+            ("self", Pensioner.phone, Pensioner.preferred_channel, []),  # the sender falls back to SMS
+            (
+                "family",
+                Pensioner.family_phone,
+                literal(Channel.SMS.value),
+                [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)],
+            ),
         )
     ]
     stmt: Insert = (
@@ -133,4 +143,97 @@ def sweep_reminders(*, session: Session, settings: Settings, now: datetime) -> d
             require_uncertified=require_uncertified,
         )
     session.flush()
-    return {"reminders_queued": queued}
+    expired = expire_stale(session=session, settings=settings, now=now, superseded=queued > 0)
+    if queued >= ANALYZE_AFTER_ROWS:
+        analyze(session, Notification.__tablename__)  # the planner must see a million pending rows as such
+    return {"reminders_queued": queued} | expired
+
+
+def _superseded() -> ColumnElement[bool]:
+    """A newer reminder exists for the same person, season and recipient."""
+    newer = aliased(Notification)
+    return exists().where(
+        newer.pensioner_id == Notification.pensioner_id,
+        newer.season_year == Notification.season_year,
+        newer.recipient == Notification.recipient,
+        newer.kind.startswith(lifecycle.REMINDER_KIND_PREFIX),
+        newer.id > Notification.id,
+    )
+
+
+def _stale_rules(
+    settings: Settings, today: date, *, superseded: bool
+) -> list[tuple[NotificationStatus, ColumnElement[bool]]]:
+    """Why a pending reminder lost its point, in the order they are checked (the first one names it).
+
+    A person who certified is not checked here (a probe per pending row): certifying cancels their
+    reminders, and every claimed batch is screened for it (`screen_claimed`).
+    """
+    rules: list[tuple[NotificationStatus, ColumnElement[bool]]] = []
+    if superseded:
+        rules.append((NotificationStatus.EXPIRED_SUPERSEDED, _superseded()))
+    if settings.season_policy == "window":
+        still_open = exists().where(
+            SeasonRegionWindow.season_id == Season.id, SeasonRegionWindow.suspend_from_date > today
+        )
+        over = select(Season.year).where(Season.suspend_from_date <= today, ~still_open)
+        latest = select(func.max(Season.year)).where(Season.open_date <= today).scalar_subquery()
+        # A newcomer's own window may run past the season's: their reminder names a later deadline.
+        past = or_(Notification.deadline_date.is_(None), Notification.deadline_date < today)
+        ended = and_(or_(Notification.season_year.in_(over), Notification.season_year < latest), past)
+        rules.append((NotificationStatus.EXPIRED_SEASON_ENDED, ended))
+    rules.append((NotificationStatus.EXPIRED_DEADLINE, Notification.deadline_date < today))
+    return rules
+
+
+def expire_stale(*, session: Session, settings: Settings, now: datetime, superseded: bool = True) -> dict[str, int]:
+    """Expire, unsent, the pending reminders that lost their point; returns the non-zero counts by status.
+
+    superseded=False skips the newer-reminder check (nothing new was queued since the last run).
+    """
+    today = seasons.local_date(now, settings.timezone)
+    counts: dict[str, int] = {}
+    for status, rule in _stale_rules(settings, today, superseded=superseded):
+        result = session.execute(
+            update(Notification)
+            .where(
+                Notification.status == NotificationStatus.PENDING.value,
+                Notification.kind.startswith(lifecycle.REMINDER_KIND_PREFIX),
+                rule,
+            )
+            .values(status=status.value, next_attempt_at=None),
+            execution_options={"synchronize_session": False},
+        )
+        if n := int(result.rowcount or 0):  # type: ignore[attr-defined]
+            counts[f"reminders_{status.value}"] = n
+    session.flush()
+    return counts
+
+
+def screen_claimed(
+    session: Session, claimed: list[outbox.Claimed], today: date, cfg: sender.SenderConfig
+) -> dict[int, str]:
+    """Claimed reminders that lost their point since queued: the person certified, or a newer one superseded it."""
+    rows = [c for c in claimed if c.kind.startswith(lifecycle.REMINDER_KIND_PREFIX) and c.pensioner_id is not None]
+    if not rows:
+        return {}
+    ids = [c.id for c in rows]
+    stale: dict[int, str] = {}
+    if cfg.season_policy == "window":
+        done = set(
+            session.execute(
+                select(Certification.pensioner_id, Certification.season_year).where(
+                    Certification.pensioner_id.in_({c.pensioner_id for c in rows}),
+                    Certification.withdrawn_at.is_(None),
+                )
+            ).tuples()
+        )
+        stale |= {
+            c.id: NotificationStatus.EXPIRED_CERTIFIED.value for c in rows if (c.pensioner_id, c.season_year) in done
+        }
+    superseded = session.scalars(select(Notification.id).where(Notification.id.in_(ids), _superseded()))
+    stale |= {i: NotificationStatus.EXPIRED_SUPERSEDED.value for i in superseded if i not in stale}
+    return stale
+
+
+sender.register_screen(screen_claimed)

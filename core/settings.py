@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     sms_max_attempts: int = 5
     sms_quiet_start_hour: int = 21
     sms_quiet_end_hour: int = 8
+    sms_http_timeout_seconds: float = 10.0  # one batch POST (connect + answer)
+    sms_batch_size: int = 500  # messages per batch POST (providers accept hundreds of numbers per call)
+    sms_rate_per_second: float = 1000.0  # messages a second one sender process hands over (0: unpaced)
+    # Channels beside SMS: "log" records only (development); "off" sends those reminders by SMS.
+    push_gateway: Literal["off", "log"] = "off"
+    wechat_gateway: Literal["off", "log"] = "off"
+    outbox_lease_seconds: int = 120  # a claimed batch not confirmed by then is handed over again (same ids)
+    outbox_retry_base_seconds: int = 10  # back-off after a failed hand-off: base · 2^(attempts-1), at most 1 h
+    outbox_send_on_request: bool = True  # a login code goes to the gateway right after its request commits
+    outbox_fast_poll_seconds: float = 0.5  # `send-outbox` looks for fast-lane retries this often
+    outbox_bulk_poll_seconds: float = 5.0  # … and for newly due bulk messages when the lane is empty
+    outbox_sweep_seconds: float = 240.0  # the scheduler's outbox sweep stops sending after this (next run goes on)
 
     season_open_month_day: str = "04-01"
     season_close_month_day: str = "06-30"

@@ -1,4 +1,4 @@
-"""What the scheduler calls in the messaging domain: the outbox sender."""
+"""What the scheduler calls in the messaging domain: the outbox sender (fast lane first) and its purge."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ from datetime import timedelta
 
 from core import audit
 from core.jobs import SweepContext
-from messaging import outbox
+from messaging import outbox, sender
+from messaging.gateways import make_gateways
+from models.engine import make_session_factory
 
 
 def send_outbox(ctx: SweepContext) -> dict[str, int]:
     """Hand due outbox messages to the gateway."""
     s = ctx.settings
-    counts = outbox.send_pending(
-        session=ctx.session,
-        gateway=outbox.make_gateway(s),
-        now=ctx.now,
-        tz=s.timezone,
-        quiet_start=s.sms_quiet_start_hour,
-        quiet_end=s.sms_quiet_end_hour,
-        max_attempts=s.sms_max_attempts,
+    counts = sender.drain(
+        session_factory=make_session_factory(ctx.session.get_bind()),  # type: ignore[arg-type]  # own short transactions: claim, then record
+        gateways=make_gateways(s),
+        now=lambda: ctx.now,
+        cfg=sender.SenderConfig.from_settings(s),
+        budget_seconds=s.outbox_sweep_seconds,
     )
-    return {f"outbox_{k}": v for k, v in counts.items()}
+    return {f"outbox_{k}": v for k, v in counts.as_dict().items()}
 
 
 def purge_outbox(ctx: SweepContext) -> dict[str, int]:

@@ -122,9 +122,30 @@ class NotificationStatus(StrEnum):
     """Delivery state of an outbox message."""
 
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; next_attempt_at is the end of its lease
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # A reminder that lost its point expires unsent, saying why (docs/seasons.md, "Only the current reminder").
+    EXPIRED_CERTIFIED = "expired_certified"
+    EXPIRED_SUPERSEDED = "expired_superseded"
+    EXPIRED_DEADLINE = "expired_deadline"
+    EXPIRED_SEASON_ENDED = "expired_season_ended"
+
+
+class OutboxLane(StrEnum):
+    """Which sender queue a message waits in: a person waiting for it, or the bulk backlog."""
+
+    FAST = "fast"  # login codes: at once, day and night, ahead of any backlog
+    BULK = "bulk"  # reminders and notices: batched, paced, never in quiet hours
+
+
+class Channel(StrEnum):
+    """How a message reaches a person; SMS is always the fallback."""
+
+    SMS = "sms"
+    PUSH = "push"
+    WECHAT = "wechat"
 
 
 class HomeVisitTaskStatus(StrEnum):

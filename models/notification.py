@@ -20,7 +20,10 @@ class Notification(CreatedAtMixin, Base):
 
     __tablename__ = "notification"
     __table_args__ = (
-        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+        # Senders claim the oldest due rows of one lane: status and lane equal, next_attempt_at in order.
+        Index("ix_notification_status_lane_next_attempt_at", "status", "lane", "next_attempt_at"),
+        # Every per-person statement (cancel a person's pending reminders, …) starts from the pensioner.
+        Index("ix_notification_pensioner_id_status", "pensioner_id", "status"),
         UniqueConstraint("pensioner_id", "season_year", "kind", "recipient"),
     )
 
@@ -29,15 +32,18 @@ class Notification(CreatedAtMixin, Base):
     # pensioner rows; the per-row key check cost 40 % of that sweep on PostgreSQL (docs/seasons.md).
     pensioner_id: Mapped[int | None]
     phone: Mapped[str] = mapped_column(String(20))
-    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    channel: Mapped[str] = mapped_column(String(8), default="sms")  # models.enums.Channel
+    lane: Mapped[str] = mapped_column(String(8), default="bulk", server_default="bulk")  # models.enums.OutboxLane
     kind: Mapped[str] = mapped_column(String(32))
     season_year: Mapped[int | None]
     recipient: Mapped[str | None] = mapped_column(String(8))  # reminders: "self" or "family"
     deadline_date: Mapped[date | None]  # reminders: the deadline the text names
     body_zh: Mapped[str | None] = mapped_column(Text)
     body_en: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default="pending")  # models.enums.NotificationStatus
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(36))  # the sender holding the lease (status sending)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))  # the gateway's id for an accepted message

@@ -31,6 +31,8 @@ class Pensioner(TimestampMixin, Base):
     sex: Mapped[str] = mapped_column(String(1))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # counter search by phone
     family_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # models.enums.Channel: where the person's reminders go first; SMS is the fallback.
+    preferred_channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
     region_code: Mapped[str] = mapped_column(String(12), ForeignKey("region.code"), index=True)
     # Ancestors of region_code, denormalised at import so jurisdiction filters and
     # supervisor roll-ups are one indexed equality instead of a tree walk.

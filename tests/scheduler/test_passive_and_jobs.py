@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from certification import passive, seasons
 from core.errors import InvalidInput
 from core.settings import Settings
-from messaging import outbox
+from messaging.gateways import BatchError, GatewayError, HttpBatchGateway
 from models import Certification, HomeVisitTask, LifeEvidence, Notification, Pensioner
 from scheduler import jobs
 from tests import factories
@@ -119,25 +119,29 @@ def test_scheduler_jobs_have_fixed_ids(tmp_path, settings: Settings) -> None:
     )
 
 
-def test_http_gateway_retries_then_succeeds() -> None:
+def test_http_gateway_posts_batches_and_reads_per_message_answers() -> None:
     calls: list[dict[str, object]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         import json
 
         calls.append(json.loads(request.content))
-        return httpx.Response(503 if len(calls) < 2 else 200)
+        if len(calls) == 1:
+            return httpx.Response(503)
+        return httpx.Response(200, json={"results": [{"id": "5", "status": "accepted", "provider_id": "p5"}]})
 
-    gw = outbox.HttpGateway(
-        url="https://sms.example/send", token="t", client=httpx.Client(transport=httpx.MockTransport(handler))
+    gw = HttpBatchGateway(
+        url="https://sms.example/batch", token="t", client=httpx.Client(transport=httpx.MockTransport(handler))
     )
-    gw.send(phone="13800000001", body="您好", message_id=5)
-    assert len(calls) == 2 and calls[-1] == {"phone": "13800000001", "text": "您好", "id": 5}
-    bad = outbox.HttpGateway(
-        url="https://sms.example/send",
+    with pytest.raises(BatchError):
+        gw.send(phone="13800000001", body="您好", message_id=5)
+    assert gw.send(phone="13800000001", body="您好", message_id=5) == "p5"
+    assert calls[-1] == {"messages": [{"id": "5", "phone": "13800000001", "text": "您好"}]}
+    bad = HttpBatchGateway(
+        url="https://sms.example/batch",
         client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(400))),
     )
-    with pytest.raises(outbox.GatewayError):
+    with pytest.raises(GatewayError):
         bad.send(phone="1", body="x", message_id=1)
 
 
