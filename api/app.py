@@ -30,6 +30,7 @@ from faces import router as faces
 from faces import search_index
 from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
+from messaging import router as messaging
 from models.engine import make_engine, make_session_factory, readiness_probe
 from registry import router as admin
 from risk import router as risk
@@ -150,6 +151,7 @@ _API_ROUTERS = (
     home_visit_router.router,
     risk.router,
     evidence.router,
+    messaging.router,
 )
 
 

@@ -187,3 +187,11 @@ class InvalidDeathDocument(InvalidInput):
     code = "invalid_death_document"
     message_zh = "死亡证明材料必须是PDF、JPEG或PNG文件。"
     message_en = "Death documents must be PDF, JPEG or PNG files."
+
+
+class InvalidAppointmentDate(InvalidInput):
+    """An appointment date in the past."""
+
+    code = "invalid_appointment_date"
+    message_zh = "预约上门日期不能早于今天。"
+    message_en = "The appointment date cannot be before today."

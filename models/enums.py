@@ -127,6 +127,13 @@ class NotificationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class DeliveryStatus(StrEnum):
+    """What the provider's delivery report said about a message it accepted."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class HomeVisitTaskStatus(StrEnum):
     """Lifecycle of a home-visit task."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin
@@ -22,6 +22,19 @@ class Notification(CreatedAtMixin, Base):
     __table_args__ = (
         Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
         UniqueConstraint("pensioner_id", "season_year", "kind", "recipient"),
+        # Partial indexes: the reminder sweep writes a million rows with neither set, so neither costs it.
+        Index(
+            "ix_notification_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_notification_undelivered",
+            "season_year",
+            postgresql_where=text("delivery_status = 'failed'"),
+            sqlite_where=text("delivery_status = 'failed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,3 +54,8 @@ class Notification(CreatedAtMixin, Base):
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Delivery receipts (messaging/receipts.py): what the provider reported after accepting the message.
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))  # the provider's id, when a gateway gives one
+    delivery_status: Mapped[str | None] = mapped_column(String(16))  # models.enums.DeliveryStatus
+    delivered_at: Mapped[datetime | None]  # the provider's time of the (final) report
+    delivery_error: Mapped[str | None] = mapped_column(String(64))  # the provider's error code of a failure
