@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -41,7 +43,7 @@ SUSPENSION_NOTICE = "notice_suspension"
 REINSTATEMENT_NOTICE = "notice_reinstatement"
 APPOINTMENT_NOTICE = "notice_home_visit"
 
-PensionerIds = Select[tuple[int]] | Sequence[int]
+PensionerIds = Select[Any] | Sequence[int]  # a select of pensioner ids, or the ids
 Render = Callable[[str | None], tuple[str, str]]  # whose (None: to the pensioner) -> (zh, en)
 
 _COLUMNS = [
@@ -214,14 +216,20 @@ def queue_reinstatement_notices(
             where=and_(Pensioner.id.in_(these), Pensioner.pension_status == PensionStatus.ACTIVE.value),
             kind=REINSTATEMENT_NOTICE,
             season_year=year,
-            render=lambda whose, f=suspended_from, r=resumes, m=months: texts.reinstatement_notice_text(
-                resumes=r, suspended_from=f, months=m, whose=whose, certified=certified
-            ),
+            render=partial(_reinstatement_text, resumes, suspended_from, months, certified),
             family=family_copy_due(today=today, settings=settings),
             now=now,
             send_at=bulk_send_time(now, settings),
         )
     return queued
+
+
+def _reinstatement_text(
+    resumes: date, suspended_from: date, months: int, certified: bool, whose: str | None
+) -> tuple[str, str]:
+    return texts.reinstatement_notice_text(
+        resumes=resumes, suspended_from=suspended_from, months=months, whose=whose, certified=certified
+    )
 
 
 def queue_appointment_notices(

@@ -26,7 +26,9 @@ class FakeProvider:
         self.sent.append((phone, body, message_id))
 
 
-def run_sender(factory: sessionmaker[Session], settings: Settings, provider: FakeProvider, now: datetime) -> dict[str, int]:
+def run_sender(
+    factory: sessionmaker[Session], settings: Settings, provider: FakeProvider, now: datetime
+) -> dict[str, int]:
     """One run of the outbox sender as of `now`, committed."""
     with factory() as s:
         counts = outbox.send_pending(

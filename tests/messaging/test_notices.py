@@ -26,16 +26,31 @@ def _city(session, settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
     f.seed_regions(session)
     seasons.create_season(session=session, settings=settings, year=2026)
     people = {
-        "young": f.pensioner(session, name="李小红", birth=date(1960, 1, 1), phone="13800000011", family_phone="13900000011"),
-        "old": f.pensioner(session, name="张三明", birth=date(1940, 1, 1), phone="13800000012", family_phone="13900000012"),
-        "bedridden": f.pensioner(
-            session, name="王芳", birth=date(1962, 1, 1), bedridden=True, phone="13800000013", family_phone="13900000013"
+        "young": f.pensioner(
+            session, name="李小红", birth=date(1960, 1, 1), phone="13800000011", family_phone="13900000011"
         ),
-        "certified": f.pensioner(session, name="赵六", birth=date(1940, 1, 1), phone="13800000014", family_phone="13900000014"),
+        "old": f.pensioner(
+            session, name="张三明", birth=date(1940, 1, 1), phone="13800000012", family_phone="13900000012"
+        ),
+        "bedridden": f.pensioner(
+            session,
+            name="王芳",
+            birth=date(1962, 1, 1),
+            bedridden=True,
+            phone="13800000013",
+            family_phone="13900000013",
+        ),
+        "certified": f.pensioner(
+            session, name="赵六", birth=date(1940, 1, 1), phone="13800000014", family_phone="13900000014"
+        ),
     }
     session.flush()
     certification_service.record_certification(
-        session=session, pensioner_id=people["certified"].id, channel="data_comparison", now=at(2026, 5, 2), settings=settings
+        session=session,
+        pensioner_id=people["certified"].id,
+        channel="data_comparison",
+        now=at(2026, 5, 2),
+        settings=settings,
     )
     session.commit()
     return {k: p.id for k, p in people.items()}
@@ -125,11 +140,21 @@ def test_masked_names_in_sql_match_the_text_rule(session, settings) -> None:
     ]
     now = at(2026, 5, 1, 10)
     queued = notices.queue_appointment_notices(
-        session=session, settings=settings, pensioner_ids=select(StaffUser.id).where(False), day=date(2026, 5, 3), worker="x", now=now
+        session=session,
+        settings=settings,
+        pensioner_ids=select(StaffUser.id).where(False),
+        day=date(2026, 5, 3),
+        worker="x",
+        now=now,
     )
     assert queued == 0
     notices.queue_appointment_notices(
-        session=session, settings=settings, pensioner_ids=[p.id for p in people], day=date(2026, 5, 3), worker="刘工", now=now
+        session=session,
+        settings=settings,
+        pensioner_ids=[p.id for p in people],
+        day=date(2026, 5, 3),
+        worker="刘工",
+        now=now,
     )
     session.flush()
     family = session.execute(
@@ -161,7 +186,9 @@ def test_appointment_text_has_the_date_and_the_workers_name(client, session, set
     pid, task_id, due, worker, other, supervisor = _visit_world(session, settings, clock)
     before = len(_notices(session, pid, notices.APPOINTMENT_NOTICE))
     take = client.post(
-        f"/api/v1/home-visits/{task_id}/take", json={"appointment_date": "2026-06-12"}, headers=f.staff_token(client, other)
+        f"/api/v1/home-visits/{task_id}/take",
+        json={"appointment_date": "2026-06-12"},
+        headers=f.staff_token(client, other),
     )
     assert take.status_code == 200, take.text
     rows = _notices(session, pid, notices.APPOINTMENT_NOTICE)[before:]
@@ -176,6 +203,8 @@ def test_appointment_text_has_the_date_and_the_workers_name(client, session, set
     due_zh = f"{due.year}年{due.month}月{due.day}日"
     assert all(f"刘建国将于{due_zh}上门" in r["body_zh"] for r in latest)  # no date given: the task's due date
     past = client.post(
-        f"/api/v1/home-visits/{task_id}/assign", json={"staff_id": other.id, "appointment_date": "2026-06-01"}, headers=sup
+        f"/api/v1/home-visits/{task_id}/assign",
+        json={"staff_id": other.id, "appointment_date": "2026-06-01"},
+        headers=sup,
     )
     assert past.status_code == 422 and past.json()["code"] == "invalid_appointment_date"

@@ -142,7 +142,9 @@ def test_replayed_and_late_reports_change_nothing(client, session, session_facto
     assert client.post(URL, json=body, headers=BEARER).json()["updated"] == 1
     first = outbox_rows(session, pid)
     replay = client.post(URL, json=body, headers=BEARER)
-    late_failure = client.post(URL, json={"reports": [_report(mid, "failed", at="2026-05-01T03:00:00Z")]}, headers=BEARER)
+    late_failure = client.post(
+        URL, json={"reports": [_report(mid, "failed", at="2026-05-01T03:00:00Z")]}, headers=BEARER
+    )
     assert replay.json()["unchanged"] == 1 and late_failure.json()["unchanged"] == 1
     assert late_failure.json()["family_copies_queued"] == 0
     assert outbox_rows(session, pid) == first  # delivered is final
