@@ -39,9 +39,17 @@ from models.engine import dialect_insert
 from models.enums import NotificationStatus, PensionStatus, ReinstatementKind
 
 NOTICE_KIND_PREFIX = "notice"
+# Kinds of a season's suspension and reinstatement notices carry the month (notice_suspension_202607), so
+# a person suspended again from a later date (after a window extension) gets a notice of their own, while a
+# sweep run twice queues none twice (the outbox key: pensioner, season, kind, recipient).
 SUSPENSION_NOTICE = "notice_suspension"
 REINSTATEMENT_NOTICE = "notice_reinstatement"
 APPOINTMENT_NOTICE = "notice_home_visit"
+
+
+def notice_kind(prefix: str, month: date) -> str:
+    """notice_suspension_202607: a notice kind with the month it is about."""
+    return f"{prefix}_{month:%Y%m}"
 
 PensionerIds = Select[Any] | Sequence[int]  # a select of pensioner ids, or the ids
 Render = Callable[[str | None], tuple[str, str]]  # whose (None: to the pensioner) -> (zh, en)
@@ -169,7 +177,7 @@ def queue_suspension_notices(
     return _queue(
         session=session,
         where=and_(_ids(pensioner_ids), Pensioner.pension_status == PensionStatus.SUSPENDED.value),
-        kind=SUSPENSION_NOTICE,
+        kind=notice_kind(SUSPENSION_NOTICE, effective_date),
         season_year=season_year,
         render=lambda whose: texts.suspension_notice_text(effective_date, whose=whose),
         family=family_copy_due(today=today, settings=settings),
@@ -214,7 +222,7 @@ def queue_reinstatement_notices(
         queued += _queue(
             session=session,
             where=and_(Pensioner.id.in_(these), Pensioner.pension_status == PensionStatus.ACTIVE.value),
-            kind=REINSTATEMENT_NOTICE,
+            kind=notice_kind(REINSTATEMENT_NOTICE, resumes),
             season_year=year,
             render=partial(_reinstatement_text, resumes, suspended_from, months, certified),
             family=family_copy_due(today=today, settings=settings),
@@ -252,12 +260,12 @@ def queue_appointment_notices(
 def cancel_pending_notices(
     *, session: Session, pensioner_ids: PensionerIds, kinds: Sequence[str], season_year: int | None = None
 ) -> int:
-    """Cancel queued notices of these kinds whose point is gone (the status changed back); returns rows."""
+    """Cancel queued notices whose kind starts with one of `kinds` and whose point is gone; returns rows."""
     ids = pensioner_ids if isinstance(pensioner_ids, Select) else list(pensioner_ids)
     stmt = update(Notification).where(
         Notification.pensioner_id.in_(ids),
         Notification.status == NotificationStatus.PENDING.value,
-        Notification.kind.in_(list(kinds)),
+        or_(*(Notification.kind.startswith(k) for k in kinds)),
     )
     if season_year is not None:
         stmt = stmt.where(Notification.season_year == season_year)

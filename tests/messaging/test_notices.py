@@ -9,8 +9,9 @@ from sqlalchemy import event, select
 
 from certification import seasons
 from certification import service as certification_service
+from certification import suspension as suspension_service
 from messaging import notices, texts
-from models import Notification, StaffUser
+from models import Notification, Region, StaffUser
 from tests import factories as f
 from tests.home_visit.helpers import at, open_task
 from tests.messaging.helpers import FakeProvider, outbox_rows, run_sender
@@ -18,7 +19,7 @@ from tests.scheduler.helpers import run
 
 
 def _notices(session, pid: int, kind: str) -> list[dict]:  # type: ignore[type-arg]
-    return [r for r in outbox_rows(session, pid) if r["kind"] == kind]
+    return [r for r in outbox_rows(session, pid) if r["kind"].startswith(kind)]
 
 
 def _city(session, settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -208,3 +209,53 @@ def test_appointment_text_has_the_date_and_the_workers_name(client, session, set
         headers=sup,
     )
     assert past.status_code == 422 and past.json()["code"] == "invalid_appointment_date"
+
+
+def test_window_extension_lift_and_a_later_suspension_each_get_their_notice(session, session_factory, settings) -> None:
+    f.seed_regions(session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    pid = f.pensioner(session, region=f.WENDENG_COMMUNITY, name="孙文登", birth=date(1960, 1, 1)).id
+    session.commit()
+    run(session_factory, settings, at(2026, 7, 1, 9), "suspensions")  # suspended from 1 July
+    with session_factory() as s:
+        seasons.extend_window(
+            session=s, year=2026, region_code=f.WENDENG, close_date=date(2026, 7, 31), settings=settings
+        )
+        suspension_service.lift_after_window_change(
+            session=s, settings=settings, year=2026, now=at(2026, 7, 3, 9), actor_id=None
+        )
+        s.commit()
+    (lifted,) = _notices(session, pid, notices.REINSTATEMENT_NOTICE)
+    assert lifted["body_zh"].startswith("【养老金认证】因认证期限延长，您的养老金自2026年7月起恢复发放")
+    assert "请在新的截止日期前完成认证" in lifted["body_zh"] and "补发" not in lifted["body_zh"]  # nothing was withheld
+    assert {r["status"] for r in _notices(session, pid, notices.SUSPENSION_NOTICE)} == {"cancelled"}
+    run(session_factory, settings, at(2026, 8, 2, 9), "suspensions")  # still uncertified: suspended from 1 August
+    kinds = sorted(r["kind"] for r in _notices(session, pid, notices.SUSPENSION_NOTICE))
+    assert kinds == ["notice_suspension_202607", "notice_suspension_202608"]
+    assert "自2026年8月起暂停发放" in _notices(session, pid, "notice_suspension_202608")[0]["body_zh"]
+
+
+def test_a_withdrawn_certification_cancels_the_unsent_reinstatement_notice(session, session_factory, settings) -> None:
+    ids = _city(session, settings)
+    supervisor = f.staff(session, role="supervisor", region=f.CITY)
+    session.commit()
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    with session_factory() as s:
+        cert = certification_service.record_certification(
+            session=s, pensioner_id=ids["young"], channel="data_comparison", now=at(2026, 8, 20, 22), settings=settings
+        )
+        s.commit()
+        cert_id = cert.id
+    assert [r["status"] for r in _notices(session, ids["young"], notices.REINSTATEMENT_NOTICE)] == ["pending"]
+    with session_factory() as s:
+        certification_service.withdraw_certification(
+            session=s,
+            settings=settings,
+            certification_id=cert_id,
+            region=s.get(Region, f.CITY),
+            staff=s.get(StaffUser, supervisor.id),
+            reason="核实为冒名顶替",
+            now=at(2026, 8, 20, 23),
+        )
+        s.commit()
+    assert [r["status"] for r in _notices(session, ids["young"], notices.REINSTATEMENT_NOTICE)] == ["cancelled"]
