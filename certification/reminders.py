@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, and_, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Insert, Text, and_, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from core.settings import Settings
+from messaging import notices, texts
 from models import Notification, Pensioner
 from models.engine import dialect_insert
 from models.enums import NotificationStatus
@@ -22,6 +23,8 @@ _REMINDER_COLUMNS = [
     "season_year",
     "recipient",
     "deadline_date",
+    "body_zh",
+    "body_en",
     "status",
     "attempts",
     "next_attempt_at",
@@ -71,7 +74,9 @@ def queue_reminders(
     eighty = seasons.add_months(today, -12 * settings.reminder_family_min_age)
     base = lifecycle.active_members(where, season_year=season_year, require_uncertified=require_uncertified)
     # Self and family copies in one statement: one scan of the cohort instead of two.
-    # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
+    # No text on the pensioners' rows: the sender renders it from kind, recipient and deadline (see
+    # outbox.message_text). Family rows carry theirs, with the masked name saying whose reminder it is.
+    family_zh, family_en = texts.reminder_text(deadline, family=True, whose=texts.WHOSE)
     sources = [
         select(
             Pensioner.id,
@@ -81,14 +86,20 @@ def queue_reminders(
             literal(season_year),
             literal(recipient),
             literal(deadline, Notification.__table__.c.deadline_date.type),
+            *body,
             literal(NotificationStatus.PENDING.value),
             literal(0),
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
             literal(now, Notification.__table__.c.created_at.type),
         ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
-        for recipient, phone_col, extra in (
-            ("self", Pensioner.phone, []),
-            ("family", Pensioner.family_phone, [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)]),
+        for recipient, phone_col, extra, body in (
+            ("self", Pensioner.phone, [], (cast(null(), Text), cast(null(), Text))),
+            (
+                "family",
+                Pensioner.family_phone,
+                [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)],
+                (notices.with_masked_name(family_zh), notices.with_masked_name(family_en)),
+            ),
         )
     ]
     stmt: Insert = (

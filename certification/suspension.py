@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
@@ -62,7 +62,7 @@ def _queue_notices(*, session: Session, settings: Settings, cohort: seasons.Coho
     return notices.queue_suspension_notices(
         session=session,
         settings=settings,
-        pensioner_ids=select(Pensioner.id).where(cohort.where, suspended_now),
+        pensioner_ids=and_(cohort.where, suspended_now),
         season_year=window.season_year,
         effective_date=window.suspend_from_date,
         now=now,

@@ -14,13 +14,14 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from messaging.texts import reminder_text
+from messaging.texts import reminder_text, suspension_notice_text
 from models import Notification
 from models.enums import NotificationStatus
 
 log = logging.getLogger(__name__)
 # Messages whose text is a credential: it leaves the database once delivered (or once the code is dead).
 SECRET_KINDS = frozenset({"otp"})
+SUSPENSION_NOTICE = "notice_suspension"  # = messaging.notices.SUSPENSION_NOTICE (rendered when sent)
 REDACTED_ZH = "【养老金资格认证】登录验证码：******（已发送，文本不再保存）"
 REDACTED_EN = "[Pension certification] Login code: ****** (sent; the text is not kept)"
 
@@ -144,6 +145,8 @@ def message_text(note: Notification) -> tuple[str, str]:
         return note.body_zh, note.body_en
     if note.deadline_date is None:
         return note.body_zh or "", note.body_en or ""
+    if note.kind.startswith(SUSPENSION_NOTICE):  # messaging.notices: the pensioner's copy, the date it takes effect
+        return suspension_notice_text(note.deadline_date)
     return reminder_text(note.deadline_date, family=note.recipient == "family")
 
 

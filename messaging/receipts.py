@@ -144,7 +144,7 @@ def queue_family_copy(*, session: Session, settings: Settings, note: Notificatio
     if pensioner is None or not pensioner.family_phone or pensioner.family_phone == note.phone:
         return False
     whose = texts.mask_name(pensioner.name)
-    if note.body_zh is None and note.deadline_date is not None:  # a reminder, rendered when sent
+    if note.kind.startswith("reminder") and note.body_zh is None and note.deadline_date is not None:
         zh, en = texts.reminder_text(note.deadline_date, family=True, whose=whose)
     else:
         zh, en = texts.forwarded_text(*message_text(note), whose=whose)

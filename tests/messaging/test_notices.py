@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from certification import seasons
 from certification import service as certification_service
 from certification import suspension as suspension_service
-from messaging import notices, texts
+from messaging import notices, outbox, texts
 from models import Notification, Region, StaffUser
 from tests import factories as f
 from tests.home_visit.helpers import at, open_task
@@ -76,7 +76,9 @@ def test_suspension_sweep_queues_notices_set_based_with_family_copies(
     assert len(statements) == 1 and "SELECT" in statements[0] and not statements[0].startswith("many")
     young = _notices(session, ids["young"], notices.SUSPENSION_NOTICE)
     assert [r["recipient"] for r in young] == ["self"]  # under 80, not bedridden: no family copy
-    assert "养老金自2026年7月起暂停发放" in young[0]["body_zh"] and "suspended from 2026-07" in young[0]["body_en"]
+    assert young[0]["body_zh"] is None and young[0]["deadline_date"] == date(2026, 7, 1)  # rendered when sent
+    zh, en = outbox.message_text(Notification(**young[0]))
+    assert "养老金自2026年7月起暂停发放" in zh and "suspended from 2026-07" in en
     old = {r["recipient"]: r for r in _notices(session, ids["old"], notices.SUSPENSION_NOTICE)}
     assert old["family"]["phone"] == "13900000012"
     assert "您的家人张*明未在规定期限内" in old["family"]["body_zh"] and "张三明" not in old["family"]["body_zh"]
@@ -232,7 +234,10 @@ def test_window_extension_lift_and_a_later_suspension_each_get_their_notice(sess
     run(session_factory, settings, at(2026, 8, 2, 9), "suspensions")  # still uncertified: suspended from 1 August
     kinds = sorted(r["kind"] for r in _notices(session, pid, notices.SUSPENSION_NOTICE))
     assert kinds == ["notice_suspension_202607", "notice_suspension_202608"]
-    assert "自2026年8月起暂停发放" in _notices(session, pid, "notice_suspension_202608")[0]["body_zh"]
+    assert (
+        "自2026年8月起暂停发放"
+        in outbox.message_text(Notification(**_notices(session, pid, "notice_suspension_202608")[0]))[0]
+    )
 
 
 def test_a_withdrawn_certification_cancels_the_unsent_reinstatement_notice(session, session_factory, settings) -> None:
@@ -259,3 +264,17 @@ def test_a_withdrawn_certification_cancels_the_unsent_reinstatement_notice(sessi
         )
         s.commit()
     assert [r["status"] for r in _notices(session, ids["young"], notices.REINSTATEMENT_NOTICE)] == ["cancelled"]
+
+
+def test_family_reminders_from_the_sweep_say_whose(session, session_factory, settings) -> None:
+    ids = _city(session, settings)
+    run(session_factory, settings, at(2026, 4, 1, 9), "reminders")
+    family = {r["recipient"]: r for r in _notices(session, ids["old"], "reminder_open")}
+    assert family["self"]["body_zh"] is None  # rendered when sent, as before
+    assert family["family"]["body_zh"].startswith("【养老金认证】您的家人张*明尚未完成本年度养老金领取资格认证")
+    assert "Your family member 张*明 has not yet certified" in family["family"]["body_en"]
+    provider = FakeProvider()
+    run_sender(session_factory, settings, provider, at(2026, 4, 1, 10))
+    texts_sent = {phone: text for phone, text, _ in provider.sent}
+    assert "您的家人张*明" in texts_sent["13900000012"] and "您的家人王*" in texts_sent["13900000013"]
+    assert texts_sent["13800000012"].startswith("【养老金认证】您尚未完成")

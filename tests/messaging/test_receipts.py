@@ -166,3 +166,34 @@ def test_the_receipt_secret_must_be_set_outside_development(settings) -> None:
     with pytest.raises(ValidationError, match="SMS_RECEIPT_SECRET"):
         Settings(environment="production", **keys)
     assert Settings(environment="production", sms_receipt_secret="r" * 32, **keys).sms_receipt_secret == "r" * 32
+
+
+def test_a_failed_suspension_notice_is_forwarded_to_the_family(
+    client, session, session_factory, settings, clock
+) -> None:
+    f.seed_regions(session)
+    p = f.pensioner(session, name="张三明", birth=date(1960, 1, 1), phone="13800000031", family_phone="13900000031")
+    session.add(
+        Notification(
+            pensioner_id=p.id,
+            phone=p.phone,
+            kind="notice_suspension_202607",
+            season_year=2026,
+            recipient="self",
+            deadline_date=date(2026, 7, 1),
+            status="pending",
+            next_attempt_at=clock.now,
+            created_at=clock.now,
+        )
+    )
+    session.commit()
+    provider = FakeProvider()
+    run_sender(session_factory, settings, provider, clock.now)
+    assert "养老金自2026年7月起暂停发放" in provider.sent[0][1]
+    resp = client.post(URL, json={"reports": [_report(provider.sent[0][2], "failed")]}, headers=BEARER)
+    assert resp.json()["family_copies_queued"] == 1, resp.text
+    family = outbox_rows(session, p.id)[-1]
+    assert family["phone"] == "13900000031" and family["recipient"] == "family"
+    assert family["body_zh"].startswith(
+        "【养老金认证】以下通知无法送达您的家人张*明本人，特转发给您：【养老金认证】您未在规定期限内"
+    )
