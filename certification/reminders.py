@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, Text, and_, cast, literal, null, or_, select, union_all
+from sqlalchemy import ColumnElement, Insert, String, and_, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from core.settings import Settings
-from messaging import notices, texts
+from messaging import notices
 from models import Notification, Pensioner
 from models.engine import dialect_insert
 from models.enums import NotificationStatus
@@ -23,8 +23,7 @@ _REMINDER_COLUMNS = [
     "season_year",
     "recipient",
     "deadline_date",
-    "body_zh",
-    "body_en",
+    "subject_name",
     "status",
     "attempts",
     "next_attempt_at",
@@ -74,9 +73,8 @@ def queue_reminders(
     eighty = seasons.add_months(today, -12 * settings.reminder_family_min_age)
     base = lifecycle.active_members(where, season_year=season_year, require_uncertified=require_uncertified)
     # Self and family copies in one statement: one scan of the cohort instead of two.
-    # No text on the pensioners' rows: the sender renders it from kind, recipient and deadline (see
-    # outbox.message_text). Family rows carry theirs, with the masked name saying whose reminder it is.
-    family_zh, family_en = texts.reminder_text(deadline, family=True, whose=texts.WHOSE)
+    # No text per row: the sender renders it from kind, recipient, deadline and, for family copies, the masked
+    # name of whose reminder it is (subject_name; see outbox.message_text).
     sources = [
         select(
             Pensioner.id,
@@ -86,19 +84,19 @@ def queue_reminders(
             literal(season_year),
             literal(recipient),
             literal(deadline, Notification.__table__.c.deadline_date.type),
-            *body,
+            subject,
             literal(NotificationStatus.PENDING.value),
             literal(0),
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
             literal(now, Notification.__table__.c.created_at.type),
         ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
-        for recipient, phone_col, extra, body in (
-            ("self", Pensioner.phone, [], (cast(null(), Text), cast(null(), Text))),
+        for recipient, phone_col, extra, subject in (
+            ("self", Pensioner.phone, [], cast(null(), String)),
             (
                 "family",
                 Pensioner.family_phone,
                 [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)],
-                (notices.with_masked_name(family_zh), notices.with_masked_name(family_en)),
+                notices.masked_name_sql(),
             ),
         )
     ]

@@ -66,6 +66,7 @@ _COLUMNS = [
     "season_year",
     "recipient",
     "deadline_date",
+    "subject_name",
     "body_zh",
     "body_en",
     "status",
@@ -135,23 +136,26 @@ def _queue(
 ) -> int:
     """One INSERT … SELECT of the pensioners' copies and, where `family` holds, the family copies.
 
-    With `rendered_at_send` (a date), the pensioners' rows carry no text: the sender renders it from kind and
-    that date (outbox.message_text), which halves the cost of a million-row notice.
+    With `rendered_at_send` (a date), no row carries text: the sender renders it from kind, that date and, for
+    family copies, `subject_name` (outbox.message_text); a million stored texts would cost most of the INSERT.
     """
-    own_zh, own_en = render(None)
-    fam_zh, fam_en = render(texts.WHOSE)
     c = Notification.__table__.c
-    own: tuple[ColumnElement[Any], ColumnElement[Any]] = (
-        (cast(null(), Text), cast(null(), Text)) if rendered_at_send else (literal(own_zh, Text), literal(own_en, Text))
-    )
+    no_text = (cast(null(), Text), cast(null(), Text))
+    if rendered_at_send:
+        own, fam = no_text, no_text
+    else:
+        own_zh, own_en = render(None)
+        fam_zh, fam_en = render(texts.WHOSE)
+        own = (literal(own_zh, Text), literal(own_en, Text))
+        fam = (with_masked_name(fam_zh), with_masked_name(fam_en))
     rows = []
-    for recipient, phone, zh, en, extra in (
-        ("self", Pensioner.phone, *own, []),
+    for recipient, phone, subject, (zh, en), extra in (
+        ("self", Pensioner.phone, cast(null(), String), own, []),
         (
             "family",
             Pensioner.family_phone,
-            with_masked_name(fam_zh),
-            with_masked_name(fam_en),
+            masked_name_sql(),
+            fam,
             [family, or_(Pensioner.phone.is_(None), Pensioner.family_phone != Pensioner.phone)],
         ),
     ):
@@ -164,6 +168,7 @@ def _queue(
                 literal(season_year, Integer),
                 literal(recipient, String),
                 literal(rendered_at_send, c.deadline_date.type),
+                subject,
                 zh,
                 en,
                 literal(NotificationStatus.PENDING.value, String),

@@ -145,9 +145,11 @@ def message_text(note: Notification) -> tuple[str, str]:
         return note.body_zh, note.body_en
     if note.deadline_date is None:
         return note.body_zh or "", note.body_en or ""
-    if note.kind.startswith(SUSPENSION_NOTICE):  # messaging.notices: the pensioner's copy, the date it takes effect
-        return suspension_notice_text(note.deadline_date)
-    return reminder_text(note.deadline_date, family=note.recipient == "family")
+    if note.kind.startswith(SUSPENSION_NOTICE):  # messaging.notices: deadline_date = the month it takes effect
+        return suspension_notice_text(
+            note.deadline_date, whose=note.subject_name if note.recipient == "family" else None
+        )
+    return reminder_text(note.deadline_date, family=note.recipient == "family", whose=note.subject_name)
 
 
 def in_quiet_hours(now: datetime, *, tz: str, start_hour: int, end_hour: int) -> bool:

@@ -144,8 +144,10 @@ def queue_family_copy(*, session: Session, settings: Settings, note: Notificatio
     if pensioner is None or not pensioner.family_phone or pensioner.family_phone == note.phone:
         return False
     whose = texts.mask_name(pensioner.name)
+    zh: str | None
+    en: str | None
     if note.kind.startswith("reminder") and note.body_zh is None and note.deadline_date is not None:
-        zh, en = texts.reminder_text(note.deadline_date, family=True, whose=whose)
+        zh = en = None  # rendered when sent, as the family reminder naming whose it is
     else:
         zh, en = texts.forwarded_text(*message_text(note), whose=whose)
     stmt = (
@@ -158,6 +160,7 @@ def queue_family_copy(*, session: Session, settings: Settings, note: Notificatio
             season_year=note.season_year,
             recipient="family",
             deadline_date=note.deadline_date,
+            subject_name=whose,
             body_zh=zh,
             body_en=en,
             status=NotificationStatus.PENDING.value,

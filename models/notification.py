@@ -47,6 +47,8 @@ class Notification(CreatedAtMixin, Base):
     season_year: Mapped[int | None]
     recipient: Mapped[str | None] = mapped_column(String(8))  # reminders: "self" or "family"
     deadline_date: Mapped[date | None]  # reminders: the deadline the text names
+    # Family copies: the masked name of the person it is about (张*明), so a text rendered when sent says whose.
+    subject_name: Mapped[str | None] = mapped_column(String(20))
     body_zh: Mapped[str | None] = mapped_column(Text)
     body_en: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -1,4 +1,5 @@
-"""delivery receipts: the provider's id and the delivery status, time and error code of each message
+"""delivery receipts and family copies: the provider's id, delivery status, time and error code of each message;
+the masked name a family copy is about
 
 Revision ID: 0015_delivery_receipts
 Revises: 0009_replay_signatures
@@ -6,7 +7,8 @@ Create Date: 2026-12-02 04:30:00
 
 The provider's delivery reports (POST /api/v1/messaging/delivery-reports) mark each outbox message
 delivered or failed. Both new indexes are partial, so the reminder sweep's million-row INSERT, which sets
-neither column, writes no entry in them.
+neither column, writes no entry in them. `subject_name` (张*明) lets a family copy rendered when sent say whose
+reminder or notice it is without storing its whole text.
 """
 
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ _FAILED = sa.text("delivery_status = 'failed'")
 def upgrade() -> None:
     """Apply."""
     with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subject_name", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("provider_message_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("delivery_status", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("delivered_at", models.base.UTCDateTime(timezone=True), nullable=True))
@@ -59,3 +62,4 @@ def downgrade() -> None:
         batch_op.drop_column("delivered_at")
         batch_op.drop_column("delivery_status")
         batch_op.drop_column("provider_message_id")
+        batch_op.drop_column("subject_name")

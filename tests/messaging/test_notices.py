@@ -22,6 +22,11 @@ def _notices(session, pid: int, kind: str) -> list[dict]:  # type: ignore[type-a
     return [r for r in outbox_rows(session, pid) if r["kind"].startswith(kind)]
 
 
+def _text(row: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    """The text the sender sends for an outbox row (stored, or rendered from kind, date and subject_name)."""
+    return outbox.message_text(Notification(**row))
+
+
 def _city(session, settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """A season and four people: young, 80+, bedridden, and one already certified."""
     f.seed_regions(session)
@@ -77,14 +82,16 @@ def test_suspension_sweep_queues_notices_set_based_with_family_copies(
     young = _notices(session, ids["young"], notices.SUSPENSION_NOTICE)
     assert [r["recipient"] for r in young] == ["self"]  # under 80, not bedridden: no family copy
     assert young[0]["body_zh"] is None and young[0]["deadline_date"] == date(2026, 7, 1)  # rendered when sent
-    zh, en = outbox.message_text(Notification(**young[0]))
+    zh, en = _text(young[0])
     assert "养老金自2026年7月起暂停发放" in zh and "suspended from 2026-07" in en
     old = {r["recipient"]: r for r in _notices(session, ids["old"], notices.SUSPENSION_NOTICE)}
     assert old["family"]["phone"] == "13900000012"
-    assert "您的家人张*明未在规定期限内" in old["family"]["body_zh"] and "张三明" not in old["family"]["body_zh"]
-    assert "Your family member 张*明" in old["family"]["body_en"]
+    assert old["family"]["subject_name"] == "张*明" and old["family"]["body_zh"] is None
+    family_zh, family_en = _text(old["family"])
+    assert "您的家人张*明未在规定期限内" in family_zh and "张三明" not in family_zh
+    assert "Your family member 张*明" in family_en
     bedridden = _notices(session, ids["bedridden"], notices.SUSPENSION_NOTICE)
-    assert {r["recipient"] for r in bedridden} == {"self", "family"} and "王*" in bedridden[1]["body_zh"]
+    assert {r["recipient"] for r in bedridden} == {"self", "family"} and "您的家人王*" in _text(bedridden[1])[0]
     assert _notices(session, ids["certified"], notices.SUSPENSION_NOTICE) == []
     morning = datetime(2026, 7, 3, 0, 0, tzinfo=UTC)  # 08:00 Beijing: the end of the quiet hours
     assert {r["next_attempt_at"] for r in young + bedridden} == {morning}
@@ -270,9 +277,11 @@ def test_family_reminders_from_the_sweep_say_whose(session, session_factory, set
     ids = _city(session, settings)
     run(session_factory, settings, at(2026, 4, 1, 9), "reminders")
     family = {r["recipient"]: r for r in _notices(session, ids["old"], "reminder_open")}
-    assert family["self"]["body_zh"] is None  # rendered when sent, as before
-    assert family["family"]["body_zh"].startswith("【养老金认证】您的家人张*明尚未完成本年度养老金领取资格认证")
-    assert "Your family member 张*明 has not yet certified" in family["family"]["body_en"]
+    assert family["self"]["body_zh"] is None and family["family"]["body_zh"] is None  # rendered when sent
+    assert family["family"]["subject_name"] == "张*明"
+    family_zh, family_en = _text(family["family"])
+    assert family_zh.startswith("【养老金认证】您的家人张*明尚未完成本年度养老金领取资格认证")
+    assert "Your family member 张*明 has not yet certified" in family_en
     provider = FakeProvider()
     run_sender(session_factory, settings, provider, at(2026, 4, 1, 10))
     texts_sent = {phone: text for phone, text, _ in provider.sent}
