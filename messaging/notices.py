@@ -140,7 +140,9 @@ def _queue(
     family copies, `subject_name` (outbox.message_text); a million stored texts would cost most of the INSERT.
     """
     c = Notification.__table__.c
-    no_text = (cast(null(), Text), cast(null(), Text))
+    no_text: tuple[ColumnElement[Any], ColumnElement[Any]] = (cast(null(), Text), cast(null(), Text))
+    own: tuple[ColumnElement[Any], ColumnElement[Any]]
+    fam: tuple[ColumnElement[Any], ColumnElement[Any]]
     if rendered_at_send:
         own, fam = no_text, no_text
     else:
