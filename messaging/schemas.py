@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-MAX_REPORTS = 1000
+MAX_REPORTS = 500  # ~90 bytes a report: a full batch fits the 64 KiB JSON body limit (max_json_bytes)
 
 
 class DeliveryReportIn(BaseModel):

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import DEV_SMS_RECEIPT_SECRET, Settings
+from messaging.schemas import MAX_REPORTS
 from models import Notification
 from tests import factories as f
 from tests.messaging.helpers import FakeProvider, outbox_rows, run_sender
@@ -197,3 +198,14 @@ def test_a_failed_suspension_notice_is_forwarded_to_the_family(
     assert family["body_zh"].startswith(
         "【养老金认证】以下通知无法送达您的家人张*明本人，特转发给您：【养老金认证】您未在规定期限内"
     )
+
+
+def test_a_full_batch_fits_the_body_limit(client, session, session_factory, settings, clock) -> None:
+    _pid, mid, _ = _reminder_sent(session, session_factory, settings, clock)
+    reports = [_report(mid, "delivered", error_code="DELIVRD")] + [
+        _report(f"PRV-2026050100{i:06d}", "failed", error_code="UNDELIV") for i in range(MAX_REPORTS - 1)
+    ]
+    raw = json.dumps({"reports": reports}).encode()
+    assert len(raw) <= settings.max_json_bytes
+    resp = client.post(URL, content=raw, headers={**BEARER, "Content-Type": "application/json"})
+    assert resp.status_code == 200 and resp.json()["updated"] == 1 and resp.json()["rejected"] == MAX_REPORTS - 1
