@@ -122,6 +122,19 @@ def _ids(pensioner_ids: PensionerIds, column: Any = Pensioner.id) -> ColumnEleme
     return column.in_(pensioner_ids if isinstance(pensioner_ids, Select) else list(pensioner_ids))
 
 
+TextColumns = tuple[ColumnElement[Any], ColumnElement[Any]]
+
+
+def _texts(render: Render, rendered_at_send: date | None) -> tuple[TextColumns, TextColumns]:
+    """(zh, en) columns of the pensioners' rows and of the family rows: NULL when rendered at send time."""
+    if rendered_at_send:
+        no_text: TextColumns = (cast(null(), Text), cast(null(), Text))
+        return no_text, no_text
+    own_zh, own_en = render(None)
+    fam_zh, fam_en = render(texts.WHOSE)
+    return (literal(own_zh, Text), literal(own_en, Text)), (with_masked_name(fam_zh), with_masked_name(fam_en))
+
+
 def _queue(
     *,
     session: Session,
@@ -140,16 +153,7 @@ def _queue(
     family copies, `subject_name` (outbox.message_text); a million stored texts would cost most of the INSERT.
     """
     c = Notification.__table__.c
-    no_text: tuple[ColumnElement[Any], ColumnElement[Any]] = (cast(null(), Text), cast(null(), Text))
-    own: tuple[ColumnElement[Any], ColumnElement[Any]]
-    fam: tuple[ColumnElement[Any], ColumnElement[Any]]
-    if rendered_at_send:
-        own, fam = no_text, no_text
-    else:
-        own_zh, own_en = render(None)
-        fam_zh, fam_en = render(texts.WHOSE)
-        own = (literal(own_zh, Text), literal(own_en, Text))
-        fam = (with_masked_name(fam_zh), with_masked_name(fam_en))
+    own, fam = _texts(render, rendered_at_send)
     rows = []
     for recipient, phone, subject, (zh, en), extra in (
         ("self", Pensioner.phone, cast(null(), String), own, []),
