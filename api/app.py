@@ -31,6 +31,7 @@ from faces import router as faces
 from faces import search_index
 from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
+from messaging import router as messaging
 from models.engine import make_engine, make_session_factory, readiness_probe
 from registry import router as admin
 from risk import card_router as card
@@ -154,6 +155,7 @@ _API_ROUTERS = (
     risk.router,
     card.router,
     evidence.router,
+    messaging.router,
 )
 
 

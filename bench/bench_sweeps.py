@@ -182,7 +182,8 @@ def bench(kind: str, n: int, pg_url: str) -> None:
         for name, now, key in runs:
             secs, out = timed_sweep(factory, settings, now, name)
             flag = "" if secs < 10 else "  (over the 10 s target)"
-            print(f"[{kind}] sweep {name:<12} {key}={out.get(key)!s:>9}  {secs:6.2f} s{flag}")
+            notices = f"  suspension_notices_queued={out['suspension_notices_queued']}" if name == "suspensions" else ""
+            print(f"[{kind}] sweep {name:<12} {key}={out.get(key)!s:>9}  {secs:6.2f} s{flag}{notices}")
         print(f"[{kind}] peak RSS {peak_rss_mb():.0f} MB")
         engine.dispose()
 

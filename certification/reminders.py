@@ -5,12 +5,26 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from certification import lifecycle, seasons
 from core.settings import Settings
-from messaging import outbox, sender
+from messaging import notices, outbox, sender
 from models import Certification, Notification, Pensioner, Season, SeasonRegionWindow
 from models.engine import analyze, dialect_insert
 from models.enums import Channel, NotificationStatus, OutboxLane
@@ -26,6 +40,7 @@ _REMINDER_COLUMNS = [
     "season_year",
     "recipient",
     "deadline_date",
+    "subject_name",
     "status",
     "attempts",
     "next_attempt_at",
@@ -75,7 +90,8 @@ def queue_reminders(
     eighty = seasons.add_months(today, -12 * settings.reminder_family_min_age)
     base = lifecycle.active_members(where, season_year=season_year, require_uncertified=require_uncertified)
     # Self and family copies in one statement: one scan of the cohort instead of two.
-    # No text per row: the sender renders it from kind, recipient and deadline (see outbox.message_text).
+    # No text per row: the sender renders it from kind, recipient, deadline and, for family copies, the masked
+    # name of whose reminder it is (subject_name; see outbox.message_text).
     sources = [
         select(
             Pensioner.id,
@@ -86,18 +102,20 @@ def queue_reminders(
             literal(season_year),
             literal(recipient),
             literal(deadline, Notification.__table__.c.deadline_date.type),
+            subject,
             literal(NotificationStatus.PENDING.value),
             literal(0),
             literal(send_at, Notification.__table__.c.next_attempt_at.type),
             literal(now, Notification.__table__.c.created_at.type),
         ).where(and_(*base, phone_col.is_not(None), phone_col != "", *extra))
-        for recipient, phone_col, channel_col, extra in (
-            ("self", Pensioner.phone, Pensioner.preferred_channel, []),  # the sender falls back to SMS
+        for recipient, phone_col, channel_col, extra, subject in (
+            ("self", Pensioner.phone, Pensioner.preferred_channel, [], cast(null(), String)),  # SMS is the fallback
             (
                 "family",
                 Pensioner.family_phone,
                 literal(Channel.SMS.value),
                 [or_(Pensioner.bedridden.is_(True), Pensioner.birth_date <= eighty)],
+                notices.masked_name_sql(),
             ),
         )
     ]

@@ -22,6 +22,7 @@ from certification.errors import (
 )
 from core import audit
 from core.settings import Settings, get_settings
+from messaging import notices
 from models import Certification, Pensioner, Region, StaffUser, Suspension
 from models.enums import CertificationChannel, PensionStatus
 from registry import regions as region_service
@@ -130,9 +131,10 @@ def _follow_up(
 ) -> None:
     """Reinstate the pension, move a rolling due date, cancel the season's reminders and other channels' visits."""
     year = cert.season_year
-    lifecycle.reinstate(
+    if lifecycle.reinstate(
         session=session, pensioner=pensioner, now=now, today=today, actor=actor, certification_id=cert.id
-    )
+    ):
+        notices.queue_reinstatement_notices(session=session, settings=settings, pensioner_ids=[pensioner.id], now=now)
     if settings.season_policy == "rolling":
         cert.replaced_due_date = pensioner.certification_due_date
         pensioner.certification_due_date = seasons.add_months(today, settings.rolling_validity_months)
@@ -223,6 +225,10 @@ def withdraw_certification(
     reversals = lifecycle.reverse_reinstatements(
         session=session, pensioner=pensioner, certification_id=cert.id, now=now, actor=("staff", staff.id)
     )
+    if reversals:  # suspended again: an unsent reinstatement notice would now be wrong
+        notices.cancel_pending_notices(
+            session=session, pensioner_ids=[pensioner.id], kinds=[notices.REINSTATEMENT_NOTICE]
+        )
     if settings.season_policy == "rolling":
         _restore_due_date(session=session, pensioner=pensioner, cert=cert)
     audit.record(

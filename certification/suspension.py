@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from core import audit
 from core.settings import Settings
+from messaging import notices
+from models import Pensioner, Reinstatement, Suspension
 
 
 def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
     """Suspend everyone still pending after their window's close + grace days."""
     today = seasons.local_date(now, settings.timezone)
-    suspended = 0
+    suspended = queued = 0
     if settings.season_policy == "rolling":
         cohorts = seasons.rolling_cohorts(
             session=session,
@@ -30,7 +33,7 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
     for cohort in cohorts:
         if today <= cohort.window.suspend_after:
             continue
-        suspended += lifecycle.suspend_cohort(
+        count = lifecycle.suspend_cohort(
             session=session,
             where=cohort.where,
             season_year=cohort.window.season_year,
@@ -39,8 +42,31 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
             require_uncertified=require_uncertified,
             region_code=cohort.window.label,
         )
+        if count:
+            queued += _queue_notices(session=session, settings=settings, cohort=cohort, now=now)
+        suspended += count
     session.flush()
-    return {"suspended": suspended}
+    return {"suspended": suspended, "suspension_notices_queued": queued}
+
+
+def _queue_notices(*, session: Session, settings: Settings, cohort: seasons.Cohort, now: datetime) -> int:
+    """Suspension notices (set-based) to the cohort's people this sweep suspended (suspended_at = now)."""
+    window = cohort.window
+    suspended_now = exists().where(
+        Suspension.pensioner_id == Pensioner.id,
+        Suspension.season_year == window.season_year,
+        Suspension.suspended_at == now,
+        Suspension.effective_date == window.suspend_from_date,
+        Suspension.reinstated_at.is_(None),
+    )
+    return notices.queue_suspension_notices(
+        session=session,
+        settings=settings,
+        pensioner_ids=and_(cohort.where, suspended_now),
+        season_year=window.season_year,
+        effective_date=window.suspend_from_date,
+        now=now,
+    )
 
 
 def lift_after_window_change(
@@ -63,6 +89,13 @@ def lift_after_window_change(
             staff_id=actor_id,
         )
     if lifted:
+        notices.queue_reinstatement_notices(
+            session=session,
+            settings=settings,
+            pensioner_ids=select(Reinstatement.pensioner_id).where(Reinstatement.recorded_at == now),
+            now=now,
+            certified=False,
+        )
         audit.record(
             session=session,
             actor_type="staff" if actor_id else "system",

@@ -15,6 +15,7 @@ _FACE = VerificationConfig()  # defaults and their sources: verification/config.
 
 DEV_SECRET = "dev-insecure-secret-change-me-0123456789"
 DEV_TEMPLATE_KEY = "ZGV2LWluc2VjdXJlLXRlbXBsYXRlLWtleS0zMmJ5dGU="  # base64 of a 32-byte dev key
+DEV_SMS_RECEIPT_SECRET = "dev-insecure-receipt-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
     outbox_fast_poll_seconds: float = 0.5  # `send-outbox` looks for fast-lane retries this often
     outbox_bulk_poll_seconds: float = 5.0  # … and for newly due bulk messages when the lane is empty
     outbox_sweep_seconds: float = 240.0  # the scheduler's outbox sweep stops sending after this (next run goes on)
+    # The SMS provider's delivery reports: a bearer token equal to this, or an HMAC-SHA256 of the body with it.
+    sms_receipt_secret: str = DEV_SMS_RECEIPT_SECRET
 
     season_open_month_day: str = "04-01"
     season_close_month_day: str = "06-30"
@@ -174,6 +177,8 @@ class Settings(BaseSettings):
             self.secret_key == DEV_SECRET or self.template_key == DEV_TEMPLATE_KEY
         ):
             raise ValueError("PENSION_CERT_SECRET_KEY and PENSION_CERT_TEMPLATE_KEY must be set outside development")
+        if self.environment != "development" and self.sms_receipt_secret in ("", DEV_SMS_RECEIPT_SECRET):
+            raise ValueError("PENSION_CERT_SMS_RECEIPT_SECRET must be set outside development")
         return self
 
     @field_validator("trusted_proxies")

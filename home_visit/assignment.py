@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.settings import Settings
 from home_visit import errors
 from home_visit.addresses import region_chain
 from home_visit.tasks import OPEN
+from messaging import notices
 from models import HomeVisitTask, Pensioner, StaffUser
 from models.enums import StaffRole
 
@@ -83,8 +86,17 @@ def assign_one(*, session: Session, task: HomeVisitTask, pensioner: Pensioner) -
     return task.assigned_staff_id
 
 
-def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: StaffUser, now: datetime) -> HomeVisitTask:
-    """A supervisor gives an open task to another field worker whose jurisdiction covers the pensioner."""
+def reassign(
+    *,
+    session: Session,
+    settings: Settings,
+    task: HomeVisitTask,
+    staff_id: int,
+    actor: StaffUser,
+    now: datetime,
+    appointment_date: date | None = None,
+) -> HomeVisitTask:
+    """A supervisor gives an open task to another field worker covering the pensioner; the appointment is texted."""
     if task.status != OPEN:
         raise errors.TaskClosed()
     worker = session.get(StaffUser, staff_id)
@@ -97,23 +109,59 @@ def reassign(*, session: Session, task: HomeVisitTask, staff_id: int, actor: Sta
         or worker.region_code not in region_chain(pensioner)
     ):
         raise errors.InvalidAssignee()
-    return _assign(
-        session=session, task=task, to=worker.id, actor_id=actor.id, action="home_visit.task_reassigned", now=now
-    )
+    day = _appointment_day(settings=settings, task=task, now=now, given=appointment_date)
+    _assign(session=session, task=task, to=worker.id, actor_id=actor.id, action="home_visit.task_reassigned", now=now)
+    notify_appointment(session=session, settings=settings, task=task, worker=worker, day=day, now=now)
+    return task
 
 
-def take_over(*, session: Session, task: HomeVisitTask, staff: StaffUser, now: datetime) -> HomeVisitTask:
-    """Staff of the pensioner's jurisdiction give an open task to themselves before visiting; audited."""
+def take_over(
+    *,
+    session: Session,
+    settings: Settings,
+    task: HomeVisitTask,
+    staff: StaffUser,
+    now: datetime,
+    appointment_date: date | None = None,
+) -> HomeVisitTask:
+    """Staff of the pensioner's jurisdiction give an open task to themselves before visiting; audited and texted."""
     if task.status != OPEN:
         raise errors.TaskClosed()
     pensioner = session.get(Pensioner, task.pensioner_id)
     assert pensioner is not None
     if staff.role == StaffRole.FIELD.value and staff.region_code not in region_chain(pensioner):
         raise errors.InvalidAssignee()
-    if task.assigned_staff_id == staff.id:
-        return task
-    return _assign(
-        session=session, task=task, to=staff.id, actor_id=staff.id, action="home_visit.task_taken_over", now=now
+    day = _appointment_day(settings=settings, task=task, now=now, given=appointment_date)
+    if task.assigned_staff_id == staff.id and appointment_date is None:
+        return task  # a retried take: the appointment text went out the first time
+    if task.assigned_staff_id != staff.id:
+        _assign(
+            session=session, task=task, to=staff.id, actor_id=staff.id, action="home_visit.task_taken_over", now=now
+        )
+    notify_appointment(session=session, settings=settings, task=task, worker=staff, day=day, now=now)
+    return task
+
+
+def _appointment_day(*, settings: Settings, task: HomeVisitTask, now: datetime, given: date | None) -> date:
+    """The date given (today or later), else the task's due date."""
+    if given is None:
+        return task.due_date
+    if given < now.astimezone(ZoneInfo(settings.timezone)).date():
+        raise errors.InvalidAppointmentDate()
+    return given
+
+
+def notify_appointment(
+    *, session: Session, settings: Settings, task: HomeVisitTask, worker: StaffUser, day: date, now: datetime
+) -> int:
+    """Text the appointment (date, the worker's name) to the pensioner and, for 80+/bedridden, the family."""
+    return notices.queue_appointment_notices(
+        session=session,
+        settings=settings,
+        pensioner_ids=[task.pensioner_id],
+        day=day,
+        worker=worker.display_name or worker.username,
+        now=now,
     )
 
 

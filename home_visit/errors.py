@@ -203,3 +203,11 @@ class InvalidMissingReason(InvalidInput):
     code = "invalid_missing_reason"
     message_zh = "缺少定位或照片的原因无效。"
     message_en = "The reason for the missing position or photo is not one of the allowed values."
+
+
+class InvalidAppointmentDate(InvalidInput):
+    """An appointment date in the past."""
+
+    code = "invalid_appointment_date"
+    message_zh = "预约上门日期不能早于今天。"
+    message_en = "The appointment date cannot be before today."

@@ -31,6 +31,7 @@ from home_visit.schemas import (
     OutcomeOut,
     ReviewIn,
     ReviewItem,
+    TakeIn,
     TaskOut,
     VisitOut,
 )
@@ -306,7 +307,15 @@ def assign(
 ) -> TaskOut:
     """Give a task to another field worker covering the pensioner."""
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    assignment_service.reassign(session=session, task=task, staff_id=body.staff_id, actor=staff, now=now)
+    assignment_service.reassign(
+        session=session,
+        settings=settings,
+        task=task,
+        staff_id=body.staff_id,
+        actor=staff,
+        now=now,
+        appointment_date=body.appointment_date,
+    )
     p = session.get(Pensioner, task.pensioner_id)
     assert p is not None
     address = address_service.address_names(session=session, pensioners=[p])[p.id]
@@ -321,10 +330,18 @@ def take(
     settings: SettingsDep,
     region: RegionDep,
     now: NowDep,
+    body: TakeIn | None = None,
 ) -> TaskOut:
-    """Give an open task of my jurisdiction to myself before visiting (audited with who had it)."""
+    """Give an open task of my jurisdiction to myself before visiting (audited with who had it); the appointment is texted."""
     task = task_service.get_task(session=session, task_id=task_id, region=region, for_update=True)
-    assignment_service.take_over(session=session, task=task, staff=staff, now=now)
+    assignment_service.take_over(
+        session=session,
+        settings=settings,
+        task=task,
+        staff=staff,
+        now=now,
+        appointment_date=body.appointment_date if body else None,
+    )
     p = session.get(Pensioner, task.pensioner_id)
     assert p is not None
     address = address_service.address_names(session=session, pensioners=[p])[p.id]

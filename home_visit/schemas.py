@@ -95,6 +95,17 @@ class AssignIn(BaseModel):
     """A supervisor's reassignment."""
 
     staff_id: int = Field(ge=1, le=2_147_483_647)
+    appointment_date: date | None = Field(
+        default=None, description="The visit date texted to the pensioner (default: the task's due date)"
+    )
+
+
+class TakeIn(BaseModel):
+    """A field worker takes a task; optionally with the agreed visit date."""
+
+    appointment_date: date | None = Field(
+        default=None, description="The visit date texted to the pensioner (default: the task's due date)"
+    )
 
 
 class VisitOut(BaseModel):

@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from messaging.gateways import BatchError, Gateways, OutgoingMessage, SendResult
-from messaging.texts import reminder_text
+from messaging.texts import reminder_text, suspension_notice_text
 from models import Notification
 from models.enums import Channel, NotificationStatus, OutboxLane
 
@@ -28,6 +28,7 @@ SECRET_KINDS = frozenset({"otp"})
 # Messages a person is waiting for: the fast lane (at once, day and night, ahead of any backlog).
 FAST_KINDS = frozenset({"otp"})
 LIVE_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
+SUSPENSION_NOTICE = "notice_suspension"  # = messaging.notices.SUSPENSION_NOTICE (rendered when sent)
 REDACTED_ZH = "【养老金资格认证】登录验证码：******（已发送，文本不再保存）"
 REDACTED_EN = "[Pension certification] Login code: ****** (sent; the text is not kept)"
 MAX_BACKOFF_SECONDS = 3600
@@ -121,6 +122,7 @@ class Claimed:
     body_zh: str | None
     body_en: str | None
     attempts: int
+    subject_name: str | None  # family copies: whose reminder or notice it is (masked)
 
 
 _CLAIM_COLUMNS = [getattr(Notification, f) for f in Claimed.__dataclass_fields__]
@@ -365,7 +367,11 @@ def message_text(note: Notification | Claimed) -> tuple[str, str]:
         return note.body_zh, note.body_en
     if note.deadline_date is None:
         return note.body_zh or "", note.body_en or ""
-    return reminder_text(note.deadline_date, family=note.recipient == "family")
+    if note.kind.startswith(SUSPENSION_NOTICE):  # messaging.notices: deadline_date = the month it takes effect
+        return suspension_notice_text(
+            note.deadline_date, whose=note.subject_name if note.recipient == "family" else None
+        )
+    return reminder_text(note.deadline_date, family=note.recipient == "family", whose=note.subject_name)
 
 
 def in_quiet_hours(now: datetime, *, tz: str, start_hour: int, end_hour: int) -> bool:

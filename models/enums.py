@@ -148,6 +148,13 @@ class Channel(StrEnum):
     WECHAT = "wechat"
 
 
+class DeliveryStatus(StrEnum):
+    """What the provider's delivery report said about a message it accepted."""
+
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class HomeVisitTaskStatus(StrEnum):
     """Lifecycle of a home-visit task."""
 

@@ -91,6 +91,7 @@ def region_out(fig: summary_service.RegionFigures) -> dict[str, Any]:
         "suspended": fig.suspended,
         "certified_with_exemption": fig.certified_with_exemption,
         "projected_suspensions": fig.projected_suspensions,
+        "undeliverable": fig.undeliverable,
         "deadline": fig.deadline,
         "days_left": fig.days_left,
         "trend": [TrendPoint(day=d, certified=n) for d, n in fig.trend],

@@ -34,6 +34,7 @@ class RegionRiskOut(BaseModel):
     suspended: int
     certified_with_exemption: int  # app certifications with an accessibility challenge (actions left out)
     projected_suspensions: int
+    undeliverable: int  # this season's reminders and notices the SMS provider reported undelivered
     deadline: date | None
     days_left: int | None
     trend: list[TrendPoint]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from certification import seasons
@@ -14,6 +14,7 @@ from core.settings import Settings
 from models import (
     Certification,
     LivenessChallenge,
+    Notification,
     Pensioner,
     Region,
     RiskRollup,
@@ -47,6 +48,7 @@ class RegionFigures:
     visits_overdue: int = 0
     suspended: int = 0
     certified_with_exemption: int = 0  # app certifications whose challenge left out actions staff recorded
+    undeliverable: int = 0  # this season's reminders and notices the provider reported undelivered
     projected_suspensions: int = 0
     deadline: date | None = None
     days_left: int | None = None
@@ -125,6 +127,10 @@ def summary(
     top.certified_with_exemption = sum(exempted.values())
     for sub in top.children:
         sub.certified_with_exemption = exempted.get(sub.code, 0)
+    undelivered = _undeliverable(session=session, season=season, region=region, child_level=child_level)
+    top.undeliverable = sum(undelivered.values())
+    for sub in top.children:
+        sub.undeliverable = undelivered.get(sub.code, 0)
     trend_by = _trend(session=session, season=season, region=region, child_level=child_level)
     for fig in [top, *top.children]:
         fig.trend = trend_by.get(fig.code, [])
@@ -155,6 +161,27 @@ def _exempted(
             Certification.season_year == season.year,
             scope_col == region.code,
             cast(LivenessChallenge.exempted, String) != "[]",
+        )
+        .group_by(group_col)
+    )
+    return {code: int(n) for code, n in rows}
+
+
+def _undeliverable(
+    *, session: Session, season: Season, region: Region, child_level: RegionLevel | None
+) -> dict[str | None, int]:
+    """The season's reminders and notices reported undelivered, by child region (partial index on failures)."""
+    group_col = getattr(Pensioner, _LEVEL_COLUMN[child_level or RegionLevel(region.level)])
+    scope_col = getattr(Pensioner, _LEVEL_COLUMN[RegionLevel(region.level)])
+    rows = session.execute(
+        select(group_col, func.count())
+        .select_from(Notification)
+        .join(Pensioner, Pensioner.id == Notification.pensioner_id)
+        .where(
+            Notification.season_year == season.year,
+            Notification.delivery_status == literal_column("'failed'"),  # a literal, so the partial index applies
+            or_(Notification.kind.startswith("reminder"), Notification.kind.startswith("notice")),
+            scope_col == region.code,
         )
         .group_by(group_col)
     )

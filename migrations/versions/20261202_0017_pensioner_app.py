@@ -1,7 +1,7 @@
 """pensioner app: the family helper of a login and of each face attempt
 
 Revision ID: 0017_pensioner_app
-Revises: 0014_outbox_lanes
+Revises: 0015_delivery_receipts
 Create Date: 2026-12-02 04:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_pensioner_app"
-down_revision: str | None = "0014_outbox_lanes"
+down_revision: str | None = "0015_delivery_receipts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

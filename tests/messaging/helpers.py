@@ -1,17 +1,20 @@
-"""Helpers for outbox tests: a recording batch provider behind httpx's mock transport, queued reminders."""
+"""Helpers for outbox tests: recording batch providers (behind httpx's mock transport, or in-process), queued reminders."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from messaging.gateways import HttpBatchGateway
+from core.settings import Settings
+from messaging import sender
+from messaging.gateways import HttpBatchGateway, OutgoingMessage, SendResult
 from models import Notification
 
 
@@ -94,3 +97,38 @@ def statuses(session: Session, **where: Any) -> dict[str, int]:
         out[status] = out.get(status, 0) + 1
     session.commit()
     return out
+
+
+@dataclass
+class FakeProvider:
+    """An in-process SMS gateway that accepts every message and remembers it (phone, text, our id)."""
+
+    sent: list[tuple[str, str, int]] = field(default_factory=list)
+    channel: str = "sms"
+    delivers: bool = True
+    batch_size: int = 500
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Record and accept each message."""
+        self.sent.extend((m.phone, m.body, m.id) for m in messages)
+        return [SendResult(id=m.id, accepted=True, provider_message_id=f"fake-{m.id}") for m in messages]
+
+
+def run_sender(
+    factory: sessionmaker[Session], settings: Settings, provider: FakeProvider, now: datetime
+) -> dict[str, int]:
+    """One round of the outbox sender as of `now`, committed."""
+    with factory() as s:
+        counts = sender.send_pending(
+            session=s, gateways={"sms": provider}, now=now, cfg=sender.SenderConfig.from_settings(settings)
+        )
+        s.commit()
+    return counts
+
+
+def outbox_rows(session: Session, pensioner_id: int) -> list[dict[str, Any]]:
+    """Every outbox row of a pensioner as a dict, oldest first (read fresh, transaction ended)."""
+    table = Notification.__table__
+    rows = session.execute(select(table).where(table.c.pensioner_id == pensioner_id).order_by(table.c.id)).all()
+    session.commit()
+    return [dict(r._mapping) for r in rows]

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from core.settings import DEV_SMS_RECEIPT_SECRET
 from models import VerificationAttempt
 from tests import factories as f
 from tests.security.conftest import OTHER_CITY, ROLES, Target, World, token
@@ -50,6 +51,18 @@ def _get(path: str, **kw: Any) -> Callable[[Target], Req]:
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/healthz"): Route("public", _get("/healthz")),
+    # The provider's delivery reports: its shared secret, not a user's token (tests/messaging/test_receipts.py).
+    ("POST", "/api/v1/messaging/delivery-reports"): Route(
+        "public",
+        lambda t: (
+            "POST",
+            "/api/v1/messaging/delivery-reports",
+            {
+                "json": {"reports": [{"message_id": "1", "status": "delivered"}]},
+                "headers": {"Authorization": f"Bearer {DEV_SMS_RECEIPT_SECRET}"},
+            },
+        ),
+    ),
     ("GET", "/readyz"): Route("public", _get("/readyz")),
     # Prometheus scrape: public by design (bind it to the internal network), nothing personal in it.
     ("GET", "/metrics"): Route("public", _get("/metrics")),
