@@ -754,23 +754,17 @@ def _reinstate_effective(
 def _audit_reinstated(*, session: Session, people: Subquery, now: datetime, actor: Actor) -> None:
     """One `pension.reinstated` row per suspended person or person with ledger rows, as `reinstate` writes."""
     r = aliased(Reinstatement)
-    entries_of = (
-        select(r.id.label("entry_id"), r.season_year, r.back_pay_months)
+    entry = bulk.json_object(session, entry_id=r.id, season_year=r.season_year, back_pay_months=r.back_pay_months)
+    listed: Any = (
+        select(bulk.json_array_agg(session, entry, order_by=r.id))
         .where(
             r.certification_id == people.c.certification_id,
             r.kind == ReinstatementKind.REINSTATEMENT.value,
             r.recorded_at == literal(now, Reinstatement.__table__.c.recorded_at.type),
         )
-        .order_by(r.id)
-        .subquery()
+        .correlate(people)
+        .scalar_subquery()
     )
-    entry = bulk.json_object(
-        session,
-        entry_id=entries_of.c.entry_id,
-        season_year=entries_of.c.season_year,
-        back_pay_months=entries_of.c.back_pay_months,
-    )
-    listed = select(bulk.json_array_agg(session, entry)).scalar_subquery()
     if bulk.is_postgresql(session):
         listed = func.coalesce(listed, literal_column("'[]'::json"))
     has_entries = exists().where(

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Integer, MetaData, Table, cast, func, literal_column
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -74,10 +75,13 @@ def json_object(session: Session, **values: Any) -> ColumnElement[Any]:
     return fn(*args)
 
 
-def json_array_agg(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The aggregate JSON array of `value` (json_group_array / json_agg); an empty group gives NULL on PostgreSQL."""
+def json_array_agg(session: Session, value: ColumnElement[Any], *, order_by: Any) -> ColumnElement[Any]:
+    """The aggregate JSON array of `value` (json_agg … ORDER BY; SQLite's json_group_array follows the index order).
+
+    An empty group gives NULL on PostgreSQL.
+    """
     if is_postgresql(session):
-        return func.json_agg(value)
+        return func.json_agg(aggregate_order_by(value, order_by))
     return func.json_group_array(func.json(value))
 
 
