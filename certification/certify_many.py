@@ -178,14 +178,20 @@ def _insert_certifications(
             index_elements=["pensioner_id", "season_year"], index_where=Certification.withdrawn_at.is_(None)
         )
     )
-    mine = select(Certification.id).where(
-        Certification.pensioner_id == p.pensioner_id,
-        Certification.season_year == p.season_year,
-        Certification.withdrawn_at.is_(None),
-        Certification.certified_at == at,
-        Certification.channel == channel,
+    # UPDATE … FROM (a join, not a probe per row): the plan quotes the certification each person got.
+    session.execute(
+        update(plan)
+        .where(
+            where,
+            Certification.pensioner_id == p.pensioner_id,
+            Certification.season_year == p.season_year,
+            Certification.withdrawn_at.is_(None),
+            Certification.certified_at == at,
+            Certification.channel == channel,
+        )
+        .values(certification_id=Certification.id)
     )
-    session.execute(update(plan).where(where).values(certification_id=mine.scalar_subquery()))
+    bulk.analyze(session, "certification", plan.name)
 
 
 def _follow_up(*, session: Session, settings: Settings, plan: Table, now: datetime, today: date) -> int:
