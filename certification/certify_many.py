@@ -114,7 +114,7 @@ def _season_and_window(
     days = timedelta(days=settings.new_pensioner_days)
     windows = seasons.region_windows(session=session, season=season)
     # Added to the roster after (window close - new_pensioner_days): the person's own window opens that day.
-    late = literal(season.close_date - days, Date)
+    late: ColumnElement[Any] = literal(season.close_date - days, Date)
     if windows:
         late = case(
             {code: literal(w.close_date - days, Date) for code, w in windows.items()},

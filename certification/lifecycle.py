@@ -833,33 +833,7 @@ def terminate_many(
         f.id: _months_paid(f.death_date, [d.replace(day=1) for d in (f.open_from, f.held_from) if d], today)
         for f in facts
     }
-    audit.record_many(
-        session=session,
-        events=[
-            {
-                "actor_type": actor[0],
-                "actor_id": actor_id,
-                "action": "pension.terminated",
-                "target_type": "pensioner",
-                "target_id": f.id,
-                "detail": {
-                    "before": f.pension_status,
-                    "after": _T.value,
-                    "via": via.value,
-                    "reason": "deceased",
-                    "source": source,
-                    "death_date": f.death_date.isoformat(),
-                    "previous_status": f.pension_status,
-                    "hold_id": f.hold_id,
-                    "overpaid_months": months[f.id],
-                    "reminders_cancelled": f.reminders,
-                    "home_visits_cancelled": f.visits,
-                    "face_templates_deleted": f.templates,
-                },
-            }
-            for f in facts
-        ],
-    )
+    audit.record_many(session=session, events=_terminated_events(facts, months, actor=actor, via=via, source=source))
     session.execute(
         update(Pensioner)
         .where(Pensioner.id == people.c.pensioner_id, Pensioner.pension_status.in_(befores))
@@ -869,6 +843,36 @@ def terminate_many(
         execution_options={"synchronize_session": False},
     )
     return months
+
+
+def _terminated_events(
+    facts: list[Any], months: dict[int, list[str]], *, actor: Actor, via: Via, source: str
+) -> list[dict[str, Any]]:
+    """The `pension.terminated` audit rows, with the same detail `terminate_on_death` writes."""
+    return [
+        {
+            "actor_type": actor[0],
+            "actor_id": actor[1],
+            "action": "pension.terminated",
+            "target_type": "pensioner",
+            "target_id": f.id,
+            "detail": {
+                "before": f.pension_status,
+                "after": _T.value,
+                "via": via.value,
+                "reason": "deceased",
+                "source": source,
+                "death_date": f.death_date.isoformat(),
+                "previous_status": f.pension_status,
+                "hold_id": f.hold_id,
+                "overpaid_months": months[f.id],
+                "reminders_cancelled": f.reminders,
+                "home_visits_cancelled": f.visits,
+                "face_templates_deleted": f.templates,
+            },
+        }
+        for f in facts
+    ]
 
 
 def _death_facts(*, session: Session, people: Subquery) -> list[Any]:

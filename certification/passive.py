@@ -9,6 +9,7 @@ the caller's transaction. docs/seasons.md "Imports" has the sizes and figures.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    CompoundSelect,
     Date,
     Integer,
     Select,
@@ -131,7 +133,7 @@ def _person(staging: Table) -> ColumnElement[bool]:
     return Pensioner.national_id == staging.c.national_id
 
 
-def _refuse_rows(session: Session, refusals: Select[Any]) -> None:
+def _refuse_rows(session: Session, refusals: Select[Any] | CompoundSelect[Any]) -> None:
     """Raise ImportRejected with every refused row (line, national_id, reason) in line order, if any."""
     q = refusals.subquery()
     line, nid, reason = q.c
@@ -253,18 +255,7 @@ def import_deaths(
         session=session, settings=settings, people=ending, now=now, actor_id=actor_id, source="deaths_import"
     )
     result.terminated = len(listed)
-    for pid, nid, name, region, day in listed:
-        if months[pid]:
-            result.recoveries.append(
-                {
-                    "national_id": nid,
-                    "name": name,
-                    "region_code": region,
-                    "death_date": day.isoformat(),
-                    "months": months[pid],
-                    "month_count": len(months[pid]),
-                }
-            )
+    result.recoveries = _recoveries(listed, months)
     queue_import_notices(session=session, reinstated=None, terminated=select(d.pensioner_id).where(d.ending == 1))
     _audit_import(
         session=session,
@@ -282,6 +273,22 @@ def import_deaths(
     return result
 
 
+def _recoveries(listed: Sequence[Any], months: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """The people paid after their death, in file order, with the months to recover."""
+    return [
+        {
+            "national_id": nid,
+            "name": name,
+            "region_code": region,
+            "death_date": day.isoformat(),
+            "months": months[pid],
+            "month_count": len(months[pid]),
+        }
+        for pid, nid, name, region, day in listed
+        if months[pid]
+    ]
+
+
 def _death_people(*, session: Session, staging: Table, today: date) -> Table:
     """Refuse bad rows (as row-by-row checking did), else one row per person: the first valid row's date."""
     s = staging.c
@@ -297,7 +304,7 @@ def _death_people(*, session: Session, staging: Table, today: date) -> Table:
         .subquery()
     )
     c = checked.c
-    first = {"partition_by": c.national_id, "order_by": c.line}
+    first: dict[str, Any] = {"partition_by": c.national_id, "order_by": c.line}
     valid = (
         select(
             c.line,

@@ -50,8 +50,8 @@ def load(session: Session, table: Table, columns: Sequence[str], rows: Iterable[
     cur = dbapi.cursor()
     try:
         cur.executemany(
-            f"INSERT INTO temp.{table.name} ({names}) VALUES ({marks})",
-            ([v.isoformat() if isinstance(v, date) else v for v in row] for row in rows),
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+            ([v.isoformat() if isinstance(v, date) else v for v in row] for row in rows),  # type: ignore[arg-type]
         )
     finally:
         cur.close()
@@ -95,14 +95,14 @@ def as_text(value: ColumnElement[Any], type_: TypeEngine[Any]) -> ColumnElement[
     return cast(value, type_)
 
 
-def add_days(session: Session, day: ColumnElement[Any], days: int) -> ColumnElement[Any]:
+def add_days(session: Session, day: Any, days: int) -> ColumnElement[Any]:
     """A date column plus `days` (SQLite's date() modifier, PostgreSQL's date + integer)."""
     if is_postgresql(session):
         return day + literal_column(str(int(days)), Integer)
     return func.date(day, f"{int(days):+d} days")
 
 
-def year_of(session: Session, day: ColumnElement[Any]) -> ColumnElement[int]:
+def year_of(session: Session, day: Any) -> ColumnElement[int]:
     """The calendar year of a date column as an integer."""
     if is_postgresql(session):
         return cast(func.extract("year", day), Integer)

@@ -40,7 +40,7 @@ def _snapshot(session: Session, audit_from: int) -> dict[str, Any]:
     """Everything an import may change, with generated ids replaced by what they stand for."""
     session.flush()
     session.expire_all()
-    cert_owner = dict(session.execute(select(Certification.id, Certification.pensioner_id)).tuples().all())
+    cert_owner = {cid: pid for cid, pid in session.execute(select(Certification.id, Certification.pensioner_id))}
 
     def plain(detail: dict[str, Any] | None) -> str:
         d = dict(detail or {})
@@ -69,8 +69,16 @@ def _snapshot(session: Session, audit_from: int) -> dict[str, Any]:
         ),
         "reinstated_at_set": _rows(session, select(s.pensioner_id, s.reinstated_at.is_not(None))),
         "ledger": sorted(
-            (x.kind, x.pensioner_id, x.season_year, cert_owner.get(x.certification_id or 0), x.suspended_from)
-            + (x.effective_date, x.back_pay_months, x.recorded_by_staff_id)
+            (
+                x.kind,
+                x.pensioner_id,
+                x.season_year,
+                cert_owner.get(x.certification_id or 0),
+                x.suspended_from,
+                x.effective_date,
+                x.back_pay_months,
+                x.recorded_by_staff_id,
+            )
             for x in session.scalars(select(r))
         ),
         "evidence": _rows(session, select(LifeEvidence.pensioner_id, LifeEvidence.evidence_date, LifeEvidence.source)),
