@@ -87,6 +87,11 @@ class LifeEvidenceResult:
 
 def import_life_evidence(*, session: Session, settings: Settings, data: bytes, now: datetime) -> LifeEvidenceResult:
     """Store evidence (national_id,evidence_date,source) and certify people with recent-enough accepted evidence."""
+    with bulk.bulk_settings(session):
+        return _import_life_evidence(session=session, settings=settings, data=data, now=now)
+
+
+def _import_life_evidence(*, session: Session, settings: Settings, data: bytes, now: datetime) -> LifeEvidenceResult:
     rows, _ = read_rows(data, EVIDENCE_ALIASES, {"national_id", "evidence_date", "source"})
     today = seasons.local_date(now, settings.timezone)
     staging = bulk.staging_table(
@@ -222,6 +227,13 @@ def import_deaths(
     *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None = None
 ) -> DeathImportResult:
     """Terminate pensions (national_id,death_date), cancel reminders and home visits, list overpaid months."""
+    with bulk.bulk_settings(session):
+        return _import_deaths(session=session, settings=settings, data=data, now=now, actor_id=actor_id)
+
+
+def _import_deaths(
+    *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None
+) -> DeathImportResult:
     rows, _ = read_rows(data, DEATH_ALIASES, {"national_id", "death_date"})
     today = seasons.local_date(now, settings.timezone)
     staging = bulk.staging_table(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,30 @@ def staging_table(session: Session, name: str, *columns: Column[Any]) -> Table:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {'' if is_postgresql(session) else 'temp.'}{name}")
     table.create(conn)
     return table
+
+
+# SQLite's default page cache is 2 MB: a million-row INSERT into indexed tables then rereads index pages from the
+# OS for every row. An import raises it for its own connection and puts it back afterwards.
+_SQLITE_IMPORT_CACHE_KIB = 262_144
+
+
+@contextmanager
+def bulk_settings(session: Session) -> Iterator[None]:
+    """Session settings for a bulk import: a large page cache (SQLite, main and TEMP), work_mem (PG)."""
+    conn = session.connection()
+    if is_postgresql(session):
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        yield
+        return
+    cache = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+    temp = conn.exec_driver_sql("PRAGMA temp.cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_SQLITE_IMPORT_CACHE_KIB}")
+    conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{_SQLITE_IMPORT_CACHE_KIB // 2}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA main.cache_size = {int(cache or -2000)}")
+        conn.exec_driver_sql(f"PRAGMA temp.cache_size = {int(temp or -2000)}")
 
 
 def drop_staging(session: Session, *tables: Table) -> None:
