@@ -152,7 +152,7 @@ def bench(kind: str, n: int, url: str, plans_wanted: bool) -> None:
             for sql, lines in plans:
                 print(f"  {sql}\n    " + "\n    ".join(lines))
         secs, result = run_import(engine, settings, data, commit=True)
-        flag = "met" if secs < 30 else "NOT met"
+        flag = ("met" if secs < 30 else "NOT met") if n >= 1_000_000 else "applies to 1,000,000 rows"
         print(f"[{kind}] import-life-evidence {n:,} rows: {secs:.2f} s (target < 30 s: {flag})   load avg {load()}")
         print(f"[{kind}]   {result}")
         engine.dispose()
