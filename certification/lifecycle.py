@@ -689,6 +689,7 @@ def reinstate_many(*, session: Session, people: Subquery, now: datetime, today: 
             resumes=resumes,
             actor=actor,
         )
+    bulk.analyze(session, "reinstatement")  # the audit below probes it per person by certification id
     _audit_reinstated(session=session, people=people, now=now, actor=actor)
     to_active = allowed_from(PensionStatus.ACTIVE, Via.CERTIFICATION)
     result = session.execute(
