@@ -42,6 +42,7 @@ SCENARIOS = {  # import time, evidence date, whether the suspension sweep runs f
     "late": (datetime(2026, 8, 10, 9, 0, tzinfo=TZ), "2026-08-01", True),
 }
 NOW, DAY, SUSPEND = SCENARIOS["season"]
+DEATHS = 0
 
 
 def load() -> str:
@@ -102,6 +103,18 @@ def explain_hook(engine: Engine, plans: list[tuple[str, list[str]]]) -> Any:
     return before
 
 
+def run_deaths(engine: Engine, settings: Settings, count: int) -> tuple[float, dict[str, int]]:
+    """Time a deaths file of the first `count` pensioners (died 1 May: months paid after death to list)."""
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT national_id FROM pensioner ORDER BY id LIMIT :n"), {"n": count}).scalars().all()
+    data = ("national_id,death_date\n" + "".join(f"{n},2026-05-01\n" for n in ids)).encode()
+    t = time.perf_counter()
+    with session_scope(make_session_factory(engine)) as session:
+        result = passive.import_deaths(session=session, settings=settings, data=data, now=NOW)
+    out = {"terminated": result.terminated, "recoveries": len(result.recoveries)}
+    return time.perf_counter() - t, out
+
+
 def run_import(engine: Engine, settings: Settings, data: bytes, *, commit: bool) -> tuple[float, dict[str, int]]:
     """Time the import (committed, or rolled back for the plan run)."""
     factory = make_session_factory(engine)
@@ -155,6 +168,14 @@ def bench(kind: str, n: int, url: str, plans_wanted: bool) -> None:
         flag = ("met" if secs < 30 else "NOT met") if n >= 1_000_000 else "applies to 1,000,000 rows"
         print(f"[{kind}] import-life-evidence {n:,} rows: {secs:.2f} s (target < 30 s: {flag})   load avg {load()}")
         print(f"[{kind}]   {result}")
+        if DEATHS:
+            hook = explain_hook(engine, plans := []) if plans_wanted else None
+            secs, out = run_deaths(engine, settings, DEATHS)
+            if hook is not None:
+                event.remove(engine, "before_cursor_execute", hook)
+                for sql, lines in plans:
+                    print(f"  {sql}\n    " + "\n    ".join(lines))
+            print(f"[{kind}] import-deaths {DEATHS:,} rows: {secs:.2f} s {out}   load avg {load()}")
         engine.dispose()
 
 
@@ -169,10 +190,12 @@ def main() -> None:
         help="PostgreSQL database to (re)create for the run",
     )
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="season")
+    parser.add_argument("--deaths", type=int, default=0, help="then import a deaths file of this many people")
     parser.add_argument("--plans", action="store_true", help="print the plan of every statement the import runs")
     args = parser.parse_args()
-    global NOW, DAY, SUSPEND
+    global NOW, DAY, SUSPEND, DEATHS
     NOW, DAY, SUSPEND = SCENARIOS[args.scenario]
+    DEATHS = args.deaths
     print(f"scenario {args.scenario}: import at {NOW:%Y-%m-%d}, evidence of {DAY}, suspension sweep first: {SUSPEND}")
     print(f"load avg at start {load()} ({os.cpu_count()} CPUs)")
     for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
