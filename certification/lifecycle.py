@@ -12,7 +12,20 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from certification import seasons
@@ -20,7 +33,7 @@ from certification.errors import HoldDecided, InvalidDeathDate, TransitionNotAll
 from core import audit
 from core.settings import Settings
 from faces import service as face_service
-from models import Certification, HomeVisitTask, Notification, Pensioner, PensionHold, Reinstatement, Suspension
+from models import Certification, HomeVisitTask, Notification, Pensioner, PensionHold, Reinstatement, Suspension, bulk
 from models.engine import dialect_insert
 from models.enums import HoldDecision, HomeVisitTaskStatus, NotificationStatus, PensionStatus, ReinstatementKind
 
@@ -469,6 +482,11 @@ def months_paid_after_death(*, session: Session, pensioner: Pensioner, death_dat
     stops = [d.replace(day=1) for d in (open_from, hold.effective_date if hold else None) if d is not None]
     if pensioner.pension_status == PensionStatus.TERMINATED.value:
         return []
+    return _months_paid(death_date, stops, today)
+
+
+def _months_paid(death_date: date, stops: list[date], today: date) -> list[str]:
+    """Months after the death month up to today's, before the first month payment had stopped anyway."""
     months: list[str] = []
     m = seasons.first_of_next_month(death_date)
     while m <= today:
@@ -640,5 +658,281 @@ def _lift_effective(
         update(Suspension)
         .where(these)
         .values(reinstated_at=now, reinstated_effective_date=resumes, back_pay_months=months),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# --- Set-based changes for imports (many people at once; same rules and audit rows as the functions above) ---
+
+
+def allowed_from(to: PensionStatus, via: Via) -> list[str]:
+    """The statuses TRANSITIONS lets `via` move to `to`, for a status condition in SQL."""
+    return sorted(before for (before, after), vias in TRANSITIONS.items() if after == to and via in vias)
+
+
+def reinstate_many(*, session: Session, people: Subquery, now: datetime, today: date, actor: Actor) -> int:
+    """`reinstate` for everyone in `people` (pensioner_id, certification_id): ledger rows, audit, status; set-based.
+
+    Returns how many pensions went from suspended to active.
+    """
+    open_of_people = and_(
+        Suspension.reinstated_at.is_(None), Suspension.pensioner_id.in_(select(people.c.pensioner_id))
+    )
+    resumes = today.replace(day=1)
+    for effective in session.scalars(select(Suspension.effective_date).where(open_of_people).distinct()).all():
+        _reinstate_effective(
+            session,
+            people,
+            and_(open_of_people, Suspension.effective_date == effective),
+            months=seasons.months_between(effective, today),
+            now=now,
+            resumes=resumes,
+            actor=actor,
+        )
+    bulk.analyze(session, "reinstatement")  # the audit below probes it per person by certification id
+    _audit_reinstated(session=session, people=people, now=now, actor=actor)
+    to_active = allowed_from(PensionStatus.ACTIVE, Via.CERTIFICATION)
+    result = session.execute(
+        update(Pensioner)
+        .where(Pensioner.id.in_(select(people.c.pensioner_id)), Pensioner.pension_status.in_(to_active))
+        .values(pension_status=_A.value, status_since=today, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _reinstate_effective(
+    session: Session,
+    people: Subquery,
+    these: ColumnElement[bool],
+    *,
+    months: int,
+    now: datetime,
+    resumes: date,
+    actor: Actor,
+) -> None:
+    """Ledger rows (quoting each person's certification), then the suspensions closed, for one effective date."""
+    columns = Reinstatement.__table__.c
+    session.execute(
+        insert(Reinstatement).from_select(
+            [
+                "kind",
+                "pensioner_id",
+                "suspension_id",
+                "season_year",
+                "certification_id",
+                "recorded_at",
+                "recorded_by_staff_id",
+                "suspended_from",
+                "effective_date",
+                "back_pay_months",
+            ],
+            select(
+                literal(ReinstatementKind.REINSTATEMENT.value, columns.kind.type),
+                Suspension.pensioner_id,
+                Suspension.id,
+                Suspension.season_year,
+                people.c.certification_id,
+                literal(now, columns.recorded_at.type),
+                literal(_staff_id(actor), columns.recorded_by_staff_id.type),
+                Suspension.effective_date,
+                literal(resumes, columns.effective_date.type),
+                literal(months, columns.back_pay_months.type),
+            )
+            .join(people, people.c.pensioner_id == Suspension.pensioner_id)
+            .where(these)
+            .order_by(Suspension.pensioner_id, Suspension.id),
+        )
+    )
+    session.execute(
+        update(Suspension)
+        .where(these)
+        .values(reinstated_at=now, reinstated_effective_date=resumes, back_pay_months=months),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _audit_reinstated(*, session: Session, people: Subquery, now: datetime, actor: Actor) -> None:
+    """One `pension.reinstated` row per suspended person or person with ledger rows, as `reinstate` writes."""
+    r = aliased(Reinstatement)
+    entry = bulk.json_object(session, entry_id=r.id, season_year=r.season_year, back_pay_months=r.back_pay_months)
+    listed: Any = (
+        select(bulk.json_array_agg(session, entry, order_by=r.id))
+        .where(
+            r.certification_id == people.c.certification_id,
+            r.kind == ReinstatementKind.REINSTATEMENT.value,
+            r.recorded_at == literal(now, Reinstatement.__table__.c.recorded_at.type),
+        )
+        .correlate(people)
+        .scalar_subquery()
+    )
+    if bulk.is_postgresql(session):
+        listed = func.coalesce(listed, literal_column("'[]'::json"))
+    has_entries = exists().where(
+        Reinstatement.certification_id == people.c.certification_id,
+        Reinstatement.recorded_at == literal(now, Reinstatement.__table__.c.recorded_at.type),
+    )
+    suspended = Pensioner.pension_status == _S.value
+    detail = bulk.json_object(
+        session,
+        before=Pensioner.pension_status,
+        after=case((suspended, literal(_A.value)), else_=Pensioner.pension_status),
+        via=literal(Via.CERTIFICATION.value),
+        certification_id=people.c.certification_id,
+        reinstatements=bulk.embed_json(session, listed),
+    )
+    query = (
+        select(Pensioner.id, detail)
+        .join(people, people.c.pensioner_id == Pensioner.id)
+        .where(or_(suspended, has_entries))
+    )
+    audit.record_from_select(
+        session=session,
+        actor_type=actor[0],
+        actor_id=actor[1],
+        action="pension.reinstated",
+        target_type="pensioner",
+        query=query,
+    )
+
+
+def terminate_many(
+    *,
+    session: Session,
+    settings: Settings,
+    people: Subquery,
+    now: datetime,
+    actor_id: int | None,
+    source: str,
+    via: Via = Via.DEATHS_IMPORT,
+) -> dict[int, list[str]]:
+    """`terminate_on_death` for everyone in `people` (pensioner_id, death_date), set-based; months paid after death."""
+    who = select(people.c.pensioner_id)
+    befores = allowed_from(PensionStatus.TERMINATED, via)
+    refused = session.execute(
+        select(Pensioner.pension_status, Pensioner.birth_date > people.c.death_date)
+        .join(people, people.c.pensioner_id == Pensioner.id)
+        .where(or_(Pensioner.pension_status.not_in(befores), Pensioner.birth_date > people.c.death_date))
+        .limit(1)
+    ).first()
+    if refused is not None:
+        raise InvalidDeathDate() if refused[1] else TransitionNotAllowed(refused[0], _T.value)
+    today = seasons.local_date(now, settings.timezone)
+    facts = _death_facts(session=session, people=people)
+    actor: Actor = ("staff" if actor_id else "system", actor_id)
+    session.execute(
+        update(PensionHold)
+        .where(PensionHold.decision.is_(None), PensionHold.pensioner_id.in_(who))
+        .values(decision=HoldDecision.TERMINATED.value, decided_at=now, decided_by_staff_id=actor_id),
+        execution_options={"synchronize_session": False},
+    )
+    _cancel_follow_ups_of(session=session, who=who, now=now)
+    face_service.delete_templates_many(
+        session=session, pensioner_ids=who, actor_id=actor_id, reason=face_service.TemplateDeletion.DECEASED
+    )
+    months = {
+        f.id: _months_paid(f.death_date, [d.replace(day=1) for d in (f.open_from, f.held_from) if d], today)
+        for f in facts
+    }
+    audit.record_many(session=session, events=_terminated_events(facts, months, actor=actor, via=via, source=source))
+    session.execute(
+        update(Pensioner)
+        .where(Pensioner.id == people.c.pensioner_id, Pensioner.pension_status.in_(befores))
+        .values(
+            pension_status=_T.value, death_date=people.c.death_date, status_since=people.c.death_date, updated_at=now
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return months
+
+
+def _terminated_events(
+    facts: list[Any], months: dict[int, list[str]], *, actor: Actor, via: Via, source: str
+) -> list[dict[str, Any]]:
+    """The `pension.terminated` audit rows, with the same detail `terminate_on_death` writes."""
+    return [
+        {
+            "actor_type": actor[0],
+            "actor_id": actor[1],
+            "action": "pension.terminated",
+            "target_type": "pensioner",
+            "target_id": f.id,
+            "detail": {
+                "before": f.pension_status,
+                "after": _T.value,
+                "via": via.value,
+                "reason": "deceased",
+                "source": source,
+                "death_date": f.death_date.isoformat(),
+                "previous_status": f.pension_status,
+                "hold_id": f.hold_id,
+                "overpaid_months": months[f.id],
+                "reminders_cancelled": f.reminders,
+                "home_visits_cancelled": f.visits,
+                "face_templates_deleted": f.templates,
+            },
+        }
+        for f in facts
+    ]
+
+
+def _death_facts(*, session: Session, people: Subquery) -> list[Any]:
+    """Per person, before anything changes: status, open suspension and hold, and what is about to be cancelled."""
+    pid = people.c.pensioner_id
+    count = func.count()
+    query = (
+        select(
+            Pensioner.id,
+            Pensioner.pension_status,
+            people.c.death_date,
+            select(func.min(Suspension.effective_date))
+            .where(Suspension.pensioner_id == pid, Suspension.reinstated_at.is_(None))
+            .scalar_subquery()
+            .label("open_from"),
+            select(func.min(PensionHold.id))
+            .where(PensionHold.pensioner_id == pid, PensionHold.decision.is_(None))
+            .scalar_subquery()
+            .label("hold_id"),
+            select(func.min(PensionHold.effective_date))
+            .where(PensionHold.pensioner_id == pid, PensionHold.decision.is_(None))
+            .scalar_subquery()
+            .label("held_from"),
+            select(count).where(*_pending_reminder(pid)).scalar_subquery().label("reminders"),
+            select(count)
+            .where(HomeVisitTask.pensioner_id == pid, HomeVisitTask.status == HomeVisitTaskStatus.OPEN.value)
+            .scalar_subquery()
+            .label("visits"),
+            face_service.template_count(pid).label("templates"),
+        )
+        .join(people, pid == Pensioner.id)
+        .order_by(Pensioner.id)
+    )
+    return list(session.execute(query).all())
+
+
+def _pending_reminder(pensioner_id: Any) -> list[ColumnElement[bool]]:
+    return [
+        Notification.pensioner_id == pensioner_id,
+        Notification.status == NotificationStatus.PENDING.value,
+        Notification.kind.startswith(REMINDER_KIND_PREFIX),
+    ]
+
+
+def _cancel_follow_ups_of(*, session: Session, who: Any, now: datetime) -> None:
+    """Every pending reminder and open home-visit task of these people, cancelled (they died)."""
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.pensioner_id.in_(who),
+            Notification.status == NotificationStatus.PENDING.value,
+            Notification.kind.startswith(REMINDER_KIND_PREFIX),
+        )
+        .values(status=NotificationStatus.CANCELLED.value),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(HomeVisitTask)
+        .where(HomeVisitTask.pensioner_id.in_(who), HomeVisitTask.status == HomeVisitTaskStatus.OPEN.value)
+        .values(status=HomeVisitTaskStatus.CANCELLED.value, closed_at=now, close_reason="deceased", updated_at=now),
         execution_options={"synchronize_session": False},
     )

@@ -1,23 +1,47 @@
-"""Passive certification from other systems' life evidence, and deaths: validated first, all or nothing."""
+"""Passive certification from other systems' life evidence, and deaths: validated first, all or nothing.
+
+Both imports are set-based (issue 16): the file is parsed once, COPYed (PostgreSQL) or executemany-loaded
+(SQLite) into a TEMP staging table private to the import's connection, validated by one SQL query (the same
+reasons and line numbers as row-by-row checking gave), then applied by INSERT … SELECT / UPDATE statements in
+the caller's transaction. docs/seasons.md "Imports" has the sizes and figures.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    CompoundSelect,
+    Date,
+    Integer,
+    Select,
+    String,
+    Table,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from certification import lifecycle, seasons
-from certification import service as certification
+from certification import certify_many, lifecycle, seasons
 from certification.errors import ImportRejected
+from core import audit
 from core.csvfile import read_rows
 from core.settings import Settings
-from models import LifeEvidence, Pensioner
+from messaging import notices
+from models import LifeEvidence, Pensioner, bulk
 from models.engine import dialect_insert
-from models.enums import CertificationChannel, PensionStatus
+from models.enums import PensionStatus
 
 # Data a city may compare against; anything else in a file is a mistake or an attack, refused per row.
 KNOWN_SOURCES = frozenset({"medical_insurance", "hospital", "bank_counter", "self_service_terminal"})
@@ -37,31 +61,11 @@ class RowRefusal(StrEnum):
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
-def _person_date_error(people: dict[str, Pensioner], nid: str, day: date | None, today: date) -> RowRefusal | None:
-    """The reason a row's person or date is refused (unknown, unreadable, in the future), or None."""
-    if nid not in people:
-        return RowRefusal.UNKNOWN_NATIONAL_ID
-    if day is None:
-        return RowRefusal.INVALID_DATE
-    if day > today:
-        return RowRefusal.FUTURE_DATE
-    return None
-
-
 def _date(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw.replace("/", "-"))
     except ValueError:
         return None
-
-
-def _lookup(session: Session, ids: set[str]) -> dict[str, Pensioner]:
-    found: dict[str, Pensioner] = {}
-    chunk = sorted(ids)
-    for i in range(0, len(chunk), 500):
-        for p in session.scalars(select(Pensioner).where(Pensioner.national_id.in_(chunk[i : i + 500]))):
-            found[p.national_id] = p
-    return found
 
 
 @dataclass
@@ -84,64 +88,134 @@ class LifeEvidenceResult:
 
 def import_life_evidence(*, session: Session, settings: Settings, data: bytes, now: datetime) -> LifeEvidenceResult:
     """Store evidence (national_id,evidence_date,source) and certify people with recent-enough accepted evidence."""
+    with bulk.bulk_settings(session):
+        return _import_life_evidence(session=session, settings=settings, data=data, now=now)
+
+
+def _import_life_evidence(*, session: Session, settings: Settings, data: bytes, now: datetime) -> LifeEvidenceResult:
     rows, _ = read_rows(data, EVIDENCE_ALIASES, {"national_id", "evidence_date", "source"})
     today = seasons.local_date(now, settings.timezone)
-    people = _lookup(session, {r["national_id"].upper() for _, r in rows})
-    errors: list[dict[str, Any]] = []
-    parsed: list[tuple[Pensioner, date, str]] = []
-    for line, r in rows:
-        nid, day, source = r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()
-        reason = _person_date_error(people, nid, day, today)
-        if reason is None and source not in KNOWN_SOURCES:
-            reason = RowRefusal.INVALID_SOURCE
-        if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason.value})
-        elif day is not None:  # always, once there is no reason
-            parsed.append((people[nid], day, source))
+    staging = bulk.staging_table(
+        session,
+        "import_life_evidence",
+        Column("line", Integer),
+        Column("national_id", String),
+        Column("evidence_date", Date),
+        Column("source", String),
+    )
+    bulk.load(
+        session,
+        staging,
+        ["line", "national_id", "evidence_date", "source"],
+        ((n, r["national_id"].upper(), _date(r["evidence_date"]), r["source"].strip().lower()) for n, r in rows),
+    )
+    bulk.analyze(session, staging.name)
+    s = staging.c
+    reason = case(
+        (Pensioner.id.is_(None), RowRefusal.UNKNOWN_NATIONAL_ID.value),
+        (s.evidence_date.is_(None), RowRefusal.INVALID_DATE.value),
+        (s.evidence_date > today, RowRefusal.FUTURE_DATE.value),
+        (s.source.not_in(sorted(KNOWN_SOURCES)), RowRefusal.INVALID_SOURCE.value),
+    )
+    _refuse_rows(session, select(s.line, s.national_id, reason).outerjoin(Pensioner, _person(staging)))
+    result = LifeEvidenceResult(rows=len(rows))
+    result.stored = _store_evidence(session=session, staging=staging, now=now)
+    result.duplicates = result.rows - result.stored
+    result.people = int(session.scalar(select(func.count(s.national_id.distinct()))) or 0)
+    outcome = _certify_best(session=session, settings=settings, staging=staging, now=now, today=today)
+    result.certified, result.already_certified = outcome.certified, outcome.already_certified
+    result.skipped_not_active = outcome.skipped_not_active
+    result.not_counted = result.people - outcome.skipped_not_active - outcome.certified - outcome.already_certified
+    _audit_import(
+        session=session, action="life_evidence.imported", detail={**result.as_dict(), "reinstated": outcome.reinstated}
+    )
+    bulk.analyze(session, "life_evidence", "certification", "reinstatement", "suspension")
+    session.flush()
+    session.expire_all()  # loaded objects must not show the statuses from before the set-based statements
+    return result
+
+
+def _person(staging: Table) -> ColumnElement[bool]:
+    return Pensioner.national_id == staging.c.national_id
+
+
+def _refuse_rows(session: Session, refusals: Select[Any] | CompoundSelect[Any]) -> None:
+    """Raise ImportRejected with every refused row (line, national_id, reason) in line order, if any."""
+    q = refusals.subquery()
+    line, nid, reason = q.c
+    errors = [
+        {"line": n, "national_id": i, "reason": r}
+        for n, i, r in session.execute(select(line, nid, reason).where(reason.is_not(None)).order_by(line))
+    ]
     if errors:
         raise ImportRejected(errors, shown=MAX_ERRORS)
-    result = LifeEvidenceResult(rows=len(parsed))
-    if parsed:
-        stmt = dialect_insert(session, LifeEvidence).on_conflict_do_nothing(
-            index_elements=["pensioner_id", "evidence_date", "source"]
+
+
+def _store_evidence(*, session: Session, staging: Table, now: datetime) -> int:
+    """Every row into life_evidence (a row already there, or twice in the file, is a duplicate); returns stored."""
+    s = staging.c
+    stmt = (
+        dialect_insert(session, LifeEvidence)
+        .from_select(
+            ["pensioner_id", "evidence_date", "source", "imported_at"],
+            select(Pensioner.id, s.evidence_date, s.source, literal(now, LifeEvidence.__table__.c.imported_at.type))
+            .join(Pensioner, _person(staging))
+            .where(s.line > 0)  # SQLite: an upsert's SELECT needs a WHERE to parse
+            .order_by(s.line),
         )
-        values = [{"pensioner_id": p.id, "evidence_date": d, "source": s, "imported_at": now} for p, d, s in parsed]
-        for v in values:
-            res: Any = session.execute(stmt.values(**v), execution_options={"preserve_rowcount": True})
-            result.stored += int(res.rowcount or 0)
-        result.duplicates = result.rows - result.stored
-        result.people = len({p.id for p, _, _ in parsed})
-    # The newest accepted evidence per person decides.
-    best: dict[int, tuple[Pensioner, date, str]] = {}
-    for p, d, s in parsed:
-        if settings.life_evidence_source_counts(s) and (p.id not in best or d > best[p.id][1]):
-            best[p.id] = (p, d, s)
-    result.not_counted = len({p.id for p, _, _ in parsed} - set(best))
+        .on_conflict_do_nothing(index_elements=["pensioner_id", "evidence_date", "source"])
+    )
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _certify_best(
+    *, session: Session, settings: Settings, staging: Table, now: datetime, today: date
+) -> certify_many.Outcome:
+    """The newest accepted evidence per person (first in the file on a tie) decides: plan, then certify."""
+    s = staging.c
+    counting = sorted(src for src in KNOWN_SOURCES if settings.life_evidence_source_counts(src))
+    rank = func.row_number().over(partition_by=Pensioner.id, order_by=(s.evidence_date.desc(), s.line)).label("rank")
+    ranked = (
+        select(Pensioner.id.label("pensioner_id"), s.evidence_date, s.source, rank)
+        .join(Pensioner, _person(staging))
+        .where(s.source.in_(counting))
+        .subquery()
+    )
+    best = select(ranked.c.pensioner_id, ranked.c.evidence_date, ranked.c.source).where(ranked.c.rank == 1).subquery()
+    plan = certify_many.plan_table(session)
     oldest = today - timedelta(days=settings.life_evidence_max_age_days)
-    for p, d, s in best.values():
-        if p.pension_status in (PensionStatus.TERMINATED.value, PensionStatus.ON_HOLD.value):
-            result.skipped_not_active += 1
-            continue
-        window, _ = seasons.deadline_for(session=session, settings=settings, pensioner=p, today=today)
-        if window is None or d < oldest or d < window.open_date:
-            result.not_counted += 1
-            continue
-        before = certification._find(session, p.id, window.season_year)
-        cert = certification.record_certification(
-            session=session,
-            pensioner_id=p.id,
-            channel=CertificationChannel.DATA_COMPARISON.value,
-            now=now,
-            source=s,
-            evidence={"evidence_date": d.isoformat(), "source": s},
-            settings=settings,
-        )
-        if before is not None and before.id == cert.id:
-            result.already_certified += 1
-        else:
-            result.certified += 1
-    session.flush()
-    return result
+    certify_many.fill_plan(session=session, settings=settings, plan=plan, candidates=best, today=today, oldest=oldest)
+    outcome = certify_many.certify_plan(session=session, settings=settings, plan=plan, now=now, today=today)
+    queue_import_notices(
+        session=session,
+        settings=settings,
+        now=now,
+        reinstated=select(plan.c.pensioner_id).where(plan.c.certification_id.is_not(None)),
+        terminated=None,
+    )
+    bulk.drop_staging(session, plan, staging)
+    return outcome
+
+
+def queue_import_notices(
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    reinstated: Select[Any] | None,
+    terminated: Select[Any] | None,
+) -> None:
+    """Notices for the people an import changed, set-based: reinstatements (back-pay months); none to the dead.
+
+    `reinstated` selects the ids the import certified (the suspended ones among them have ledger rows recorded
+    at `now`, which is what the notice reads); `terminated` selects the ids a deaths import ended: their unsent
+    notices lose their point and are cancelled (reminders are cancelled by `lifecycle.terminate_many`).
+    """
+    if reinstated is not None:
+        notices.queue_reinstatement_notices(session=session, settings=settings, pensioner_ids=reinstated, now=now)
+    if terminated is not None:
+        notices.cancel_pending_notices(session=session, pensioner_ids=terminated, kinds=[notices.NOTICE_KIND_PREFIX])
 
 
 @dataclass
@@ -165,51 +239,149 @@ def import_deaths(
     *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None = None
 ) -> DeathImportResult:
     """Terminate pensions (national_id,death_date), cancel reminders and home visits, list overpaid months."""
+    with bulk.bulk_settings(session):
+        return _import_deaths(session=session, settings=settings, data=data, now=now, actor_id=actor_id)
+
+
+def _import_deaths(
+    *, session: Session, settings: Settings, data: bytes, now: datetime, actor_id: int | None
+) -> DeathImportResult:
     rows, _ = read_rows(data, DEATH_ALIASES, {"national_id", "death_date"})
     today = seasons.local_date(now, settings.timezone)
-    people = _lookup(session, {r["national_id"].upper() for _, r in rows})
-    errors: list[dict[str, Any]] = []
-    parsed: dict[str, tuple[Pensioner, date]] = {}
-    for line, r in rows:
-        nid, day = r["national_id"].upper(), _date(r["death_date"])
-        reason = _person_date_error(people, nid, day, today)
-        if reason is None and day is not None:  # day is set whenever there is no reason
-            if day < people[nid].birth_date:
-                reason = RowRefusal.DEATH_BEFORE_BIRTH
-            elif nid in parsed and parsed[nid][1] != day:
-                reason = RowRefusal.CONFLICTING_DUPLICATE
-            else:
-                parsed[nid] = (people[nid], day)
-        if reason is not None:
-            errors.append({"line": line, "national_id": nid, "reason": reason.value})
-    if errors:
-        raise ImportRejected(errors, shown=MAX_ERRORS)
-    result = DeathImportResult()
-    for nid, (p, day) in parsed.items():
-        if p.pension_status == PensionStatus.TERMINATED.value:
-            result.already_terminated += 1
-            continue
-        detail = lifecycle.terminate_on_death(
-            session=session,
-            settings=settings,
-            pensioner=p,
-            death_date=day,
-            now=now,
-            actor_id=actor_id,
-            source="deaths_import",
+    staging = bulk.staging_table(
+        session, "import_deaths", Column("line", Integer), Column("national_id", String), Column("death_date", Date)
+    )
+    bulk.load(
+        session,
+        staging,
+        ["line", "national_id", "death_date"],
+        ((n, r["national_id"].upper(), _date(r["death_date"])) for n, r in rows),
+    )
+    bulk.analyze(session, staging.name)
+    people = _death_people(session=session, staging=staging, today=today)
+    d = people.c
+    session.execute(
+        update(people)
+        .where(
+            d.pensioner_id.in_(select(Pensioner.id).where(Pensioner.pension_status != PensionStatus.TERMINATED.value))
         )
-        months = detail["overpaid_months"]
-        result.terminated += 1
-        if months:
-            result.recoveries.append(
-                {
-                    "national_id": nid,
-                    "name": p.name,
-                    "region_code": p.region_code,
-                    "death_date": day.isoformat(),
-                    "months": months,
-                    "month_count": len(months),
-                }
-            )
+        .values(ending=1)
+    )
+    listed = session.execute(
+        select(d.pensioner_id, Pensioner.national_id, Pensioner.name, Pensioner.region_code, d.death_date)
+        .join(Pensioner, Pensioner.id == d.pensioner_id)
+        .where(d.ending == 1)
+        .order_by(d.line)
+    ).all()
+    result = DeathImportResult(already_terminated=int(session.scalar(select(func.count()).where(d.ending == 0)) or 0))
+    ending = select(d.pensioner_id, d.death_date).where(d.ending == 1).subquery()
+    months = lifecycle.terminate_many(
+        session=session, settings=settings, people=ending, now=now, actor_id=actor_id, source="deaths_import"
+    )
+    result.terminated = len(listed)
+    result.recoveries = _recoveries(listed, months)
+    queue_import_notices(
+        session=session,
+        settings=settings,
+        now=now,
+        reinstated=None,
+        terminated=select(d.pensioner_id).where(d.ending == 1),
+    )
+    _audit_import(
+        session=session,
+        action="deaths.imported",
+        detail={
+            "terminated": result.terminated,
+            "already_terminated": result.already_terminated,
+            "recoveries": len(result.recoveries),
+        },
+    )
+    bulk.analyze(session, "pensioner", "pension_hold")
+    bulk.drop_staging(session, people, staging)
     session.flush()
+    session.expire_all()  # loaded objects must not show the statuses from before the set-based statements
     return result
+
+
+def _recoveries(listed: Sequence[Any], months: dict[int, list[str]]) -> list[dict[str, Any]]:
+    """The people paid after their death, in file order, with the months to recover."""
+    return [
+        {
+            "national_id": nid,
+            "name": name,
+            "region_code": region,
+            "death_date": day.isoformat(),
+            "months": months[pid],
+            "month_count": len(months[pid]),
+        }
+        for pid, nid, name, region, day in listed
+        if months[pid]
+    ]
+
+
+def _death_people(*, session: Session, staging: Table, today: date) -> Table:
+    """Refuse bad rows (as row-by-row checking did), else one row per person: the first valid row's date."""
+    s = staging.c
+    reason = case(
+        (Pensioner.id.is_(None), RowRefusal.UNKNOWN_NATIONAL_ID.value),
+        (s.death_date.is_(None), RowRefusal.INVALID_DATE.value),
+        (s.death_date > today, RowRefusal.FUTURE_DATE.value),
+        (s.death_date < Pensioner.birth_date, RowRefusal.DEATH_BEFORE_BIRTH.value),
+    )
+    checked = (
+        select(s.line, s.national_id, s.death_date, Pensioner.id.label("pensioner_id"), reason.label("reason"))
+        .outerjoin(Pensioner, _person(staging))
+        .subquery()
+    )
+    c = checked.c
+    first: dict[str, Any] = {"partition_by": c.national_id, "order_by": c.line}
+    valid = (
+        select(
+            c.line,
+            c.pensioner_id,
+            c.national_id,
+            c.death_date,
+            func.first_value(c.death_date).over(**first).label("first_date"),
+            func.first_value(c.line).over(**first).label("first_line"),
+        )
+        .where(c.reason.is_(None))
+        .subquery()
+    )
+    v = valid.c
+    conflicting = literal(RowRefusal.CONFLICTING_DUPLICATE.value)
+    _refuse_rows(
+        session,
+        union_all(
+            select(c.line, c.national_id, c.reason).where(c.reason.is_not(None)),
+            select(v.line, v.national_id, conflicting).where(v.death_date != v.first_date),
+        ),
+    )
+    people = bulk.staging_table(
+        session,
+        "import_deaths_people",
+        Column("pensioner_id", Integer, primary_key=True),
+        Column("death_date", Date),
+        Column("line", Integer),
+        Column("ending", Integer, default=0),
+    )
+    session.execute(
+        people.insert().from_select(
+            ["pensioner_id", "death_date", "line"],
+            select(v.pensioner_id, v.death_date, v.line).where(v.line == v.first_line),
+        )
+    )
+    bulk.analyze(session, people.name)
+    return people
+
+
+def _audit_import(*, session: Session, action: str, detail: dict[str, Any]) -> None:
+    """One audit row per import run with its counts (per-person rows are written beside it)."""
+    audit.record(
+        session=session,
+        actor_type="system",
+        actor_id=None,
+        action=action,
+        target_type="import",
+        target_id=uuid.uuid4().hex,
+        detail=detail,
+    )

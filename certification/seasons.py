@@ -302,6 +302,17 @@ class Cohort:
     where: ColumnElement[bool]
 
 
+def window_key(codes: list[str]) -> ColumnElement[str]:
+    """The code of a pensioner's most specific regional window among `codes`, or '' (the season's)."""
+    return case(
+        (Pensioner.region_code.in_(codes), Pensioner.region_code),
+        (Pensioner.town_code.in_(codes), Pensioner.town_code),
+        (Pensioner.district_code.in_(codes), Pensioner.district_code),
+        (Pensioner.city_code.in_(codes), Pensioner.city_code),
+        else_=literal(""),
+    )
+
+
 def window_cohorts(*, session: Session, season: Season, settings: Settings) -> list[Cohort]:
     """Partition the city by window: one cohort per regional window plus the rest (most specific wins).
 
@@ -312,14 +323,7 @@ def window_cohorts(*, session: Session, season: Season, settings: Settings) -> l
     windows = region_windows(session=session, season=season)
     days = timedelta(days=settings.new_pensioner_days)
     # Division codes are unique across levels, so one IN list per column finds the most specific match.
-    codes = list(windows)
-    key = case(
-        (Pensioner.region_code.in_(codes), Pensioner.region_code),
-        (Pensioner.town_code.in_(codes), Pensioner.town_code),
-        (Pensioner.district_code.in_(codes), Pensioner.district_code),
-        (Pensioner.city_code.in_(codes), Pensioner.city_code),
-        else_=literal(""),
-    )
+    key = window_key(list(windows))
 
     def member(code: str) -> ColumnElement[bool]:
         return key == code if windows else true()

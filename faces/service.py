@@ -6,10 +6,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, metrics
@@ -30,7 +31,7 @@ from faces.errors import (
 from faces.matching import DLIB, SFACE, verification_config
 from faces.pool import PhotoAnalysis
 from faces.uniqueness import Override, one_face_one_pension
-from models import BiometricConsent, FaceTemplate, Pensioner, ReplaySignature, VerificationAttempt
+from models import BiometricConsent, FaceTemplate, Pensioner, ReplaySignature, VerificationAttempt, bulk
 from models.enums import AttemptDecision, CertificationChannel, TemplateKind, TemplateSource
 from verification import quality as quality_mod
 from verification.errors import MESSAGES as VERIFICATION_MESSAGES
@@ -437,6 +438,29 @@ def _decide_photo(
             now=now,
         )
     return VerifyOutcome(attempt=attempt, match=result, reasons=list(result.reasons), rolling_template_added=added)
+
+
+def template_count(pensioner_id: Any) -> Any:
+    """A scalar subquery: how many face templates the pensioner has."""
+    return select(func.count()).where(FaceTemplate.pensioner_id == pensioner_id).scalar_subquery()
+
+
+def delete_templates_many(
+    *, session: Session, pensioner_ids: Select[Any], actor_id: int | None, reason: TemplateDeletion
+) -> None:
+    """`delete_templates` for many people at once: one audit row each (with its count), then the deletes."""
+    who = pensioner_ids.subquery()
+    pid = who.c[0]
+    audit.record_from_select(
+        session=session,
+        actor_type="staff" if actor_id else "system",
+        actor_id=actor_id,
+        action="face_templates_deleted",
+        target_type="pensioner",
+        query=select(pid, bulk.json_object(session, count=template_count(pid), reason=literal(reason.value))),
+    )
+    session.execute(delete(FaceTemplate).where(FaceTemplate.pensioner_id.in_(select(pid))))
+    session.execute(delete(ReplaySignature).where(ReplaySignature.pensioner_id.in_(select(pid))))
 
 
 def delete_templates(*, session: Session, pensioner_id: int, actor_id: int | None, reason: TemplateDeletion) -> int:

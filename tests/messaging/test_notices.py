@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import event, select
 
-from certification import seasons
+from certification import passive, seasons
 from certification import service as certification_service
 from certification import suspension as suspension_service
 from messaging import notices, outbox, texts
-from models import Notification, Region, StaffUser
+from models import Notification, Pensioner, Region, StaffUser
 from tests import factories as f
 from tests.home_visit.helpers import at, open_task
 from tests.messaging.helpers import FakeProvider, outbox_rows, run_sender
@@ -287,3 +287,24 @@ def test_family_reminders_from_the_sweep_say_whose(session, session_factory, set
     texts_sent = {phone: text for phone, text, _ in provider.sent}
     assert "您的家人张*明" in texts_sent["13900000012"] and "您的家人王*" in texts_sent["13900000013"]
     assert texts_sent["13800000012"].startswith("【养老金认证】您尚未完成")
+
+
+def test_an_evidence_import_that_reinstates_queues_the_notice_and_a_death_cancels_unsent_ones(
+    session, session_factory, settings
+) -> None:
+    ids = _city(session, settings)
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    people = {p.id: p.national_id for p in session.scalars(select(Pensioner).where(Pensioner.id.in_(ids.values())))}
+    session.commit()
+    evidence = f"national_id,evidence_date,source\n{people[ids['young']]},2026-08-10,medical_insurance\n"
+    with session_factory() as s:
+        passive.import_life_evidence(session=s, settings=settings, data=evidence.encode(), now=at(2026, 8, 12))
+        s.commit()
+    (own,) = _notices(session, ids["young"], notices.REINSTATEMENT_NOTICE)
+    assert "补发2026年7月" in own["body_zh"] and own["status"] == "pending"
+    assert {r["status"] for r in _notices(session, ids["old"], notices.SUSPENSION_NOTICE)} == {"pending"}
+    deaths = f"national_id,death_date\n{people[ids['old']]},2026-07-20\n"
+    with session_factory() as s:
+        passive.import_deaths(session=s, settings=settings, data=deaths.encode(), now=at(2026, 8, 12, 3))
+        s.commit()
+    assert {r["status"] for r in _notices(session, ids["old"], notices.SUSPENSION_NOTICE)} == {"cancelled"}
