@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 import subprocess
 import time
@@ -23,6 +22,7 @@ from models import Certification, Notification, Suspension, VerificationAttempt
 from tests import factories as f
 from tests.browser.camera import frames_to_y4m
 from tests.browser.cdp import Browser, chromium_path, fake_camera_flags
+from tests.browser.screens import screens_dir
 from tests.browser.server import serve
 from tests.conftest import faces_dir
 
@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(FACES is None, reason="real face recordings not found (../shared/faces)"),
 ]
 CLIP = "video/blink/blink_detector_video.mp4"  # blinks in its first 3 s (the API tests answer blink, blink with them)
-SHOTS = Path(os.environ.get("PENSION_CERT_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "docs" / "screens"))
+SHOTS = screens_dir()
 WINDOW = (360, 640)
 
 

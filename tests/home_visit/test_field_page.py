@@ -18,6 +18,7 @@ from models import HomeVisit, HomeVisitTask, IdempotencyRecord, Pensioner, Regio
 from tests import factories as f
 from tests.browser.camera import frames_to_y4m, video_to_y4m
 from tests.browser.cdp import Browser, chromium_path, fake_camera_flags
+from tests.browser.screens import screens_dir
 from tests.browser.server import serve
 from tests.conftest import faces_dir
 from tests.home_visit.helpers import count
@@ -25,7 +26,7 @@ from tests.home_visit.helpers import count
 pytestmark = pytest.mark.skipif(
     chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
 )
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+SCREENS = screens_dir()
 PHONE = (360, 640)
 ZH = ["--lang=zh-CN"]  # a Chinese phone: the date pickers in Chinese too
 
