@@ -113,10 +113,10 @@ class Browser:
         result = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True)
         return result.get("result", {}).get("value")
 
-    def goto(self, url: str) -> None:
-        """Navigate and wait for the load."""
+    def goto(self, url: str, accept: Any = None) -> None:
+        """Navigate and wait for the load (of `url`, or of a page whose URL passes `accept`, e.g. a redirect)."""
         self.call("Page.navigate", session=True, url=url)
-        self.wait_for(lambda href: href.startswith(url.split("#")[0]))
+        self.wait_for(accept or (lambda href: href.startswith(url.split("#")[0])))
 
     def wait_for(self, accept: Any, timeout: float = 20) -> str:
         """Wait until the page is loaded and its URL passes `accept`."""
