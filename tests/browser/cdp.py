@@ -113,6 +113,15 @@ class Browser:
         result = self.call("Runtime.evaluate", session=True, expression=expression, returnByValue=True)
         return result.get("result", {}).get("value")
 
+    def poll(self, expression: str) -> Any:
+        """Like evaluate, but None while a navigation (e.g. a redirect) replaces the page mid-call."""
+        try:
+            return self.evaluate(expression)
+        except RuntimeError as exc:
+            if "navigated or closed" in str(exc) or "context" in str(exc).lower():
+                return None
+            raise
+
     def goto(self, url: str, accept: Any = None) -> None:
         """Navigate and wait for the load (of `url`, or of a page whose URL passes `accept`, e.g. a redirect)."""
         self.call("Page.navigate", session=True, url=url)
@@ -122,7 +131,7 @@ class Browser:
         """Wait until the page is loaded and its URL passes `accept`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.evaluate("document.readyState + '|' + location.href") or "|"
+            state = self.poll("document.readyState + '|' + location.href") or "|"
             ready, href = state.split("|", 1)
             if ready == "complete" and accept(href):
                 return str(href)

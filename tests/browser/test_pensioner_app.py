@@ -126,7 +126,7 @@ class Page:
     def until(self, expression: str, timeout: float = 30) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = self.js(expression)
+            value = self.browser.poll(expression)
             if value:
                 return value
             time.sleep(0.1)

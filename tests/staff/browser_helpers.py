@@ -31,7 +31,7 @@ def wait_js(browser: Browser, expression: str, timeout: float = 30) -> Any:
     """Poll a JavaScript expression until it is truthy; its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = browser.evaluate(expression)
+        value = browser.poll(expression)
         if value:
             return value
         time.sleep(0.1)
