@@ -40,6 +40,20 @@ from models.enums import HoldDecision, HomeVisitTaskStatus, NotificationStatus, 
 REMINDER_KIND_PREFIX = "reminder"
 
 
+# The reinstatement ledger columns a set-based reinstatement writes (a certification's adds certification_id).
+_LEDGER_COLUMNS = [
+    "kind",
+    "pensioner_id",
+    "suspension_id",
+    "season_year",
+    "recorded_at",
+    "recorded_by_staff_id",
+    "suspended_from",
+    "effective_date",
+    "back_pay_months",
+]
+
+
 def active_members(
     where: ColumnElement[bool], *, season_year: int, require_uncertified: bool
 ) -> list[ColumnElement[bool]]:
@@ -630,17 +644,7 @@ def _lift_effective(
     columns = Reinstatement.__table__.c
     session.execute(
         insert(Reinstatement).from_select(
-            [
-                "kind",
-                "pensioner_id",
-                "suspension_id",
-                "season_year",
-                "recorded_at",
-                "recorded_by_staff_id",
-                "suspended_from",
-                "effective_date",
-                "back_pay_months",
-            ],
+            _LEDGER_COLUMNS,
             select(
                 literal(ReinstatementKind.REINSTATEMENT.value, columns.kind.type),
                 Suspension.pensioner_id,
@@ -715,18 +719,7 @@ def _reinstate_effective(
     columns = Reinstatement.__table__.c
     session.execute(
         insert(Reinstatement).from_select(
-            [
-                "kind",
-                "pensioner_id",
-                "suspension_id",
-                "season_year",
-                "certification_id",
-                "recorded_at",
-                "recorded_by_staff_id",
-                "suspended_from",
-                "effective_date",
-                "back_pay_months",
-            ],
+            [*_LEDGER_COLUMNS[:4], "certification_id", *_LEDGER_COLUMNS[4:]],
             select(
                 literal(ReinstatementKind.REINSTATEMENT.value, columns.kind.type),
                 Suspension.pensioner_id,
