@@ -171,7 +171,16 @@ def detect_one(
     """Exactly one face (or the dominant one, as verification.face.select_face) in ``rgb``'s pixels, the
     detect_max_side copy YuNet saw and its scale; no_face / multiple_faces otherwise."""
     small, scale = downscale(rgb, model.detect_max_side)
-    faces = [_scaled(f, 1.0 / scale) for f in model.detect(small)]
+    found = model.detect(small)
+    # A face the frame cuts through is a bystander at the edge, not a second person in the photo: YuNet finds
+    # them (LFW: 25 of 489 photos, where dlib's HOG sees none), dlib's boxes are clipped to the image.
+    height, width = small.shape[:2]
+    inside = [
+        f
+        for f in found[1:]
+        if f.box[0] >= 0 and f.box[1] >= 0 and f.box[0] + f.box[2] <= width and f.box[1] + f.box[3] <= height
+    ]
+    faces = [_scaled(f, 1.0 / scale) for f in found[:1] + inside]
     chosen = select_face([f.to_trbl() for f in faces], config=config)
     return faces[[f.to_trbl() for f in faces].index(chosen)], small, scale
 
