@@ -37,6 +37,7 @@ TIGHT_CROP_SIDE = (
     120  # long side at or below this: a tight face crop (the 112 px celebrity crops; no context around the face)
 )
 FUSED = "fused"
+SHIPPED_ROW = "shipped: SFace (SFace-only probe check) if enrolled with SFace, else dlib"
 # The targets for the shipped decision: (FMR, FNMR) at most.
 TARGETS = {"east_asian": (0.001, 0.02), "mixed": (0.001, 0.05)}
 
@@ -524,7 +525,7 @@ def run_eval(
         "fnmr_at_threshold": float(1 - accepted[genuine].mean()),
     }
     shipped |= {"decided_by_sface": deciding.count(SFACE), "decided_by_dlib": deciding.count(DLIB)}
-    models["shipped: SFace (SFace-only probe check) if enrolled with SFace, else dlib"] = shipped
+    models[SHIPPED_ROW] = shipped
     result: dict[str, Any] = {
         "directory": str(directory),
         "population": population or "mixed",
