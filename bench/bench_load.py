@@ -112,7 +112,7 @@ def cohort_encodings(settings: Settings) -> np.ndarray:
             analysis = face_service.analyse(settings=settings, photo=path.read_bytes())
         except face_service.FaceRejected:
             continue
-        out.append(analysis.face.encoding)
+        out.append(analysis.vectors["dlib"])
         if len(out) == COHORT:
             break
     arr = np.stack(out)

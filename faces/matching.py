@@ -113,6 +113,15 @@ def deciding_model(*, session: Session, pensioner_id: int, available: set[str]) 
     raise NotEnrolled()
 
 
+def probe_models(*, session: Session, settings: Settings, pensioner_id: int) -> tuple[str, ...]:
+    """The models a probe photo of this pensioner needs: SFace alone when SFace decides (dlib is not run);
+    every active model when dlib decides (SFace's vector may become the first SFace template)."""
+    active = active_models(settings)
+    if deciding_model(session=session, pensioner_id=pensioner_id, available=set(active)) == SFACE:
+        return (SFACE,)
+    return active
+
+
 def match(
     *, session: Session, settings: Settings, pensioner_id: int, probes: dict[str, list[np.ndarray]]
 ) -> ModelMatch:

@@ -26,6 +26,8 @@ from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
 from verification.models import sface_model
 from verification.pad import photo_evidence, presentation_detector
+from verification.photo import check_photo
+from verification.quality import QualityReport
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -181,11 +183,12 @@ def run(fn: Callable[..., T], *args: Any) -> T:
 
 @dataclass(frozen=True)
 class PhotoAnalysis:
-    """One photo seen by every active face model: dlib's analysis (quality gates), each model's vector, P(real)."""
+    """One photo seen by the models asked for: quality gates, each model's vector, P(real), dlib's analysis if run."""
 
-    face: FaceAnalysis
+    quality: QualityReport
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     pad_real: float | None = None
+    face: FaceAnalysis | None = None  # dlib's analysis; None on the SFace-only check
 
 
 def analyse_photo(
@@ -195,14 +198,29 @@ def analyse_photo(
     models: tuple[str, ...] = ("dlib",),
     pad: bool = False,
 ) -> PhotoAnalysis | tuple[str, str]:
-    """Decode and analyse one photo; verification errors come back as (code, detail) so they pickle."""
+    """Decode and analyse one photo; verification errors come back as (code, detail) so they pickle.
+
+    Without "dlib" in models (a pensioner SFace decides for) dlib does not run: quality gates on YuNet's box and
+    5 points (verification.photo.check_photo). With it: dlib's analysis and gates, then YuNet + SFace and PAD.
+    """
+    if "dlib" not in models:
+        return _analyse_sface_only(data, config, pad)
     try:
         rgb = decode_image(data, config=config)
         face = analyse_face(rgb, config=config, num_jitters=num_jitters)
     except VerificationError as exc:
         return (exc.code, exc.detail)
-    vectors: dict[str, np.ndarray] = {"dlib": face.encoding} if "dlib" in models else {}
+    vectors: dict[str, np.ndarray] = {"dlib": face.encoding}
     sface, pad_real = photo_evidence(rgb, face.box, sface="sface" in models, pad=pad)
     if sface is not None:
         vectors["sface"] = sface
-    return PhotoAnalysis(face=face, vectors=vectors, pad_real=pad_real)
+    return PhotoAnalysis(quality=face.quality, vectors=vectors, pad_real=pad_real, face=face)
+
+
+def _analyse_sface_only(data: bytes, config: VerificationConfig, pad: bool) -> PhotoAnalysis | tuple[str, str]:
+    """The SFace-only photo check: no dlib detector, landmarks or descriptor."""
+    try:
+        checked = check_photo(data, config=config, pad=pad)
+    except VerificationError as exc:
+        return (exc.code, exc.detail)
+    return PhotoAnalysis(quality=checked.quality, vectors={"sface": checked.vector}, pad_real=checked.pad_real)

@@ -71,10 +71,13 @@ def advice_for(reasons: list[str]) -> list[dict[str, str]]:
     return out
 
 
-def analyse(*, settings: Settings, photo: bytes, num_jitters: int | None = None) -> PhotoAnalysis:
-    """Decode, analyse with every active model and score P(real) in the face pool; errors become FaceRejected."""
+def analyse(
+    *, settings: Settings, photo: bytes, num_jitters: int | None = None, models: tuple[str, ...] | None = None
+) -> PhotoAnalysis:
+    """Decode, analyse with the given models (default: every active one, as enrolment needs) and score P(real)
+    in the face pool; errors become FaceRejected."""
     config = verification_config(settings)
-    models = face_matching.active_models(settings)
+    models = models or face_matching.active_models(settings)
     result = facepool.run(facepool.analyse_photo, photo, config, num_jitters, models, settings.face_pad_enabled)
     if isinstance(result, tuple):
         code, _detail = result
@@ -166,8 +169,8 @@ def _analyse_references(*, settings: Settings, photos: list[bytes], pad: bool = 
             exc.detail = {"photo": index}
             exc.keep_changes = False
             raise
-        if not analysis.face.quality.ok:
-            reasons = analysis.face.quality.reasons
+        if not analysis.quality.ok:
+            reasons = analysis.quality.reasons
             raise PhotoQuality(photo=index, reasons=reasons, advice=advice_for(reasons))
         if pad and _is_attack(settings, analysis):
             raise PresentationAttack(photo=index, score=analysis.pad_real or 0.0)
@@ -378,8 +381,9 @@ def verify_photo(
         staff_id=staff_id,
     )
     session.add(attempt)
+    models = face_matching.probe_models(session=session, settings=settings, pensioner_id=pensioner_id)
     try:
-        analysis = analyse(settings=settings, photo=photo)
+        analysis = analyse(settings=settings, photo=photo, models=models)
     except FaceRejected as exc:
         attempt.reasons = [exc.code]
         session.flush()
@@ -397,8 +401,8 @@ def verify_photo(
 
 def _refusal(settings: Settings, analysis: PhotoAnalysis) -> tuple[str, list[str]] | None:
     """Quality gates (retry with advice), then passive anti-spoofing (presentation_attack); None to go on."""
-    if not analysis.face.quality.ok:
-        return AttemptDecision.RETRY.value, list(analysis.face.quality.reasons)
+    if not analysis.quality.ok:
+        return AttemptDecision.RETRY.value, list(analysis.quality.reasons)
     if _is_attack(settings, analysis):
         return AttemptDecision.PRESENTATION_ATTACK.value, [AttemptDecision.PRESENTATION_ATTACK.value]
     return None

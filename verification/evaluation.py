@@ -3,8 +3,10 @@
 Every comparison is decided by ``verification.model_decision.decide``, the function ``faces/matching.py``
 calls, with the per-model configurations the CLI builds from the settings (``faces.matching.model_config``):
 the rates are those of the shipped decision. Each photo goes through the shipped photo path
-(``faces/pool.analyse_photo``): dlib ``analyse_face`` first (a photo it refuses is refused), then YuNet + SFace
-on the same decoded image. Passive anti-spoofing is not part of this evaluation (``eval-liveness``).
+(``faces/pool.analyse_photo``): enrolment photos as enrolment sees them (dlib ``analyse_face`` first, a photo it
+refuses is refused, then YuNet + SFace on the same decoded image), probes of a pensioner SFace decides for as
+the SFace-only check sees them (``verification.photo.check_photo``: no dlib). Passive anti-spoofing is not part
+of this evaluation (``eval-liveness``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from verification.image import decode_image
 from verification.matching import MatchResult, verify
 from verification.model_decision import DLIB, SFACE
 from verification.models import SFACE_MATCH_DISTANCE, SFACE_RETRY_DISTANCE, embed_face, sface_model
+from verification.photo import check_photo
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 EAST_ASIAN_IDENTITIES = {"Jacky_Cheung"}  # plus every file in impostors_single/
@@ -34,6 +37,7 @@ TIGHT_CROP_SIDE = (
     120  # long side at or below this: a tight face crop (the 112 px celebrity crops; no context around the face)
 )
 FUSED = "fused"
+SHIPPED_ROW = "shipped: SFace (SFace-only probe check) if enrolled with SFace, else dlib"
 # The issue's targets for the shipped decision: (FMR, FNMR) at most.
 TARGETS = {"east_asian": (0.001, 0.02), "mixed": (0.001, 0.05)}
 
@@ -72,6 +76,9 @@ class Sample:
     sface_failure: str | None = None
     quality_reasons: tuple[str, ...] = ()
     long_side: int = 0
+    check: np.ndarray | None = None  # SFace vector of the SFace-only photo check (a probe of an SFace pensioner)
+    check_failure: str | None = None  # that check's refusal code
+    check_quality: tuple[str, ...] = ()
 
     def vector(self, model: str) -> np.ndarray | None:
         """This photo's vector of ``model``."""
@@ -102,15 +109,27 @@ def list_samples(directory: Path, *, population: str | None = None) -> list[Samp
     return samples
 
 
-def _encode_one(args: tuple[str, VerificationConfig]) -> dict[str, Any]:
-    """The shipped photo path on one file: decode, dlib analyse_face, then YuNet + SFace (faces/pool.analyse_photo)."""
-    path, config = args
+def _check_one(data: bytes, config: VerificationConfig) -> dict[str, Any]:
+    """The SFace-only photo check of one file (a probe of a pensioner SFace decides for)."""
     try:
-        rgb = decode_image(Path(path).read_bytes(), config=config)
+        checked = check_photo(data, config=config, pad=False)
+    except VerificationError as exc:
+        return {"check_failure": exc.code}
+    return {"check": checked.vector, "check_quality": tuple(checked.quality.reasons)}
+
+
+def _encode_one(args: tuple[str, VerificationConfig]) -> dict[str, Any]:
+    """The shipped photo paths on one file: the SFace-only check, and decode, dlib analyse_face, then YuNet + SFace
+    (faces/pool.analyse_photo with dlib)."""
+    path, config = args
+    data = Path(path).read_bytes()
+    checked = _check_one(data, config)
+    try:
+        rgb = decode_image(data, config=config)
         face = analyse_face(rgb, config=config)
     except VerificationError as exc:
-        return {"failure": exc.code}
-    out: dict[str, Any] = {"encoding": face.encoding, "quality": tuple(face.quality.reasons)}
+        return {"failure": exc.code} | checked
+    out: dict[str, Any] = {"encoding": face.encoding, "quality": tuple(face.quality.reasons)} | checked
     out["long_side"] = int(max(rgb.shape[:2]))
     try:
         out["sface"] = embed_face(sface_model(), rgb)[1]
@@ -139,6 +158,8 @@ def encode_samples(samples: list[Sample], *, config: VerificationConfig, process
         sample.encoding, sample.sface = record.get("encoding"), record.get("sface")
         sample.failure, sample.sface_failure = record.get("failure"), record.get("sface_failure")
         sample.quality_reasons, sample.long_side = record.get("quality", ()), record.get("long_side", 0)
+        sample.check, sample.check_failure = record.get("check"), record.get("check_failure")
+        sample.check_quality = record.get("check_quality", ())
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -380,21 +401,27 @@ def decide_both(samples: list[Sample], trials: list[Trial], configs: EvalConfigs
 
 
 def shipped_decisions(samples: list[Sample], configs: EvalConfigs) -> tuple[list[Trial], np.ndarray, list[str]]:
-    """All pairs of photos the service accepts (dlib acquired): SFace decides when both have an SFace vector."""
-    trials = pair_trials(samples, usable(samples, (DLIB,)))
-    dlib = decide_trials(samples, trials, DLIB, configs.dlib)
-    with_sface = [
-        n
-        for n, t in enumerate(trials)
-        if samples[t.template_ids[0]].sface is not None and samples[t.probe_ids[0]].sface is not None
-    ]
-    sface = decide_trials(samples, [trials[n] for n in with_sface], SFACE, configs.sface)
-    deciding = [DLIB] * len(trials)
-    accepted = np.array([r.decision == "match" for r in dlib])
-    for n, result in zip(with_sface, sface, strict=True):
-        deciding[n] = SFACE
-        accepted[n] = result.decision == "match"
-    return trials, accepted, deciding
+    """Every pair the service would decide: the template photo enrolled (dlib acquired); when it has an SFace
+    vector SFace decides against the probe's SFace-only check (a probe it refuses is left out), else dlib
+    decides against the probe's dlib vector (a probe dlib refuses is left out)."""
+    trials, deciding, accepted, legacy = [], [], [], []
+    for i, j in itertools.combinations(range(len(samples)), 2):
+        template, probe = samples[i], samples[j]
+        if template.encoding is None:
+            continue
+        trial = Trial((i,), (j,), template.identity == probe.identity)
+        if template.sface is not None and probe.check is not None:
+            result = model_decision.decide(SFACE, probe.check, [template.sface], cohort=None, config=configs.sface)
+            trials.append(trial)
+            deciding.append(SFACE)
+            accepted.append(result.decision == "match")
+        elif template.sface is None and probe.encoding is not None:
+            legacy.append(trial)
+    for trial, result in zip(legacy, decide_trials(samples, legacy, DLIB, configs.dlib), strict=True):
+        trials.append(trial)
+        deciding.append(DLIB)
+        accepted.append(result.decision == "match")
+    return trials, np.array(accepted, dtype=bool), deciding
 
 
 def _pair_key(samples: list[Sample], trial: Trial) -> dict[str, str]:
@@ -498,7 +525,7 @@ def run_eval(
         "fnmr_at_threshold": float(1 - accepted[genuine].mean()),
     }
     shipped |= {"decided_by_sface": deciding.count(SFACE), "decided_by_dlib": deciding.count(DLIB)}
-    models["shipped: SFace if both photos have a vector, else dlib"] = shipped
+    models[SHIPPED_ROW] = shipped
     result: dict[str, Any] = {
         "directory": str(directory),
         "population": population or "mixed",
@@ -508,6 +535,8 @@ def run_eval(
         "failed_to_acquire": _files(samples, directory, "failure"),
         "sface_failed": _files(samples, directory, "sface_failure"),
         "below_quality": _files(samples, directory, "quality_reasons"),
+        "check_failed_to_acquire": _files(samples, directory, "check_failure"),
+        "check_below_quality": _files(samples, directory, "check_quality"),
         "models": models,
         "target": _target(population or "mixed", shipped),
         "subgroups": subgroups(samples, trials, {"shipped": accepted}),
@@ -623,9 +652,12 @@ def format_report(result: dict[str, Any]) -> str:
         f"Face verification on {result['directory']} ({result['population']}): {result['photos']} photos, "
         f"{result['identities']} identities; acquired dlib {acquired['dlib']}, SFace {acquired['sface']}, "
         f"both {acquired['both']}",
-        f"failed to acquire (refused by the photo check): {result['failed_to_acquire']['count']}; "
+        f"dlib path (enrolment, legacy probes): failed to acquire {result['failed_to_acquire']['count']}; "
         f"no SFace face: {result['sface_failed']['count']}; below quality (still scored): "
         f"{result['below_quality']['count']}",
+        f"SFace-only probe check (no dlib): failed to acquire {result['check_failed_to_acquire']['count']}; "
+        f"below quality (refused with advice in the service, still scored here): "
+        f"{result['check_below_quality']['count']}",
         "",
         *_table(result["models"]),
         "",

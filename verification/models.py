@@ -94,6 +94,28 @@ def embed_face(model: FaceModel, rgb: np.ndarray) -> tuple[DetectedFace, np.ndar
     return faces[0], model.embed(model.align(rgb, faces[0]))
 
 
+# Where SFace expects the 5 points in its 112×112 chip (OpenCV's FaceRecognizerSF alignCrop), YuNet's order.
+SFACE_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
+)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2×3 least-squares similarity (rotation, uniform scale, shift) taking src points onto dst (Umeyama)."""
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    src0, dst0 = src - src_mean, dst - dst_mean
+    u, s, vt = np.linalg.svd(dst0.T @ src0 / len(src))
+    d = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1, 1] = -1.0
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(s) @ d)) / float((src0**2).sum() / len(src))
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - scale * rotation @ src_mean
+    return matrix
+
+
 def _five_from_68(points: np.ndarray) -> np.ndarray:
     """Eye centres, nose tip and mouth corners from the 68 iBUG points, in YuNet's order."""
     return np.array(
@@ -184,16 +206,15 @@ class SFaceModel:
         return sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)
 
     def align(self, rgb: np.ndarray, face: DetectedFace) -> np.ndarray:
-        """SFace's 112×112 BGR chip (FaceRecognizerSF.alignCrop), warped from a copy where the face is ≤ align_max_face px."""
+        """SFace's 112×112 BGR chip: the 5 points mapped onto SFace's template (the similarity alignCrop uses),
+        border pixels repeated where the chip leaves the image (alignCrop fills black), from a copy where the
+        face is ≤ align_max_face px."""
         limit = self.align_max_face
         scale = 1.0 if limit is None else min(1.0, limit / max(face.box[2], face.box[3], 1.0))
         image = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
-        row = np.zeros((1, 15), dtype=np.float32)
-        row[0, :4] = np.asarray(face.box) * scale
-        row[0, 4:14] = face.landmarks5.ravel() * scale
-        row[0, 14] = face.score
-        return np.asarray(self._recogniser.alignCrop(bgr, row))
+        matrix = similarity_transform(np.asarray(face.landmarks5, dtype=np.float64) * scale, SFACE_TEMPLATE)
+        return cv2.warpAffine(bgr, matrix, (112, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def embed(self, aligned: np.ndarray) -> np.ndarray:
         """The 128-d SFace feature of a 112×112 BGR chip, L2-normalised."""

@@ -13,7 +13,7 @@ from core.settings import Settings
 from faces.matching import model_config, verification_config
 from faces.pool import PhotoAnalysis, analyse_photo
 from verification import model_decision
-from verification.evaluation import EvalConfigs, format_report, jsonable, plot_det, run_eval
+from verification.evaluation import SHIPPED_ROW, EvalConfigs, format_report, jsonable, plot_det, run_eval
 from verification.pad_eval import run_pad_eval
 
 IDENTITIES = ("Colin_Powell", "Tony_Blair", "Jacky_Cheung", "Hugo_Chavez", "George_W_Bush")
@@ -53,7 +53,7 @@ def test_eval_decides_both_models_and_the_shipped_decision(mixed: Path, east_asi
     assert models["1 vs 1 / sface"]["threshold"] == pytest.approx(0.55)
     assert models["1 vs 1 / dlib"]["threshold"] == pytest.approx(0.90)
     assert models["1 vs 1 / dlib"]["without_cohort"] == 0  # every pair has >= 20 cohort photos
-    shipped = models["shipped: SFace if both photos have a vector, else dlib"]
+    shipped = models[SHIPPED_ROW]
     assert shipped["decided_by_sface"] > 0 and shipped["genuine_pairs"] >= 30
     assert shipped["fmr_at_threshold"] <= 0.01
     # The East-Asian folder is one population: every subgroup row is East-Asian, and its own target applies.
