@@ -1,4 +1,4 @@
-"""CLI: re-encrypt biometric templates and evidence under the current key."""
+"""CLI: re-encrypt biometric templates, evidence and replay signatures under the current key."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def rotate_keys(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decrypt and count, write nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Re-encrypt every face template and evidence row under PENSION_CERT_TEMPLATE_KEY(_ID).
+    """Re-encrypt every face template, evidence and replay-signature row under PENSION_CERT_TEMPLATE_KEY(_ID).
 
     Rows under older keys are read with PENSION_CERT_OLD_TEMPLATE_KEYS (id:base64,…). Safe to re-run;
     exits 1 while any row is still under another key (missing key or undecryptable row).
@@ -32,7 +32,11 @@ def rotate_keys(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         typer.echo(f"current key: {result.current_key_id}{' (dry run)' if dry_run else ''}")
-        for table, c in (("face_template", result.templates), ("evidence", result.evidence)):
+        for table, c in (
+            ("face_template", result.templates),
+            ("evidence", result.evidence),
+            ("replay_signature", result.replay_signatures),
+        ):
             typer.echo(
                 f"{table}: rotated {c.rotated}, already current {c.already_current}, "
                 f"missing key {c.missing_key} {c.missing_key_ids or ''}, failed {c.failed}"

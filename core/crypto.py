@@ -59,6 +59,11 @@ def evidence_aad(pensioner_id: int, kind: str) -> bytes:
     return f"evidence:{pensioner_id}:{kind}".encode()
 
 
+def replay_signature_aad(pensioner_id: int, challenge_id: str) -> bytes:
+    """Binds a liveness answer's replay signatures to their pensioner and challenge."""
+    return f"replay_signature:{pensioner_id}:{challenge_id}".encode()
+
+
 def encrypt_encoding(ring: KeyRing, encoding: np.ndarray, *, pensioner_id: int) -> tuple[bytes, str]:
     """Encrypt a 128-d encoding (float64)."""
     raw = np.asarray(encoding, dtype="<f8").reshape(128).tobytes()

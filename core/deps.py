@@ -158,5 +158,7 @@ EnrolOrOverrideStaff = Annotated[
 FaceHistoryStaff = Annotated[
     StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR, StaffRole.COUNTER))
 ]
+# Contact details (the preferred channel): counter clerks, supervisors and admins.
+ContactStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.COUNTER, StaffRole.SUPERVISOR))]
 SupervisorStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.ADMIN, StaffRole.SUPERVISOR))]
 FieldStaff = Annotated[StaffUser, Depends(require_roles(StaffRole.FIELD, StaffRole.ADMIN, StaffRole.SUPERVISOR))]

@@ -1,4 +1,4 @@
-"""Key rotation: re-encrypt face templates and evidence under the current key, in batches."""
+"""Key rotation: re-encrypt face templates, evidence and replay signatures under the current key, in batches."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
-from core.crypto import KeyRing, evidence_aad, template_aad
+from core.crypto import KeyRing, evidence_aad, replay_signature_aad, template_aad
 from core.settings import Settings
-from models import Evidence, FaceTemplate
+from models import Evidence, FaceTemplate, ReplaySignature
 from models.engine import session_scope
 
 PLAIN = "plain"  # the column default: an unencrypted 128 x float64 encoding (never written by this service)
 _PLAIN_BYTES = 128 * 8
+
+Encrypted = FaceTemplate | Evidence | ReplaySignature
+EncryptedModel = type[FaceTemplate] | type[Evidence] | type[ReplaySignature]
+_BLOB_COLUMN = {FaceTemplate: "encoding", Evidence: "data", ReplaySignature: "signatures"}
 
 
 @dataclass
@@ -36,6 +40,7 @@ class RotationResult:
     current_key_id: str
     templates: TableCounts
     evidence: TableCounts
+    replay_signatures: TableCounts = field(default_factory=TableCounts)
     batches: int = 0
     key_ids_in_use: dict[str, int] = field(default_factory=dict)
 
@@ -60,11 +65,20 @@ def _reencrypt(ring: KeyRing, blob: bytes, key_id: str, aad: bytes) -> bytes:
     return new_blob
 
 
+def _aad(row: Encrypted) -> bytes:
+    """The AAD each table binds its blobs with (the same rules as when they were written)."""
+    if isinstance(row, FaceTemplate):
+        return template_aad(row.pensioner_id)
+    if isinstance(row, Evidence):
+        return evidence_aad(row.pensioner_id, row.kind)
+    return replay_signature_aad(row.pensioner_id, row.challenge_id)
+
+
 def _rotate_table(
     *,
     factory: sessionmaker[Session],
     ring: KeyRing,
-    model: type[FaceTemplate] | type[Evidence],
+    model: EncryptedModel,
     batch_size: int,
     counts: TableCounts,
     dry_run: bool,
@@ -74,7 +88,7 @@ def _rotate_table(
     while True:
         with session_scope(factory) as session:
             rows = cast(
-                list[FaceTemplate | Evidence],
+                list[Encrypted],
                 session.scalars(
                     select(model)
                     .where(model.key_id != ring.current_id, model.id > last_id)
@@ -87,18 +101,15 @@ def _rotate_table(
             batches += 1
             for row in rows:
                 last_id = row.id
-                aad = (
-                    template_aad(row.pensioner_id)
-                    if isinstance(row, FaceTemplate)
-                    else evidence_aad(row.pensioner_id, row.kind)
-                )
+                aad = _aad(row)
                 old_key = row.key_id
                 if old_key != PLAIN and not ring.has(old_key):
                     counts.missing_key += 1
                     if old_key not in counts.missing_key_ids:
                         counts.missing_key_ids.append(old_key)
                     continue
-                blob = row.encoding if isinstance(row, FaceTemplate) else row.data
+                column = _BLOB_COLUMN[model]
+                blob = getattr(row, column)
                 try:
                     new_blob = _reencrypt(ring, blob, old_key, aad)
                 except Exception:  # tampered, or bound to another owner: leave it, report it
@@ -107,7 +118,6 @@ def _rotate_table(
                 if dry_run:
                     counts.rotated += 1
                     continue
-                column = "encoding" if model is FaceTemplate else "data"
                 # Conditional on the old key id: a row rotated or replaced meanwhile is left alone.
                 result = session.execute(
                     update(model)
@@ -122,9 +132,9 @@ def _rotate_table(
 
 
 def key_ids_in_use(*, session: Session) -> dict[str, int]:
-    """Rows per key id across templates and evidence."""
+    """Rows per key id across templates, evidence and replay signatures."""
     usage: dict[str, int] = {}
-    for model in (FaceTemplate, Evidence):
+    for model in (FaceTemplate, Evidence, ReplaySignature):
         for kid, n in session.execute(select(model.key_id, func.count()).group_by(model.key_id)).all():
             usage[kid] = usage.get(kid, 0) + int(n)
     return usage
@@ -133,20 +143,26 @@ def key_ids_in_use(*, session: Session) -> dict[str, int]:
 def rotate_keys(
     *, session_factory: sessionmaker[Session], settings: Settings, batch_size: int = 500, dry_run: bool = False
 ) -> RotationResult:
-    """Re-encrypt every template and evidence row not yet under the current key; idempotent and resumable."""
+    """Re-encrypt every template, evidence and replay-signature row not on the current key; idempotent, resumable."""
     ring = KeyRing.from_settings(settings)
     result = RotationResult(current_key_id=ring.current_id, templates=TableCounts(), evidence=TableCounts())
     with session_scope(session_factory) as session:
         before = key_ids_in_use(session=session)
     result.templates.already_current = _count_current(session_factory, FaceTemplate, ring.current_id)
     result.evidence.already_current = _count_current(session_factory, Evidence, ring.current_id)
-    for model, counts in ((FaceTemplate, result.templates), (Evidence, result.evidence)):
+    result.replay_signatures.already_current = _count_current(session_factory, ReplaySignature, ring.current_id)
+    tables: list[tuple[EncryptedModel, TableCounts]] = [
+        (FaceTemplate, result.templates),
+        (Evidence, result.evidence),
+        (ReplaySignature, result.replay_signatures),
+    ]
+    for model, counts in tables:
         result.batches += _rotate_table(
             factory=session_factory, ring=ring, model=model, batch_size=batch_size, counts=counts, dry_run=dry_run
         )
     with session_scope(session_factory) as session:
         result.key_ids_in_use = key_ids_in_use(session=session)
-        if not dry_run and (result.templates.rotated or result.evidence.rotated):
+        if not dry_run and (result.templates.rotated or result.evidence.rotated or result.replay_signatures.rotated):
             audit.record(
                 session=session,
                 actor_type="system",
@@ -159,6 +175,6 @@ def rotate_keys(
     return result
 
 
-def _count_current(factory: sessionmaker[Session], model: type[FaceTemplate] | type[Evidence], kid: str) -> int:
+def _count_current(factory: sessionmaker[Session], model: EncryptedModel, kid: str) -> int:
     with session_scope(factory) as session:
         return int(session.scalar(select(func.count()).select_from(model).where(model.key_id == kid)) or 0)

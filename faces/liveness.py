@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.crypto import KeyRing
+from core.crypto import KeyRing, replay_signature_aad
 from core.settings import Settings
 from faces import matching as face_matching
 from faces import pool as facepool
@@ -241,8 +241,8 @@ def analyse_recording(
 
 
 def _replay_aad(pensioner_id: int, challenge_id: str) -> bytes:
-    """Binds stored signatures to their pensioner and challenge."""
-    return f"replay_signature:{pensioner_id}:{challenge_id}".encode()
+    """Binds stored signatures to their pensioner and challenge (one rule with key rotation: core.crypto)."""
+    return replay_signature_aad(pensioner_id, challenge_id)
 
 
 def _certified_signatures(*, session: Session, ring: KeyRing, pensioner_id: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -46,11 +46,20 @@ def _pick(chain: list[str], by_region: dict[str, list[int]], load: Counter[int])
     return min(candidates)[2] if candidates else None
 
 
-def assign_unassigned(*, session: Session, now: datetime) -> int:
-    """Give every open unassigned task to a covering field worker, balancing open tasks; returns how many."""
+def assign_unassigned(*, session: Session, settings: Settings, now: datetime) -> int:
+    """Give every open unassigned task to a covering field worker, balancing open tasks; returns how many.
+
+    Each pensioner given a worker is texted the appointment (the task's due date, the worker's name).
+    """
     rows = session.execute(
         select(
-            HomeVisitTask.id, Pensioner.region_code, Pensioner.town_code, Pensioner.district_code, Pensioner.city_code
+            HomeVisitTask.id,
+            HomeVisitTask.pensioner_id,
+            HomeVisitTask.due_date,
+            Pensioner.region_code,
+            Pensioner.town_code,
+            Pensioner.district_code,
+            Pensioner.city_code,
         )
         .join(Pensioner, Pensioner.id == HomeVisitTask.pensioner_id)
         .where(HomeVisitTask.status == OPEN, HomeVisitTask.assigned_staff_id.is_(None))
@@ -60,11 +69,13 @@ def assign_unassigned(*, session: Session, now: datetime) -> int:
         return 0
     by_region, load = _field_staff_load(session)
     updates = []
+    appointments: dict[tuple[int, date], list[int]] = {}
     for row in rows:
         staff_id = _pick(region_chain(row), by_region, load)
         if staff_id is not None:
             load[staff_id] += 1
             updates.append({"id": row.id, "assigned_staff_id": staff_id, "updated_at": now})
+            appointments.setdefault((staff_id, row.due_date), []).append(row.pensioner_id)
     if updates:
         session.execute(update(HomeVisitTask), updates)
         audit.record(
@@ -76,7 +87,27 @@ def assign_unassigned(*, session: Session, now: datetime) -> int:
             target_id=None,
             detail={"assignments": [[u["id"], u["assigned_staff_id"]] for u in updates]},
         )
+        _notify_appointments(session=session, settings=settings, appointments=appointments, now=now)
     return len(updates)
+
+
+def _notify_appointments(
+    *, session: Session, settings: Settings, appointments: dict[tuple[int, date], list[int]], now: datetime
+) -> int:
+    """Appointment texts of a bulk assignment: one INSERT … SELECT per worker and date; returns rows."""
+    names = dict(
+        session.execute(
+            select(StaffUser.id, func.coalesce(StaffUser.display_name, StaffUser.username)).where(
+                StaffUser.id.in_({staff_id for staff_id, _ in appointments})
+            )
+        ).all()
+    )
+    return sum(
+        notices.queue_appointment_notices(
+            session=session, settings=settings, pensioner_ids=ids, day=day, worker=names[staff_id], now=now
+        )
+        for (staff_id, day), ids in appointments.items()
+    )
 
 
 def assign_one(*, session: Session, task: HomeVisitTask, pensioner: Pensioner) -> int | None:
@@ -84,6 +115,14 @@ def assign_one(*, session: Session, task: HomeVisitTask, pensioner: Pensioner) -
     by_region, load = _field_staff_load(session)
     task.assigned_staff_id = _pick(region_chain(pensioner), by_region, load)
     return task.assigned_staff_id
+
+
+def notify_assigned(*, session: Session, settings: Settings, task: HomeVisitTask, now: datetime) -> int:
+    """Text the appointment of a task given to a worker (its due date), unless already texted; returns rows."""
+    worker = session.get(StaffUser, task.assigned_staff_id) if task.assigned_staff_id else None
+    if worker is None:
+        return 0
+    return notify_appointment(session=session, settings=settings, task=task, worker=worker, day=task.due_date, now=now)
 
 
 def reassign(

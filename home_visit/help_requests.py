@@ -12,7 +12,7 @@ from certification import seasons
 from core import audit
 from core.settings import Settings
 from home_visit import errors
-from home_visit.assignment import assign_one
+from home_visit.assignment import assign_one, notify_assigned
 from home_visit.tasks import OPEN, due_date_for
 from models import Certification, HomeVisitTask, Pensioner
 from models.enums import HomeVisitReason, PensionStatus
@@ -38,6 +38,7 @@ def request_visit(
     if task.assigned_staff_id is None:
         assign_one(session=session, task=task, pensioner=pensioner)
     session.flush()
+    notify_assigned(session=session, settings=settings, task=task, now=now)
     audit.record(
         session=session,
         actor_type="staff" if staff_id else "pensioner",

@@ -35,7 +35,7 @@ def sweep(*, session: Session, settings: Settings, now: datetime) -> SweepResult
     """The daily home-visit sweep: create due tasks, assign them, escalate overdue ones."""
     result = SweepResult()
     result.created = create_due_tasks(session=session, settings=settings, now=now)
-    result.assigned = assign_unassigned(session=session, now=now)
+    result.assigned = assign_unassigned(session=session, settings=settings, now=now)
     result.escalated = escalate_overdue(session=session, settings=settings, now=now)
     session.flush()
     return result

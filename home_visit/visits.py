@@ -20,7 +20,7 @@ from faces import evidence as evidence_service
 from faces import service as face_service
 from home_visit import errors
 from home_visit.addresses import target_point
-from home_visit.assignment import assign_one
+from home_visit.assignment import assign_one, notify_assigned
 from home_visit.tasks import OPEN, close_task, reschedule_task, revisit_date
 from models import Certification, HomeVisit, HomeVisitTask, Pensioner, Region, ResidenceTransfer, StaffUser
 from models.enums import (
@@ -689,4 +689,5 @@ def _moved_within_city(
     task.assigned_staff_id = None
     assign_one(session=session, task=task, pensioner=pensioner)
     reschedule_task(task, due_date=revisit_date(settings=settings, now=now), now=now)
+    notify_assigned(session=session, settings=settings, task=task, now=now)
     return {"moved_to": region.code, "reassigned_from": previous, "reassigned_to": task.assigned_staff_id}

@@ -147,11 +147,13 @@ def _queue(
     now: datetime,
     send_at: datetime,
     rendered_at_send: date | None = None,
+    unless_latest_same: bool = False,
 ) -> int:
     """One INSERT … SELECT of the pensioners' copies and, where `family` holds, the family copies.
 
     With `rendered_at_send` (a date), no row carries text: the sender renders it from kind, that date and, for
     family copies, `subject_name` (outbox.message_text); a million stored texts would cost most of the INSERT.
+    With `unless_latest_same`, a recipient whose latest live notice of this kind has that text gets none.
     """
     c = Notification.__table__.c
     own, fam = _texts(render, rendered_at_send)
@@ -167,6 +169,8 @@ def _queue(
             [family, or_(Pensioner.phone.is_(None), Pensioner.family_phone != Pensioner.phone)],
         ),
     ):
+        if unless_latest_same:
+            extra = [*extra, _not_the_latest_text(kind=kind, recipient=recipient, body_zh=zh)]
         rows.append(
             select(
                 Pensioner.id,
@@ -192,6 +196,24 @@ def _queue(
         .on_conflict_do_nothing(index_elements=["pensioner_id", "season_year", "kind", "recipient"])
     )
     return int(session.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _not_the_latest_text(*, kind: str, recipient: str, body_zh: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The recipient's latest queued or sent notice of `kind` does not already say `body_zh`."""
+    latest = (
+        select(Notification.body_zh)
+        .where(
+            Notification.pensioner_id == Pensioner.id,
+            Notification.kind == kind,
+            Notification.recipient == recipient,
+            Notification.status != NotificationStatus.CANCELLED.value,
+        )
+        .order_by(Notification.id.desc())
+        .limit(1)
+        .correlate(Pensioner)
+        .scalar_subquery()
+    )
+    return or_(latest.is_(None), latest != body_zh)
 
 
 def queue_suspension_notices(
@@ -275,7 +297,11 @@ def _reinstatement_text(
 def queue_appointment_notices(
     *, session: Session, settings: Settings, pensioner_ids: PensionerIds, day: date, worker: str, now: datetime
 ) -> int:
-    """Home-visit appointment texts (date, field worker's name) to the pensioners and 80+/bedridden families."""
+    """Home-visit appointment texts (date, field worker's name) to the pensioners and 80+/bedridden families.
+
+    A recipient whose latest appointment text already names this date and worker gets none: a repeated assignment
+    texts once, a new worker or date texts again.
+    """
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     return _queue(
         session=session,
@@ -286,6 +312,7 @@ def queue_appointment_notices(
         family=family_copy_due(today=today, settings=settings),
         now=now,
         send_at=bulk_send_time(now, settings),
+        unless_latest_same=True,
     )
 
 

@@ -21,6 +21,14 @@ class PensionerNotFound(NotFound):
     message_en = "Pensioner not found."
 
 
+class InvalidChannel(InvalidInput):
+    """A preferred channel the service does not know."""
+
+    code = "invalid_channel"
+    message_zh = "消息渠道无效，可选：短信(sms)、App推送(push)、微信(wechat)。"
+    message_en = "Unknown message channel; use sms, push or wechat."
+
+
 class EmptyImportFile(InvalidInput):
     """An import file with a header but no data rows."""
 

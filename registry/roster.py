@@ -20,8 +20,8 @@ from messaging import outbox
 from messaging.texts import mask_phone, phone_changed_text
 from models import Pensioner, Region
 from models.base import utcnow
-from models.enums import PensionStatus
-from registry.errors import EmptyImportFile, PhoneChangesNeedConfirmation
+from models.enums import Channel, PensionStatus
+from registry.errors import EmptyImportFile, InvalidChannel, PhoneChangesNeedConfirmation
 from registry.regions import ancestry_map, normalise_code
 
 ALIASES = {
@@ -39,6 +39,19 @@ ALIASES = {
     "标志物": "address_landmark",
     "住址纬度": "address_latitude",
     "住址经度": "address_longitude",
+    # Optional: how messages reach the person (SMS stays the fallback); an empty cell keeps what is stored.
+    "首选渠道": "preferred_channel",
+}
+CHANNELS = {
+    "sms": Channel.SMS.value,
+    "短信": Channel.SMS.value,
+    "push": Channel.PUSH.value,
+    "app_push": Channel.PUSH.value,
+    "app": Channel.PUSH.value,
+    "app推送": Channel.PUSH.value,
+    "推送": Channel.PUSH.value,
+    "wechat": Channel.WECHAT.value,
+    "微信": Channel.WECHAT.value,
 }
 ADDRESS = ("address_street", "address_house", "address_landmark", "address_latitude", "address_longitude")
 _ADDRESS_LIMITS = {"address_street": 200, "address_house": 100, "address_landmark": 200}
@@ -63,6 +76,7 @@ _COMPARED = (
 )
 _RESIDENCE = ("region_code", "town_code", "district_code", "city_code")
 _PHONES = ("phone", "family_phone")
+_OPTIONAL = (*ADDRESS, "preferred_channel")  # compared only when the file has the column
 _DATE_FORMATS = (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{4})/(\d{1,2})/(\d{1,2})", r"(\d{4})(\d{2})(\d{2})")
 
 
@@ -195,7 +209,7 @@ def _existing(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     for i in range(0, len(ids), _CHUNK):
         part = ids[i : i + _CHUNK]
         found = session.execute(
-            select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED + ADDRESS)).where(
+            select(Pensioner.national_id, Pensioner.id, *(getattr(Pensioner, c) for c in _COMPARED + _OPTIONAL)).where(
                 Pensioner.national_id.in_(part)
             )
         )
@@ -227,6 +241,8 @@ def _plan(
         for nid in part:
             values, old = good[nid], existing.get(nid)
             last = values.pop("last_certified_on")
+            if "preferred_channel" in values and values["preferred_channel"] is None:  # empty cell: keep it
+                values["preferred_channel"] = Channel.SMS.value if old is None else old["preferred_channel"]
             if not _inside(jurisdiction, values) or (old is not None and not _inside(jurisdiction, old)):
                 result.rejected.append({"line": lines[nid], "reason": "outside_jurisdiction"})
                 result.outside_jurisdiction += 1
@@ -236,7 +252,7 @@ def _plan(
             )
             if old is None:
                 plan.new_rows.append(values)
-            elif any(values[c] != old[c] for c in _COMPARED + ADDRESS if c in values):
+            elif any(values[c] != old[c] for c in _COMPARED + _OPTIONAL if c in values):
                 plan.upd_rows.append({**values, "id": old["id"]})
                 plan.phone_changes += [
                     _PhoneChange(old["id"], c, old[c], values[c], lines[nid]) for c in _PHONES if values[c] != old[c]
@@ -398,6 +414,11 @@ def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tup
     address, reason = _address(row)
     if reason is not None:
         return reason, {}
+    if "preferred_channel" in row:
+        raw = row["preferred_channel"].strip().lower()
+        if raw and raw not in CHANNELS:
+            return "bad_channel", {}
+        address["preferred_channel"] = CHANNELS.get(raw)  # None: keep the stored one (sms for a new person)
     return None, {
         **address,
         "national_id": nid.number,
@@ -414,3 +435,26 @@ def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tup
         "bedridden": bedridden_raw in _TRUE,
         "last_certified_on": last,
     }
+
+
+def set_preferred_channel(
+    *, session: Session, pensioner: Pensioner, channel: str, actor_type: str, actor_id: int | None, now: datetime
+) -> Pensioner:
+    """Change how messages reach the pensioner (SMS stays the fallback); audited with before and after."""
+    if channel not in {c.value for c in Channel}:
+        raise InvalidChannel()
+    if pensioner.preferred_channel == channel:
+        return pensioner
+    audit.record(
+        session=session,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action="pensioner.preferred_channel_changed",
+        target_type="pensioner",
+        target_id=pensioner.id,
+        detail={"from": pensioner.preferred_channel, "to": channel},
+    )
+    pensioner.preferred_channel = channel
+    pensioner.updated_at = now
+    session.flush()
+    return pensioner

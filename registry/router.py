@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import func, select
 
 from core.clock import NowDep
-from core.deps import AdminStaff, CurrentStaff, OfficeStaff, Offset, SessionDep, SettingsDep
+from core.deps import AdminStaff, ContactStaff, CurrentStaff, OfficeStaff, Offset, SessionDep, SettingsDep
 from core.uploads import read_limited
 from models import Pensioner, Region, StaffUser
 from registry import regions as region_service
@@ -20,6 +20,7 @@ from registry.deps import PensionerInScope, staff_region
 from registry.schemas import (
     PensionerOut,
     PensionerPage,
+    PreferredChannelIn,
     RegionImportOut,
     RegionOut,
     RosterImportOut,
@@ -112,6 +113,16 @@ def list_pensioners(
 def get_pensioner(staff: OfficeStaff, pensioner: PensionerInScope) -> Pensioner:
     """One pensioner (404 outside the caller's jurisdiction)."""
     return pensioner
+
+
+@router.put("/pensioners/{pensioner_id}/preferred-channel", response_model=PensionerOut)
+def set_preferred_channel(
+    staff: ContactStaff, session: SessionDep, pensioner: PensionerInScope, body: PreferredChannelIn, now: NowDep
+) -> Pensioner:
+    """Counter or supervisor staff change how messages reach a pensioner of their jurisdiction; audited."""
+    return roster_service.set_preferred_channel(
+        session=session, pensioner=pensioner, channel=body.channel, actor_type="staff", actor_id=staff.id, now=now
+    )
 
 
 def _staff_out(user: StaffUser, names: dict[str, str]) -> StaffOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,7 @@ class PensionerOut(BaseModel):
     sex: str
     phone: str | None
     family_phone: str | None
+    preferred_channel: str
     region_code: str
     district_code: str | None
     town_code: str | None
@@ -41,6 +43,12 @@ class PensionerOut(BaseModel):
     death_date: date | None
     created_at: datetime
     updated_at: datetime
+
+
+class PreferredChannelIn(BaseModel):
+    """How messages should reach the pensioner (SMS stays the fallback)."""
+
+    channel: Literal["sms", "push", "wechat"]
 
 
 class PensionerPage(BaseModel):

@@ -24,6 +24,7 @@ def card_out(card: card_service.Card) -> PensionerCardOut:
         birth_date=p.birth_date,
         sex=p.sex,
         phone=p.phone,
+        preferred_channel=p.preferred_channel,
         region_code=p.region_code,
         region_name=card.region_name,
         pension_status=p.pension_status,

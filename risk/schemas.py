@@ -186,6 +186,7 @@ class PensionerCardOut(BaseModel):
     birth_date: date
     sex: str
     phone: str | None
+    preferred_channel: str  # how messages reach the person: sms, push, wechat (SMS the fallback)
     region_code: str
     region_name: str
     pension_status: str

@@ -215,3 +215,35 @@ def test_optional_address_columns_with_chinese_headers_and_old_files_keep_them(s
     assert again.updated == 1 and again.rejected == []
     session.refresh(p)
     assert p.phone == "13800000031" and p.address_house == "88号3单元201室" and p.address_latitude == 37.43
+
+
+def test_preferred_channel_column_in_chinese_or_english_and_bad_values_refused(session) -> None:
+    f.seed_regions(session)
+    header = "身份证号,姓名,手机号,居住地区划代码,首选渠道\n"
+    rows = [
+        f"{_nid(41)},吴一,13800000041,371002001001,微信",
+        f"{_nid(42)},吴二,13800000042,371002001001,app_push",
+        f"{_nid(43)},吴三,13800000043,371002001001,",  # empty: SMS for a new person
+        f"{_nid(44)},吴四,13800000044,371002001001,fax",
+    ]
+    result = import_roster(session=session, data=(header + "\n".join(rows)).encode())
+    assert result.inserted == 3 and result.rejected == [{"line": 5, "reason": "bad_channel"}]
+
+    def channels() -> dict[str, str]:
+        return dict(session.execute(select(Pensioner.national_id, Pensioner.preferred_channel)).all())
+
+    assert channels() == {_nid(41): "wechat", _nid(42): "push", _nid(43): "sms"}
+    english = "national_id,name,phone,region_code,preferred_channel\n"
+    again = import_roster(
+        session=session,
+        data=(
+            english + f"{_nid(41)},吴一,13800000041,371002001001,\n{_nid(43)},吴三,13800000043,371002001001,SMS"
+        ).encode(),
+    )
+    assert (again.updated, again.unchanged) == (0, 2)  # an empty cell keeps the stored channel
+    moved = import_roster(session=session, data=(english + f"{_nid(43)},吴三,13800000043,371002001001,短信").encode())
+    assert moved.unchanged == 1
+    pushed = import_roster(session=session, data=(english + f"{_nid(43)},吴三,13800000043,371002001001,推送").encode())
+    assert pushed.updated == 1 and channels()[_nid(43)] == "push"
+    old_file = import_roster(session=session, data=(HEADER + f"{_nid(41)},吴一,13800000041,371002001001,0,,").encode())
+    assert old_file.unchanged == 1 and channels()[_nid(41)] == "wechat"  # a file without the column keeps it

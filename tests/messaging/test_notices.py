@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from certification import passive, seasons
 from certification import service as certification_service
 from certification import suspension as suspension_service
+from home_visit import assignment
 from messaging import notices, outbox, texts
 from models import Notification, Pensioner, Region, StaffUser
 from tests import factories as f
@@ -308,3 +309,37 @@ def test_an_evidence_import_that_reinstates_queues_the_notice_and_a_death_cancel
         passive.import_deaths(session=s, settings=settings, data=deaths.encode(), now=at(2026, 8, 12, 3))
         s.commit()
     assert {r["status"] for r in _notices(session, ids["old"], notices.SUSPENSION_NOTICE)} == {"cancelled"}
+
+
+def test_bulk_assignment_texts_the_appointment_and_a_repeat_texts_nothing(session, settings, clock) -> None:
+    f.seed_regions(session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    now = at(2026, 6, 10)
+    p = f.pensioner(session, name="张三明", bedridden=True, phone="13800000031", family_phone="13900000031")
+    task = open_task(session, settings, p, now)  # nobody covers the community yet: unassigned, no text
+    assert task.assigned_staff_id is None and _notices(session, p.id, notices.APPOINTMENT_NOTICE) == []
+    worker = f.staff(session, role="field", region=f.HUANCUI_COMMUNITY)
+    worker.display_name = "刘建国"
+    other = f.staff(session, role="field", region=f.HUANCUI)
+    other.display_name = "陈静"
+    supervisor = f.staff(session, role="supervisor", region=f.HUANCUI)
+    session.flush()
+
+    assert assignment.assign_unassigned(session=session, settings=settings, now=now) == 1
+    rows = _notices(session, p.id, notices.APPOINTMENT_NOTICE)
+    due = f"{task.due_date.year}年{task.due_date.month}月{task.due_date.day}日"
+    assert sorted(r["recipient"] for r in rows) == ["family", "self"]
+    assert all(f"刘建国将于{due}上门" in r["body_zh"] for r in rows)
+    assert "为您的家人张*明办理" in next(r["body_zh"] for r in rows if r["recipient"] == "family")
+    assert assignment.assign_unassigned(session=session, settings=settings, now=now) == 0
+
+    def reassign(to: StaffUser) -> int:
+        session.refresh(task)
+        assignment.reassign(session=session, settings=settings, task=task, staff_id=to.id, actor=supervisor, now=now)
+        return len(_notices(session, p.id, notices.APPOINTMENT_NOTICE))
+
+    assert reassign(worker) == 2  # the same worker and date again: no second text
+    assert reassign(other) == 4  # another worker: an updated text to both
+    assert reassign(other) == 4
+    assert reassign(worker) == 6  # back to the first worker: the latest text named the other one
+    session.rollback()

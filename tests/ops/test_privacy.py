@@ -20,6 +20,7 @@ from core.crypto import KeyRing, encrypt_encoding
 from core.settings import Settings, get_settings
 from faces import evidence as evidence_service
 from faces import keys as key_service
+from faces import liveness as liveness_service
 from faces import pool as facepool
 from faces import service as face_service
 from models import (
@@ -28,13 +29,16 @@ from models import (
     FaceTemplate,
     HomeVisit,
     IdempotencyRecord,
+    LivenessChallenge,
     RateLimitHit,
+    ReplaySignature,
     VerificationAttempt,
 )
 from scheduler import sweeps
 from tests import factories as f
 from tests.conftest import faces_dir
 from tests.home_visit.helpers import IN_CITY, PDF, at, open_task, season
+from verification.liveness import pack_signatures
 
 K1 = base64.b64encode(os.urandom(32)).decode()
 K2 = base64.b64encode(os.urandom(32)).decode()
@@ -118,6 +122,50 @@ def test_rotate_from_k1_to_k2_then_k1_removed(
     assert outcome.attempt.decision == "match"
     with pytest.raises(Exception):  # noqa: B017 - k1 really is needed no more, and no longer accepted
         face_service.templates_for(session=session, ring=KeyRing.from_settings(s1), pensioner_id=p.id)
+    session.rollback()
+
+
+def _certified_answer(session: Session, settings: Settings, pensioner_id: int, challenge_id: str, sig: bytes) -> bool:
+    """A certified challenge and its stored replay signatures; True when they replayed an earlier answer."""
+    session.add(
+        LivenessChallenge(
+            id=challenge_id, pensioner_id=pensioner_id, actions=["blink"], expires_at=f.FIXED_NOW, result="certified"
+        )
+    )
+    session.flush()
+    return liveness_service.remember_frames(
+        session=session,
+        settings=settings,
+        pensioner_id=pensioner_id,
+        season_year=2026,
+        challenge_id=challenge_id,
+        signatures=sig,
+        now=f.FIXED_NOW,
+    )
+
+
+def test_rotation_re_encrypts_replay_signatures_and_the_replay_check_still_reads_them(
+    session: Session, session_factory: sessionmaker[Session], database_url: str
+) -> None:
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    rng = np.random.default_rng(7)  # signatures of the storage path, not a face match: any unit vectors do
+    vectors = [v / np.linalg.norm(v) for v in rng.normal(size=(12, 448))]
+    sig = pack_signatures(vectors, list(range(0, 1200, 100)))
+    s1 = _settings(database_url, K1, "k1")
+    assert not _certified_answer(session, s1, p.id, "c-first", sig)
+    session.commit()
+
+    s2 = _settings(database_url, K2, "k2", old=f"k1:{K1}")
+    result = key_service.rotate_keys(session_factory=session_factory, settings=s2, batch_size=1)
+    assert result.replay_signatures.rotated == 1 and result.complete and result.key_ids_in_use == {"k2": 1}
+    again = key_service.rotate_keys(session_factory=session_factory, settings=s2)
+    assert (again.replay_signatures.rotated, again.replay_signatures.already_current) == (0, 1)
+    session.expire_all()
+    assert session.scalars(select(ReplaySignature.key_id)).all() == ["k2"]
+
+    only_k2 = _settings(database_url, K2, "k2")  # k1 removed: the replay check reads the rotated row
+    assert _certified_answer(session, only_k2, p.id, "c-replayed", sig)
     session.rollback()
 
 

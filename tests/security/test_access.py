@@ -108,6 +108,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/pensioners/{pensioner_id}"): Route(
         "staff", _get("/api/v1/pensioners/{t.pensioner_id}"), scope="jurisdiction"
     ),
+    ("PUT", "/api/v1/pensioners/{pensioner_id}/preferred-channel"): Route(
+        "staff",
+        lambda t: ("PUT", f"/api/v1/pensioners/{t.pensioner_id}/preferred-channel", {"json": {"channel": "wechat"}}),
+        roles=("admin", "counter", "supervisor"),
+        scope="jurisdiction",
+    ),
     ("PUT", "/api/v1/pensioners/{pensioner_id}/face"): Route(
         "staff",
         lambda t: (

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from faces import service as face_service
-from models import BiometricConsent, Certification, FaceTemplate, VerificationAttempt
+from models import AuditEvent, BiometricConsent, Certification, FaceTemplate, VerificationAttempt
 from tests import factories as f
 from tests.supervisor.conftest import City
 
@@ -166,3 +167,34 @@ def test_why_people_fail_by_age_band_reason_region_and_week(client, session, cit
         ).status_code
         == 404
     )
+
+
+def test_counter_and_supervisor_change_the_preferred_channel_in_their_jurisdiction_audited(
+    client, session, city: City
+) -> None:
+    clerk = f.staff(session, role="counter", region=f.HUANCUI)
+    supervisor = f.staff(session, role="supervisor", region=f.HUANCUI)
+    other = f.staff(session, role="counter", region=f.WENDENG)
+    field = f.staff(session, role="field", region=f.HUANCUI)
+    p = f.pensioner(session, name="刘渠道", phone="13512340001")
+    session.commit()
+    url = f"/api/v1/pensioners/{p.id}/preferred-channel"
+    hdr = f.staff_token(client, clerk)
+    assert client.get(f"/api/v1/pensioners/{p.id}/card", headers=hdr).json()["preferred_channel"] == "sms"
+    done = client.put(url, json={"channel": "wechat"}, headers=hdr)
+    assert done.status_code == 200 and done.json()["preferred_channel"] == "wechat", done.text
+    card = client.get(f"/api/v1/pensioners/{p.id}/card", headers=hdr).json()
+    assert card["preferred_channel"] == "wechat" and card["phone"] == "13512340001"
+    back = client.put(url, json={"channel": "sms"}, headers=f.staff_token(client, supervisor))
+    assert back.status_code == 200 and back.json()["preferred_channel"] == "sms"
+    assert client.put(url, json={"channel": "push"}, headers=f.staff_token(client, other)).status_code == 404
+    assert client.put(url, json={"channel": "push"}, headers=f.staff_token(client, field)).status_code == 403
+    assert client.put(url, json={"channel": "fax"}, headers=hdr).status_code == 422
+    session.expire_all()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "pensioner.preferred_channel_changed").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.actor_id, e.detail) for e in events] == [
+        (str(clerk.id), {"from": "sms", "to": "wechat"}),
+        (str(supervisor.id), {"from": "wechat", "to": "sms"}),
+    ]
