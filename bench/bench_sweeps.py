@@ -176,14 +176,17 @@ def bench(kind: str, n: int, pg_url: str) -> None:
             ("home_visits", reminder_day, "home_visit_tasks_created"),
             ("outbox", reminder_day, "outbox_sent"),
             ("suspensions", datetime(2026, 7, 20, 9, 0, tzinfo=TZ), "suspended"),
+            ("suspension_notices", datetime(2026, 7, 20, 9, 30, tzinfo=TZ), "suspension_notices_queued"),
+            ("suspension_notices", datetime(2026, 7, 21, 9, 30, tzinfo=TZ), "suspension_notices_queued"),  # re-run
             ("suspensions", datetime(2026, 8, 20, 9, 0, tzinfo=TZ), "suspended"),  # the extended district
             ("purge_evidence", reminder_day, "evidence_purged"),
         ]
         for name, now, key in runs:
             secs, out = timed_sweep(factory, settings, now, name)
             flag = "" if secs < 10 else "  (over the 10 s target)"
-            notices = f"  suspension_notices_queued={out['suspension_notices_queued']}" if name == "suspensions" else ""
-            print(f"[{kind}] sweep {name:<12} {key}={out.get(key)!s:>9}  {secs:6.2f} s{flag}{notices}")
+            if name == "outbox":  # its target is messages an hour (bench_outbox), not the 10 s of a daily sweep
+                flag = f"  ({out.get(key, 0) / secs:,.0f} messages/s)"
+            print(f"[{kind}] sweep {name:<18} {key}={out.get(key)!s:>9}  {secs:6.2f} s{flag}")
         print(f"[{kind}] peak RSS {peak_rss_mb():.0f} MB")
         engine.dispose()
 

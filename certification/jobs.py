@@ -14,3 +14,8 @@ def sweep_reminders(ctx: SweepContext) -> dict[str, int]:
 def sweep_suspensions(ctx: SweepContext) -> dict[str, int]:
     """Suspend those whose window closed without a certification."""
     return suspension.sweep_suspensions(session=ctx.session, settings=ctx.settings, now=ctx.now)
+
+
+def sweep_suspension_notices(ctx: SweepContext) -> dict[str, int]:
+    """Tell the people suspended in the last few days (and their family, for 80+/bedridden)."""
+    return suspension.sweep_suspension_notices(session=ctx.session, settings=ctx.settings, now=ctx.now)

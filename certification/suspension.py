@@ -1,23 +1,24 @@
-"""The suspension sweep: pending past close + grace → suspended, two set-based statements and one audit event per cohort."""
+"""The suspension sweep (pending past close + grace → suspended, two set-based statements and one audit event per
+cohort) and the suspension-notice sweep that follows it."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
 from core import audit
 from core.settings import Settings
 from messaging import notices
-from models import Pensioner, Reinstatement, Suspension
+from models import Reinstatement, Suspension
 
 
 def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
     """Suspend everyone still pending after their window's close + grace days."""
     today = seasons.local_date(now, settings.timezone)
-    suspended = queued = 0
+    suspended = 0
     if settings.season_policy == "rolling":
         cohorts = seasons.rolling_cohorts(
             session=session,
@@ -42,31 +43,35 @@ def sweep_suspensions(*, session: Session, settings: Settings, now: datetime) ->
             require_uncertified=require_uncertified,
             region_code=cohort.window.label,
         )
-        if count:
-            queued += _queue_notices(session=session, settings=settings, cohort=cohort, now=now)
         suspended += count
     session.flush()
-    return {"suspended": suspended, "suspension_notices_queued": queued}
+    return {"suspended": suspended}
 
 
-def _queue_notices(*, session: Session, settings: Settings, cohort: seasons.Cohort, now: datetime) -> int:
-    """Suspension notices (set-based) to the cohort's people this sweep suspended (suspended_at = now)."""
-    window = cohort.window
-    suspended_now = exists().where(
-        Suspension.pensioner_id == Pensioner.id,
-        Suspension.season_year == window.season_year,
-        Suspension.suspended_at == now,
-        Suspension.effective_date == window.suspend_from_date,
-        Suspension.reinstated_at.is_(None),
-    )
-    return notices.queue_suspension_notices(
-        session=session,
-        settings=settings,
-        pensioner_ids=and_(cohort.where, suspended_now),
-        season_year=window.season_year,
-        effective_date=window.suspend_from_date,
-        now=now,
-    )
+def sweep_suspension_notices(*, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+    """Suspension notices (one INSERT … SELECT per effective month) to everyone suspended in the last few days
+    and still suspended; the outbox's unique key makes a re-run queue nothing twice.
+
+    Its own sweep, not part of the suspension sweep: queuing ~1.35M notices doubled that sweep's time (docs/seasons.md).
+    """
+    since = now - timedelta(days=settings.suspension_notice_max_age_days)
+    recent = and_(Suspension.reinstated_at.is_(None), Suspension.suspended_at >= since, Suspension.suspended_at <= now)
+    groups = session.execute(select(Suspension.season_year, Suspension.effective_date).where(recent).distinct()).all()
+    queued = 0
+    for season_year, effective_date in groups:
+        suspended = select(Suspension.pensioner_id).where(
+            Suspension.season_year == season_year, Suspension.effective_date == effective_date, recent
+        )
+        queued += notices.queue_suspension_notices(
+            session=session,
+            settings=settings,
+            pensioner_ids=suspended,
+            season_year=season_year,
+            effective_date=effective_date,
+            now=now,
+        )
+    session.flush()
+    return {"suspension_notices_queued": queued}
 
 
 def lift_after_window_change(

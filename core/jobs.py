@@ -25,8 +25,10 @@ SweepFn = Callable[[SweepContext], dict[str, int]]
 
 @dataclass(frozen=True)
 class Sweep:
-    """One sweep; `every_minutes` None means daily at settings.sweep_hour:sweep_minute."""
+    """One sweep; `every_minutes` None means daily at settings.sweep_hour:sweep_minute plus `after_minutes`."""
 
     name: str
     fn: SweepFn
     every_minutes: int | None = None
+    # Daily sweeps start together in the scheduler; one that reads another's result starts this much later.
+    after_minutes: int = 0

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     sms_max_attempts: int = 5
     sms_quiet_start_hour: int = 21
     sms_quiet_end_hour: int = 8
+    # A suspension notice is queued by its own sweep for suspensions made in this many days (a sweep that
+    # ran late still sends them; an old suspension is not announced months later).
+    suspension_notice_max_age_days: int = 7
     sms_http_timeout_seconds: float = 10.0  # one batch POST (connect + answer)
     sms_batch_size: int = 500  # messages per batch POST (providers accept hundreds of numbers per call)
     sms_rate_per_second: float = 1000.0  # messages a second one sender process hands over (0: unpaced)

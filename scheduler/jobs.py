@@ -65,7 +65,8 @@ def build_scheduler(
             minutes = settings.outbox_interval_minutes if sweep.name == "outbox" else sweep.every_minutes
             trigger = IntervalTrigger(minutes=minutes, timezone=tz)
         else:
-            trigger = CronTrigger(hour=settings.sweep_hour, minute=settings.sweep_minute, timezone=tz)
+            start = (settings.sweep_hour * 60 + settings.sweep_minute + sweep.after_minutes) % (24 * 60)
+            trigger = CronTrigger(hour=start // 60, minute=start % 60, timezone=tz)
         scheduler.add_job(
             "scheduler.jobs:run_sweep_job",
             trigger=trigger,

@@ -24,6 +24,7 @@ SWEEPS: list[Sweep] = [
     Sweep("home_visits", home_visit_jobs.sweep_home_visits),
     Sweep("reminders", certification_jobs.sweep_reminders),
     Sweep("suspensions", certification_jobs.sweep_suspensions),
+    Sweep("suspension_notices", certification_jobs.sweep_suspension_notices, after_minutes=30),
     Sweep("outbox", messaging_jobs.send_outbox, every_minutes=5),
     Sweep("purge_evidence", retention.sweep),
     Sweep("purge_outbox", messaging_jobs.purge_outbox),

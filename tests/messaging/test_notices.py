@@ -75,7 +75,9 @@ def test_suspension_sweep_queues_notices_set_based_with_family_copies(
 
     event.listen(engine, "before_cursor_execute", spy)
     try:
-        out = run(session_factory, settings, at(2026, 7, 2, 22), "suspensions")  # 22:00: inside quiet hours
+        out = run(
+            session_factory, settings, at(2026, 7, 2, 22), "suspensions", "suspension_notices"
+        )  # 22:00: inside quiet hours
     finally:
         event.remove(engine, "before_cursor_execute", spy)
     assert out["suspended"] == 3 and out["suspension_notices_queued"] == 5
@@ -96,7 +98,7 @@ def test_suspension_sweep_queues_notices_set_based_with_family_copies(
     assert _notices(session, ids["certified"], notices.SUSPENSION_NOTICE) == []
     morning = datetime(2026, 7, 3, 0, 0, tzinfo=UTC)  # 08:00 Beijing: the end of the quiet hours
     assert {r["next_attempt_at"] for r in young + bedridden} == {morning}
-    again = run(session_factory, settings, at(2026, 7, 3, 9), "suspensions")
+    again = run(session_factory, settings, at(2026, 7, 3, 9), "suspensions", "suspension_notices")
     assert again["suspension_notices_queued"] == 0
 
 
@@ -104,7 +106,9 @@ def test_reinstatement_names_the_back_pay_months_and_cancels_the_unsent_suspensi
     session, session_factory, settings
 ) -> None:
     ids = _city(session, settings)
-    run(session_factory, settings, at(2026, 7, 2, 22), "suspensions")  # notices wait for the morning
+    run(
+        session_factory, settings, at(2026, 7, 2, 22), "suspensions", "suspension_notices"
+    )  # notices wait for the morning
     with session_factory() as s:
         certification_service.record_certification(
             session=s, pensioner_id=ids["old"], channel="data_comparison", now=at(2026, 7, 2, 23), settings=settings
@@ -116,7 +120,7 @@ def test_reinstatement_names_the_back_pay_months_and_cancels_the_unsent_suspensi
     provider = FakeProvider()
     run_sender(session_factory, settings, provider, at(2026, 7, 3, 9))
     assert not any("暂停发放" in text and phone.endswith("12") for phone, text, _ in provider.sent)
-    run(session_factory, settings, at(2026, 7, 3, 9), "suspensions")
+    run(session_factory, settings, at(2026, 7, 3, 9), "suspensions", "suspension_notices")
     with session_factory() as s:
         certification_service.record_certification(
             session=s, pensioner_id=ids["young"], channel="data_comparison", now=at(2026, 10, 15), settings=settings
@@ -129,7 +133,7 @@ def test_reinstatement_names_the_back_pay_months_and_cancels_the_unsent_suspensi
 
 def test_family_copy_of_a_reinstatement_says_whose(session, session_factory, settings) -> None:
     ids = _city(session, settings)
-    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions", "suspension_notices")
     with session_factory() as s:
         certification_service.record_certification(
             session=s, pensioner_id=ids["old"], channel="data_comparison", now=at(2026, 8, 20), settings=settings
@@ -226,7 +230,7 @@ def test_window_extension_lift_and_a_later_suspension_each_get_their_notice(sess
     seasons.create_season(session=session, settings=settings, year=2026)
     pid = f.pensioner(session, region=f.WENDENG_COMMUNITY, name="孙文登", birth=date(1960, 1, 1)).id
     session.commit()
-    run(session_factory, settings, at(2026, 7, 1, 9), "suspensions")  # suspended from 1 July
+    run(session_factory, settings, at(2026, 7, 1, 9), "suspensions", "suspension_notices")  # suspended from 1 July
     with session_factory() as s:
         seasons.extend_window(
             session=s, year=2026, region_code=f.WENDENG, close_date=date(2026, 7, 31), settings=settings
@@ -239,7 +243,9 @@ def test_window_extension_lift_and_a_later_suspension_each_get_their_notice(sess
     assert lifted["body_zh"].startswith("【养老金认证】因认证期限延长，您的养老金自2026年7月起恢复发放")
     assert "请在新的截止日期前完成认证" in lifted["body_zh"] and "补发" not in lifted["body_zh"]  # nothing was withheld
     assert {r["status"] for r in _notices(session, pid, notices.SUSPENSION_NOTICE)} == {"cancelled"}
-    run(session_factory, settings, at(2026, 8, 2, 9), "suspensions")  # still uncertified: suspended from 1 August
+    run(
+        session_factory, settings, at(2026, 8, 2, 9), "suspensions", "suspension_notices"
+    )  # still uncertified: suspended from 1 August
     kinds = sorted(r["kind"] for r in _notices(session, pid, notices.SUSPENSION_NOTICE))
     assert kinds == ["notice_suspension_202607", "notice_suspension_202608"]
     assert (
@@ -252,7 +258,7 @@ def test_a_withdrawn_certification_cancels_the_unsent_reinstatement_notice(sessi
     ids = _city(session, settings)
     supervisor = f.staff(session, role="supervisor", region=f.CITY)
     session.commit()
-    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions", "suspension_notices")
     with session_factory() as s:
         cert = certification_service.record_certification(
             session=s, pensioner_id=ids["young"], channel="data_comparison", now=at(2026, 8, 20, 22), settings=settings
@@ -294,7 +300,7 @@ def test_an_evidence_import_that_reinstates_queues_the_notice_and_a_death_cancel
     session, session_factory, settings
 ) -> None:
     ids = _city(session, settings)
-    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions", "suspension_notices")
     people = {p.id: p.national_id for p in session.scalars(select(Pensioner).where(Pensioner.id.in_(ids.values())))}
     session.commit()
     evidence = f"national_id,evidence_date,source\n{people[ids['young']]},2026-08-10,medical_insurance\n"
@@ -343,3 +349,24 @@ def test_bulk_assignment_texts_the_appointment_and_a_repeat_texts_nothing(sessio
     assert reassign(other) == 4
     assert reassign(worker) == 6  # back to the first worker: the latest text named the other one
     session.rollback()
+
+
+def test_suspension_notices_have_their_own_sweep_that_catches_up_but_never_announces_an_old_suspension(
+    session, session_factory, settings
+) -> None:
+    ids = _city(session, settings)
+    out = run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    assert out == {"now": out["now"], "suspended": 3}  # the suspension sweep itself queues no notice
+    assert _notices(session, ids["young"], notices.SUSPENSION_NOTICE) == []
+    late = run(session_factory, settings, at(2026, 7, 8, 9), "suspension_notices")  # 6 days late: still sent
+    assert late["suspension_notices_queued"] == 5
+    assert run(session_factory, settings, at(2026, 7, 8, 10), "suspension_notices")["suspension_notices_queued"] == 0
+
+
+def test_a_suspension_older_than_the_notice_age_is_not_announced(session, session_factory, settings) -> None:
+    ids = _city(session, settings)
+    run(session_factory, settings, at(2026, 7, 2, 9), "suspensions")
+    assert settings.suspension_notice_max_age_days == 7
+    out = run(session_factory, settings, at(2026, 7, 10, 9), "suspension_notices")  # 8 days after
+    assert out["suspension_notices_queued"] == 0
+    assert _notices(session, ids["old"], notices.SUSPENSION_NOTICE) == []

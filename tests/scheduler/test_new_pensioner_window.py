@@ -42,7 +42,7 @@ def test_joining_after_the_close_gives_a_window_of_ones_own(
     newcomer = _join(session, settings, 1, date(2026, 12, 1))  # own window: 1 December – 30 January
     session.commit()
 
-    out = run(session_factory, settings, at(2026, 12, 1), "reminders", "suspensions")
+    out = run(session_factory, settings, at(2026, 12, 1), "reminders", "suspensions", "suspension_notices")
     assert out == {"now": out["now"], "reminders_queued": 1, "suspended": 0, "suspension_notices_queued": 0}
     assert reminder_kinds(session, newcomer) == [("reminder_open", "13800000001")]
     run(session_factory, settings, at(2026, 12, 31), "reminders")  # 30 days before 30 January

@@ -104,6 +104,9 @@ def test_scheduler_jobs_have_fixed_ids(tmp_path, settings: Settings) -> None:
         ids = sorted(j.id for j in sched.get_jobs())
         job = sched.get_job("sweep:reminders")
         assert job is not None and job.coalesce and job.misfire_grace_time == settings.scheduler_misfire_grace_seconds
+        notices = sched.get_job("sweep:suspension_notices")  # after the suspension sweep it reads
+        start = settings.sweep_hour * 60 + settings.sweep_minute + 30
+        assert f"hour='{start // 60}', minute='{start % 60}'" in str(notices.trigger), notices.trigger
         sched.shutdown(wait=False)
     assert ids == sorted(
         f"sweep:{n}"
@@ -111,6 +114,7 @@ def test_scheduler_jobs_have_fixed_ids(tmp_path, settings: Settings) -> None:
             "home_visits",
             "reminders",
             "suspensions",
+            "suspension_notices",
             "outbox",
             "purge_evidence",
             "purge_outbox",
