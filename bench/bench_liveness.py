@@ -76,7 +76,9 @@ def shipped(jpegs: list[bytes], times: list[int], templates: dict[str, np.ndarra
     if dlib:
         probes = analysed.result.track_encodings
         return analysed, model_decision.decide("dlib", probes, [templates["dlib"]], cohort=None, config=configs.dlib)
-    return analysed, model_decision.decide("sface", analysed.sface, [templates["sface"]], cohort=None, config=configs.sface)
+    return analysed, model_decision.decide(
+        "sface", analysed.sface, [templates["sface"]], cohort=None, config=configs.sface
+    )
 
 
 def floor_parts(jpegs: list[bytes], analysed: Any) -> dict[str, Callable[[], Any]]:
@@ -152,9 +154,7 @@ def main() -> None:
         dlib_part = part if name.startswith("dlib descriptor") else dlib_part
         print(f"  {name:<40} {part:.3f}")
     print(f"  {'raw floor, sum':<40} {total:.3f}")
-    print(
-        f"SFace pensioner's job over the floor without dlib descriptors: {median - total + dlib_part:.3f} core-s"
-    )
+    print(f"SFace pensioner's job over the floor without dlib descriptors: {median - total + dlib_part:.3f} core-s")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

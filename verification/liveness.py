@@ -21,8 +21,8 @@ import numpy as np
 from verification import face as face_mod
 from verification import models as face_models
 from verification.config import VerificationConfig
-from verification.pad import MAX_EVIDENCE_FRAMES
 from verification.landmarks import LEFT_EYE, RIGHT_EYE, eye_aspect_ratios, mouth_aspect_ratio
+from verification.pad import MAX_EVIDENCE_FRAMES
 from verification.pose import head_pose
 
 ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right")
@@ -646,10 +646,10 @@ def _encode_track(
     if face_models.SFaceModel.name not in models:
         encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in order}
         return _Identity(order, encodings, [], _largest_step(order, encodings, _euclidean), "dlib")
-    sface = {}
+    sface: dict[int, EvidenceFace] = {}
     for k in order:
-        found = sface_on_track(frames[track.valid[k]], track.boxes[k], track.points[k], config)
-        sface[k] = dataclasses.replace(found, index=track.valid[k])
+        face = sface_on_track(frames[track.valid[k]], track.boxes[k], track.points[k], config)
+        sface[k] = dataclasses.replace(face, index=track.valid[k])
     vectors = {k: e.vector for k, e in sface.items()}
     worst = _largest_step(order, vectors, face_models.cosine_distance)
     found = [sface[k] for k in order]
