@@ -333,14 +333,15 @@ class User(threading.Thread):
 
 
 def job_floor(frames: list[bytes], times: list[int], repeat: int = 3) -> float:
-    """Median core-seconds of one answer's face-pool job (liveness + SFace + PAD) run inline on one core."""
+    """Median core-seconds of one answer's face-pool job (liveness + SFace + PAD) run inline on one core, as for
+    the load pensioners (SFace decides: no dlib descriptor)."""
     from faces.liveness import analyse_submission
 
     cv2.setNumThreads(1)
     runs = []
     for _ in range(repeat + 1):
         start = time.process_time()
-        analyse_submission(frames, times, None, ["blink"], 2_000_000, 30_000_000, True, True)
+        analyse_submission(frames, times, None, ["blink"], 2_000_000, 30_000_000, True, True, False, False)
         runs.append(time.process_time() - start)
     return statistics.median(runs[1:])
 

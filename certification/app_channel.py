@@ -15,7 +15,7 @@ from core.settings import Settings
 from faces import liveness
 from faces import matching as face_matching
 from faces import service as face_service
-from faces.errors import Locked, RecordingRejected
+from faces.errors import Locked, NotEnrolled, RecordingRejected
 from faces.liveness import AnalysedSubmission
 from models import Certification, LivenessChallenge, Pensioner, VerificationAttempt
 from models.enums import AppDecision, AppReason, AttemptDecision, CertificationChannel
@@ -178,6 +178,10 @@ def _analyse(
     """The analysis and its reasons (replayed_frames: a certified answer's frames again); undecodable → rejected attempt."""
     frames, timestamps_ms, video, mirrored = recording  # mirrored: the frames are the app's selfie preview
     try:
+        models = face_matching.probe_models(session=session, settings=settings, pensioner_id=attempt.pensioner_id)
+    except NotEnrolled:
+        models = None  # the match step says so after the analysis, as before
+    try:
         analysed = liveness.analyse_recording(
             settings=settings,
             actions=list(challenge.actions),
@@ -185,6 +189,7 @@ def _analyse(
             timestamps_ms=timestamps_ms,
             video=video,
             mirrored=mirrored,
+            models=models,
         )
     except RecordingRejected as exc:
         attempt.reasons = [exc.code]
@@ -213,7 +218,9 @@ def _decide(
 ) -> tuple[AppDecision, face_matching.ModelMatch | None]:
     """Liveness, then anti-spoofing, then the 1:1 match of the deciding model (adds to `reasons`)."""
     result = analysed.result
-    if result is None or not result.passed or AppReason.REPLAYED_FRAMES in reasons or not result.track_encodings:
+    if result is None or not result.passed or AppReason.REPLAYED_FRAMES in reasons:
+        return AppDecision.LIVENESS_FAILED, None
+    if not (result.track_encodings or analysed.sface):
         return AppDecision.LIVENESS_FAILED, None
     if analysed.pad_real is not None and analysed.pad_real < settings.face_pad_real_threshold:
         reasons.append(AppDecision.PRESENTATION_ATTACK.value)

@@ -31,7 +31,7 @@ from faces.errors import (
     TooManyFrames,
     UnknownAction,
 )
-from faces.matching import SFACE
+from faces.matching import DLIB, SFACE
 from models import LivenessChallenge, Pensioner, ReplaySignature
 from models.enums import AppDecision
 from verification.config import VerificationConfig
@@ -184,8 +184,13 @@ def analyse_submission(
     sface: bool = False,
     pad: bool = False,
     mirrored: bool = False,
+    dlib: bool = True,
 ) -> AnalysedSubmission:
     """Decode frames or video, run the liveness analysis, SFace and anti-spoofing on its best frames (face pool).
+
+    With ``sface`` the track's identity check runs on SFace vectors (which are the evidence vectors too) and
+    dlib encodes the best frames only when ``dlib`` asks for it (the pensioner is still decided by dlib, or
+    SFace found no face of its own); without ``sface`` dlib does both, as before.
 
     ``mirrored``: the app sent its selfie preview (flipped left-right); the frames are flipped back first,
     so that head turns keep the person's own direction and the match, anti-spoofing and replay hashes see
@@ -204,10 +209,13 @@ def analyse_submission(
         return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))
     if mirrored:
         rgb = [np.ascontiguousarray(f[:, ::-1]) for f in rgb]
-    result = analyse_sequence(rgb, times, actions, config=config)
+    models = (SFACE, *((DLIB,) if dlib else ())) if sface else (DLIB,)
+    result = analyse_sequence(rgb, times, actions, config=config, models=models)
     signatures = pack_signatures(face_signatures(rgb, result.landmarks), times) if result.landmarks else b""
     result.landmarks = []  # not needed past this point; keeps the answer from the face pool small
-    vectors, pad_real = frame_evidence(rgb, result.encoded_frame_indices, sface=sface, pad=pad)
+    found = {e.index: (e.detected, e.vector) for e in result.sface_faces} if sface else None
+    result.sface_faces = []
+    vectors, pad_real = frame_evidence(rgb, result.encoded_frame_indices, sface=sface, pad=pad, found=found)
     return AnalysedSubmission(result=result, signatures=signatures, sface=vectors, pad_real=pad_real)
 
 
@@ -219,9 +227,16 @@ def analyse_recording(
     timestamps_ms: list[int],
     video: bytes | None,
     mirrored: bool = False,
+    models: tuple[str, ...] | None = None,
 ) -> AnalysedSubmission:
-    """Liveness result, replay signatures, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable."""
-    sface = SFACE in face_matching.active_models(settings)
+    """Liveness result, replay signatures, SFace vectors and P(real), from the face pool; RecordingRejected if undecodable.
+
+    ``models``: the probe models the pensioner's decision needs (``faces.matching.probe_models``); default all
+    active models.
+    """
+    active = face_matching.active_models(settings)
+    wanted = set(active if models is None else models) & set(active)
+    sface = SFACE in active
     analysed = facepool.run(
         analyse_submission,
         frames,
@@ -233,6 +248,7 @@ def analyse_recording(
         sface,
         settings.face_pad_enabled,
         mirrored,
+        DLIB in wanted,
     )
     if analysed.error is not None:
         raise RecordingRejected(*analysed.error)

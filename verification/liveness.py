@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -19,8 +19,10 @@ import cv2
 import numpy as np
 
 from verification import face as face_mod
+from verification import models as face_models
 from verification.config import VerificationConfig
 from verification.landmarks import LEFT_EYE, RIGHT_EYE, eye_aspect_ratios, mouth_aspect_ratio
+from verification.pad import MAX_EVIDENCE_FRAMES
 from verification.pose import head_pose
 
 ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right")
@@ -48,6 +50,13 @@ class LivenessConfig:
     same_person_distance: float = (
         0.5  # blink video: max same-person distance in a 3 s window 0.20-0.24; strangers > 0.6
     )
+    # The same check on SFace vectors (cosine distance) whenever SFace is computed (docs/liveness.md): at most
+    # this far, one person (real windows 0.01-0.49, East-Asian strangers match below 0.55 at FMR 0.08 %) ...
+    sface_same_person_distance: float = 0.3
+    # ... beyond this, a switch (switch cases 0.63-1.13); between the two dlib decides as before (a film cut
+    # read 0.45 by SFace and 0.58 by dlib; a real turn 0.47 / 0.39).
+    sface_switch_distance: float = 0.6
+    min_track_iou: float = 0.3  # YuNet's face is the track's face when its box overlaps the dlib box this much
     # Blink: eye aspect ratio relative to the person's own open-eye EAR.
     open_eye_percentile: float = 90.0  # baseline = this percentile of EAR over the track
     eye_closed_ratio: float = 0.75  # blink video: open 0.33-0.37, closed 0.13-0.18; 2 frames at 15 fps
@@ -157,6 +166,15 @@ class ActionStep:
     peak_ms: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceFace:
+    """SFace on one encoded frame: YuNet's face on the track's box (None when YuNet missed it) and its vector."""
+
+    index: int  # input frame
+    detected: face_models.DetectedFace | None
+    vector: np.ndarray  # L2-normalised; without YuNet's face, aligned on the 68 landmarks (identity check only)
+
+
 @dataclass(slots=True)
 class LivenessResult:
     """Outcome of ``analyse_sequence``; ``reasons`` are stable codes (keys of ``ADVICE``)."""
@@ -172,6 +190,8 @@ class LivenessResult:
     mar: list[float | None] = field(default_factory=list)
     yaw: list[float | None] = field(default_factory=list)
     max_track_distance: float | None = None
+    identity_model: str = "dlib"  # the model whose vectors decided person_switch
+    sface_faces: list[EvidenceFace] = field(default_factory=list)  # SFace on the encoded frames (identity sface)
     nonrigid_motion: float | None = None
     landmarks: list[np.ndarray | None] = field(default_factory=list)  # 68 points per input frame (replay check)
 
@@ -562,24 +582,85 @@ def _track_breaks(frames: list[np.ndarray], track: _Track, config: LivenessConfi
     return out
 
 
+def _box_iou(box: face_models.XYWH, track_box: face_mod.Box) -> float:
+    """Intersection over union of a detector box (x, y, w, h) and a track box (top, right, bottom, left)."""
+    top, right, bottom, left = track_box
+    width = max(0.0, min(box[0] + box[2], right) - max(box[0], left))
+    height = max(0.0, min(box[1] + box[3], bottom) - max(box[1], top))
+    inter = width * height
+    union = box[2] * box[3] + max(0, right - left) * max(0, bottom - top) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def sface_on_track(rgb: np.ndarray, box: face_mod.Box, points: np.ndarray, config: LivenessConfig) -> EvidenceFace:
+    """SFace vector of the track's face in one frame: YuNet's face on the track box, else aligned on the 68 points."""
+    model = face_models.sface_model()
+    on_track = [f for f in model.detect(rgb) if _box_iou(f.box, box) >= config.min_track_iou]
+    if on_track:
+        found = max(on_track, key=lambda f: _box_iou(f.box, box))
+        return EvidenceFace(-1, found, model.embed(model.align(rgb, found)))
+    top, right, bottom, left = box
+    xywh = (float(left), float(top), float(right - left), float(bottom - top))
+    standin = face_models.DetectedFace(xywh, face_models.five_from_68(points), 0.0, points)
+    return EvidenceFace(-1, None, model.embed(model.align(rgb, standin)))
+
+
+def _largest_step(order: list[int], vectors: dict[int, np.ndarray], distance: Callable[..., float]) -> float:
+    """Largest distance between consecutive encoded positions and from the first one."""
+    worst = 0.0
+    for a, b in itertools.pairwise(order):
+        worst = max(worst, distance(vectors[a], vectors[b]))
+    for k in order[1:]:
+        worst = max(worst, distance(vectors[k], vectors[order[0]]))
+    return worst
+
+
+def _euclidean(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(b - a))
+
+
+@dataclass(slots=True)
+class _Identity:
+    """The track's identity check: encoded positions, dlib encodings, SFace faces and the largest distance."""
+
+    order: list[int]
+    encodings: dict[int, np.ndarray]
+    sface: list[EvidenceFace]
+    worst: float
+    model: str
+
+
 def _encode_track(
-    frames: list[np.ndarray], track: _Track, best_positions: list[int], config: LivenessConfig
-) -> tuple[list[int], dict[int, np.ndarray], float]:
-    """Encoded positions, their encodings and the largest identity distance along the track.
+    frames: list[np.ndarray], track: _Track, best_positions: list[int], config: LivenessConfig, models: Sequence[str]
+) -> _Identity:
+    """Encoded positions, their vectors and the largest identity distance along the track.
 
     An unbroken track is one person (boxes move like a head, crops change like a face), so only the best
-    frames, both sides of every break and a frame every encode_every_ms are encoded (docs/load.md).
+    frames, both sides of every break and a frame every encode_every_ms are encoded (docs/load.md). With
+    SFace among ``models`` the identity check runs on SFace vectors (YuNet + SFace ~40 ms a frame against
+    dlib's ~85 ms descriptor) and dlib encodes the best frames only, when ``models`` asks for dlib; when
+    SFace's distance is neither clearly one person nor clearly two, dlib encodes every position and decides.
     """
     to_encode = set(best_positions) | _track_breaks(frames, track, config)
     order = sorted(_fill(to_encode, track.times, config.encode_every_ms))
-    encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in order}
-    first = encodings[order[0]]
-    worst = 0.0
-    for a, b in itertools.pairwise(order):
-        worst = max(worst, float(np.linalg.norm(encodings[b] - encodings[a])))
-    for k in order[1:]:
-        worst = max(worst, float(np.linalg.norm(encodings[k] - first)))
-    return order, encodings, worst
+    if face_models.SFaceModel.name not in models:
+        encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in order}
+        return _Identity(order, encodings, [], _largest_step(order, encodings, _euclidean), "dlib")
+    sface: dict[int, EvidenceFace] = {}
+    for k in order:
+        face = sface_on_track(frames[track.valid[k]], track.boxes[k], track.points[k], config)
+        sface[k] = dataclasses.replace(face, index=track.valid[k])
+    vectors = {k: e.vector for k, e in sface.items()}
+    worst = _largest_step(order, vectors, face_models.cosine_distance)
+    found = [sface[k] for k in order]
+    if config.sface_same_person_distance < worst <= config.sface_switch_distance:  # SFace unsure: dlib decides
+        encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in order}
+        return _Identity(order, encodings, found, _largest_step(order, encodings, _euclidean), "dlib")
+    # dlib also when SFace has no vector of its own on the evidence frames: the caller then decides with dlib.
+    own = any(sface[k].detected is not None for k in order[:MAX_EVIDENCE_FRAMES])
+    dlib_positions = best_positions if "dlib" in models or not own else []
+    encodings = {k: face_mod.encode(frames[track.valid[k]], track.boxes[k]) for k in dlib_positions}
+    return _Identity(order, encodings, found, worst, face_models.SFaceModel.name)
 
 
 def analyse_sequence(
@@ -588,8 +669,14 @@ def analyse_sequence(
     actions: list[str],
     *,
     config: LivenessConfig | None = None,
+    models: Sequence[str] = ("dlib",),
 ) -> LivenessResult:
-    """Check that one person performs ``actions`` in order across ``frames`` (RGB, capture times in ms)."""
+    """Check that one person performs ``actions`` in order across ``frames`` (RGB, capture times in ms).
+
+    ``models``: the face models the caller needs vectors of. With "sface" the identity check (person_switch)
+    runs on SFace vectors, returned in ``sface_faces``; dlib encodes the best frames only when "dlib" is asked
+    for too (``track_encodings``). Without "sface" the check runs on dlib encodings, as it always did.
+    """
     config = config or LivenessConfig()
     problems = _check_input(frames, timestamps_ms, actions, config)
     if problems:
@@ -613,8 +700,9 @@ def analyse_sequence(
     best_positions = _spread_best(_best_candidates(frames, track, config), track.times, config.fusion_frames)
     if not best_positions:
         reasons.append("no_good_frame")
-    order, encodings, worst = _encode_track(frames, track, best_positions, config)
-    if worst > config.same_person_distance:
+    identity = _encode_track(frames, track, best_positions, config, models)
+    limit = config.sface_same_person_distance if identity.model == "sface" else config.same_person_distance
+    if identity.worst > limit:
         reasons.append("person_switch")
 
     return LivenessResult(
@@ -622,13 +710,15 @@ def analyse_sequence(
         reasons=reasons,
         steps=steps,
         best_frame_index=track.valid[best_positions[0]] if best_positions else None,
-        track_encodings=[encodings[k] for k in best_positions],
-        encoded_frame_indices=[track.valid[k] for k in order],
+        track_encodings=[identity.encodings[k] for k in best_positions if k in identity.encodings],
+        encoded_frame_indices=[track.valid[k] for k in identity.order],
         faces_per_frame=faces_per_frame,
         ear=track.per_frame(track.ear, n),
         mar=track.per_frame(track.mar, n),
         yaw=track.per_frame(track.yaw, n),
-        max_track_distance=worst,
+        max_track_distance=identity.worst,
+        identity_model=identity.model,
+        sface_faces=identity.sface,
         nonrigid_motion=nonrigid,
         landmarks=points,
     )

@@ -30,6 +30,8 @@ from verification.liveness import (
 from verification.pad import frame_evidence
 from verification.video import VideoLimits, decode_video_file
 
+SHIPPED_MODELS = ("sface", "dlib")  # the service with both models active: SFace identity check, dlib vectors too
+
 
 @dataclass(frozen=True, slots=True)
 class Case:
@@ -106,15 +108,24 @@ def _replays(
 
 
 def evaluate_case(
-    case: Case, *, config: LivenessConfig, face_config: VerificationConfig, pad_threshold: float | None = None
+    case: Case,
+    *,
+    config: LivenessConfig,
+    face_config: VerificationConfig,
+    pad_threshold: float | None = None,
+    models: tuple[str, ...] = SHIPPED_MODELS,
 ) -> dict[str, Any]:
-    """Run liveness (+ replay check, + anti-spoofing when pad_threshold is set, + 1:1 match when enrol.jpg exists)."""
+    """Run liveness (+ replay check, + anti-spoofing when pad_threshold is set, + 1:1 match when enrol.jpg exists).
+
+    ``models``: as the service asks (SFace identity check; dlib for the match below); ("dlib",) is the old check.
+    """
     frames, times = load_case_frames(case.path)
-    result = analyse_sequence(frames, times, case.actions, config=config)
+    result = analyse_sequence(frames, times, case.actions, config=config, models=models)
     reasons = list(result.reasons)
     pad_real = None
     if pad_threshold is not None:  # the app's step: median P(real) of the evidence frames (verification.pad)
-        _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True)
+        found = {e.index: (e.detected, e.vector) for e in result.sface_faces}
+        _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True, found=found)
         if pad_real is not None and pad_real < pad_threshold:
             reasons.append("presentation_attack")
     if case.replay_of is not None and _replays(frames, times, result, case.replay_of, config):
@@ -137,6 +148,8 @@ def evaluate_case(
         "reasons": reasons,
         "match": match,
         "pad_real": pad_real,
+        "identity_model": result.identity_model,
+        "track_distance": result.max_track_distance,
         "frames": len(frames),
         "steps": [
             {"action": s.action, "detected": s.detected, "frame": s.peak_index, "ms": s.peak_ms} for s in result.steps

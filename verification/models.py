@@ -116,7 +116,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _five_from_68(points: np.ndarray) -> np.ndarray:
+def five_from_68(points: np.ndarray) -> np.ndarray:
     """Eye centres, nose tip and mouth corners from the 68 iBUG points, in YuNet's order."""
     return np.array(
         [points[36:42].mean(0), points[42:48].mean(0), points[30], points[48], points[54]], dtype=np.float64
@@ -138,7 +138,7 @@ class DlibFaceModel:
         for top, right, bottom, left in dlib_face.detect_faces(rgb, config=self.config):
             points = dlib_face.landmarks(rgb, (top, right, bottom, left))
             box = (float(left), float(top), float(right - left), float(bottom - top))
-            faces.append(DetectedFace(box, _five_from_68(points), 1.0, points))
+            faces.append(DetectedFace(box, five_from_68(points), 1.0, points))
         return faces
 
     def align(self, rgb: np.ndarray, face: DetectedFace) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from verification import model_files
 from verification.errors import VerificationError
 from verification.image import downscale
-from verification.models import XYWH, embed_face, sface_model
+from verification.models import XYWH, DetectedFace, embed_face, sface_model
 
 # (model file, crop scale around the face box); from the models' published inference code.
 PAD_MODELS = ((model_files.MINIFASNET_V2, 2.7), (model_files.MINIFASNET_V1SE, 4.0))
@@ -112,19 +113,31 @@ def presentation_score(rgb: np.ndarray, face_box: XYWH) -> float:
 
 
 def frame_evidence(
-    rgb: list[np.ndarray], indices: list[int], *, sface: bool, pad: bool, max_frames: int = MAX_EVIDENCE_FRAMES
+    rgb: list[np.ndarray],
+    indices: list[int],
+    *,
+    sface: bool,
+    pad: bool,
+    max_frames: int = MAX_EVIDENCE_FRAMES,
+    found: Mapping[int, tuple[DetectedFace | None, np.ndarray]] | None = None,
 ) -> tuple[list[np.ndarray], float | None]:
     """SFace vectors and the median P(real) of a recording's evidence frames (the liveness analysis's encoded
-    frames, at most max_frames); a frame where YuNet finds no face is left out. The app's decision uses these."""
+    frames, at most max_frames); a frame where YuNet finds no face is left out. The app's decision uses these.
+    ``found``: YuNet's face and the SFace vector per frame index when the liveness analysis made them already."""
     if not (sface or pad):
         return [], None
     vectors: list[np.ndarray] = []
     scores: list[float] = []
     for index in indices[:max_frames]:
-        try:
-            detected, vector = embed_face(sface_model(), rgb[index])
-        except VerificationError:
-            continue
+        if found is not None and index in found:
+            detected, vector = found[index]
+            if detected is None:
+                continue  # YuNet found no face there: its vector was aligned on dlib's points, not evidence
+        else:
+            try:
+                detected, vector = embed_face(sface_model(), rgb[index])
+            except VerificationError:
+                continue
         if sface:
             vectors.append(vector)
         if pad:

@@ -63,8 +63,9 @@ def replay_case(
     frames: list[Any], times: list[int], actions: list[str], *, name: str, pad_threshold: float
 ) -> dict[str, Any]:
     """One window of the screen replay answered as the app's liveness answer (liveness, then anti-spoofing)."""
-    result = analyse_sequence(frames, times, actions, config=LivenessConfig())
-    _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True)
+    result = analyse_sequence(frames, times, actions, config=LivenessConfig(), models=("sface",))
+    found = {e.index: (e.detected, e.vector) for e in result.sface_faces}
+    _, pad_real = frame_evidence(frames, result.encoded_frame_indices, sface=False, pad=True, found=found)
     pad_refuses = pad_real is not None and pad_real < pad_threshold
     refused_by = (
         "liveness:" + ",".join(result.reasons)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from certification import seasons as season_service
 from faces import liveness
+from faces import matching as face_matching
 from faces import service as face_service
 from models import Certification, LivenessChallenge, ReplaySignature, VerificationAttempt
 from tests import factories as f
@@ -413,3 +414,81 @@ def test_a_mirrored_recording_of_a_left_turn_answers_turn_left_with_the_flag(
     body = answer(["turn_left"], "unflagged-left", None)
     assert body["decision"] == "liveness_failed" and "action_missing:turn_left" in body["reasons"], body
     assert session.scalar(select(func.count()).select_from(Certification)) == 1
+
+
+class _CountingEncoder:
+    """dlib's ResNet encoder, counting its descriptor calls."""
+
+    def __init__(self, real) -> None:
+        self.real, self.calls = real, 0
+
+    def compute_face_descriptor(self, *args, **kwargs):
+        self.calls += 1
+        return self.real.compute_face_descriptor(*args, **kwargs)
+
+
+def _enrolled(session, settings, clock, video, cohort=None) -> object:
+    f.seed_regions(session)
+    p = f.pensioner(session)
+    if cohort is not None:
+        f.enrol_cohort(session, settings, cohort)
+    season_service.create_season(session=session, settings=settings, year=2026)
+    enrol_frame = _jpeg(video.frames[next(i for i, t in enumerate(video.timestamps_ms) if t >= 11000)])
+    face_service.enrol(
+        session=session,
+        settings=settings,
+        pensioner_id=p.id,
+        photos=[enrol_frame],
+        source="counter",
+        consent_method="paper_form",
+        staff_id=None,
+        now=clock.now,
+    )
+    session.commit()
+    return p
+
+
+def test_an_sface_pensioners_answer_runs_no_dlib_descriptor(client, session, settings, blink, clock, monkeypatch):
+    """SFace decides for a pensioner with an SFace template: the identity check and the match use SFace only."""
+    from face_recognition import api as fr
+
+    _, video = blink
+    p = _enrolled(session, settings, clock, video)
+    counting = _CountingEncoder(fr.face_encoder)
+    monkeypatch.setattr(fr, "face_encoder", counting)
+    hdr = f.pensioner_token(client, session, p)
+    frames, times = _window(video, 0)
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    body = _submit(client, hdr, cid, frames, times, "sface-only").json()
+    assert body["decision"] == "certified", body
+    assert counting.calls == 0
+
+
+def test_a_legacy_dlib_pensioners_answer_is_decided_by_dlib(
+    client, session, settings, blink, clock, cohort, monkeypatch
+):
+    """A pensioner enrolled before SFace (dlib templates only) is still decided by dlib on the best frames."""
+    from face_recognition import api as fr
+
+    _, video = blink
+    settings.face_models = "dlib"
+    p = _enrolled(session, settings, clock, video, cohort)
+    settings.face_models = "dlib,sface"
+    counting = _CountingEncoder(fr.face_encoder)
+    monkeypatch.setattr(fr, "face_encoder", counting)
+    deciding: list[str] = []
+    real_match = face_matching.match
+
+    def seen(**kwargs):
+        decided = real_match(**kwargs)
+        deciding.append(decided.model)
+        return decided
+
+    monkeypatch.setattr(face_matching, "match", seen)
+    hdr = f.pensioner_token(client, session, p)
+    frames, times = _window(video, 0)
+    cid = _challenge(client, session, hdr, ["blink", "blink"])
+    body = _submit(client, hdr, cid, frames, times, "dlib-legacy").json()
+    assert body["decision"] == "certified", body
+    assert counting.calls >= 3  # the fused best frames (more when SFace's track distance was unsure)
+    assert deciding == ["dlib"]

@@ -410,3 +410,47 @@ def test_best_frames_come_from_each_third_when_they_can() -> None:
     assert {times[k] // 1000 for k in chosen} == {0, 1, 2}
     only_early = [(k, 1.0) for k in range(5)]
     assert sorted(_spread_best(only_early, times, 3)) == [0, 1, 2]
+
+
+def _other_person(shape: tuple[int, ...], times: list[int]) -> list[np.ndarray]:
+    """Frames of another real person (the East-Asian woman's recording), at the blink video's frame size."""
+    whole = VideoLimits(max_bytes=500 * 2**20, max_duration_ms=600_000, max_decoded_frames=100_000)
+    video = decode_video((FACES / "video/actions/east_asian_woman_blinks.mp4").read_bytes(), limits=whole)
+    frames, _ = subsample(video.frames, video.timestamps_ms, 15)
+    height, width = shape[:2]
+    scale = min(width / frames[0].shape[1], height / frames[0].shape[0])
+    out = []
+    for f in frames[: len(times)]:
+        small = cv2.resize(f, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        canvas = np.zeros(shape, dtype=np.uint8)
+        canvas[: small.shape[0], : small.shape[1]] = small
+        out.append(canvas)
+    return out
+
+
+@needs_faces
+def test_sface_identity_check_sees_one_real_person_and_a_switch_to_another(blink_video: DecodedVideo) -> None:
+    """With SFace asked for, person_switch is decided on SFace vectors; dlib runs only when asked (or unsure)."""
+    frames, times = _window(blink_video, 0)
+    alone = analyse_sequence(frames, times, ["blink"], config=CONFIG, models=("sface",))
+    assert alone.passed, alone.reasons
+    assert alone.identity_model == "sface" and alone.max_track_distance is not None
+    assert alone.max_track_distance <= CONFIG.sface_same_person_distance
+    assert alone.track_encodings == []  # an SFace pensioner's answer runs no dlib descriptor
+    assert [e.index for e in alone.sface_faces] == alone.encoded_frame_indices
+    assert all(e.detected is not None for e in alone.sface_faces)
+    both = analyse_sequence(frames, times, ["blink"], config=CONFIG, models=("sface", "dlib"))
+    assert both.passed and len(both.track_encodings) == CONFIG.fusion_frames
+
+    # Two real people in real frames: the man of the blink video, then the woman of another recording.
+    other = _other_person(frames[0].shape, times)
+    half = len(frames) // 2
+    switched = frames[:half] + other[half:]
+    result = analyse_sequence(switched, times, ["blink"], config=CONFIG, models=("sface",))
+    assert "person_switch" in result.reasons, (result.reasons, result.max_track_distance)
+    assert result.identity_model == "sface" and result.max_track_distance > CONFIG.sface_switch_distance
+    # When SFace's distance is in the unsure band, dlib encodes the track and decides: still a switch.
+    unsure = LivenessConfig(sface_switch_distance=2.0)
+    deferred = analyse_sequence(switched, times, ["blink"], config=unsure, models=("sface",))
+    assert deferred.identity_model == "dlib" and "person_switch" in deferred.reasons
+    assert deferred.max_track_distance is not None and deferred.max_track_distance > CONFIG.same_person_distance
