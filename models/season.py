@@ -70,6 +70,8 @@ class Certification(Base):
     evidence: Mapped[dict[str, Any] | None]
     # Rolling policy: the due date this certification replaced (restored when it is withdrawn).
     replaced_due_date: Mapped[date | None]
+    # A passive import's run (the target id of its one `life_evidence.imported` audit event, target type import).
+    import_run: Mapped[str | None] = mapped_column(String(32))
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     withdrawal_reason: Mapped[str | None] = mapped_column(String(500))
