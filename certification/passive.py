@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     case,
     func,
+    insert,
     literal,
     select,
     union_all,
@@ -41,7 +42,6 @@ from core.csvfile import read_rows, stream_rows
 from core.settings import Settings
 from messaging import notices
 from models import LifeEvidence, Pensioner, bulk
-from models.engine import dialect_insert
 from models.enums import PensionStatus
 
 # Data a city may compare against; anything else in a file is a mistake or an attack, refused per row.
@@ -172,18 +172,26 @@ def _refuse_rows(session: Session, refusals: Select[Any] | CompoundSelect[Any]) 
 
 
 def _store_evidence(*, session: Session, staging: Table, now: datetime) -> int:
-    """Every row into life_evidence (a row already there, or twice in the file, is a duplicate); returns stored."""
+    """Every row into life_evidence (a row already there, or twice in the file, is a duplicate); returns stored.
+
+    A plain INSERT of the rows not stored yet (an anti-join; the file's first row of each), not ON CONFLICT: the
+    speculative insertion cost 5 s of 11 s for a million rows on PostgreSQL. Concurrent imports are serialised
+    by a table lock there (SHARE ROW EXCLUSIVE: readers go on); SQLite has one writer.
+    """
+    if bulk.is_postgresql(session):
+        session.connection().exec_driver_sql("LOCK TABLE life_evidence IN SHARE ROW EXCLUSIVE MODE")
     s = staging.c
-    stmt = (
-        dialect_insert(session, LifeEvidence)
-        .from_select(
-            ["pensioner_id", "evidence_date", "source", "imported_at"],
-            select(Pensioner.id, s.evidence_date, s.source, literal(now, LifeEvidence.__table__.c.imported_at.type))
-            .join(Pensioner, _person(staging))
-            .where(s.line > 0)  # SQLite: an upsert's SELECT needs a WHERE to parse
-            .order_by(s.line),
-        )
-        .on_conflict_do_nothing(index_elements=["pensioner_id", "evidence_date", "source"])
+    e = LifeEvidence
+    stored = select(e.id).where(
+        e.pensioner_id == Pensioner.id, e.evidence_date == s.evidence_date, e.source == s.source
+    )
+    stmt = insert(LifeEvidence).from_select(
+        ["pensioner_id", "evidence_date", "source", "imported_at"],
+        select(Pensioner.id, s.evidence_date, s.source, literal(now, LifeEvidence.__table__.c.imported_at.type))
+        .join(Pensioner, _person(staging))
+        .where(~stored.exists())
+        .group_by(Pensioner.id, s.evidence_date, s.source)
+        .order_by(func.min(s.line)),
     )
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
