@@ -73,7 +73,11 @@ def plan_table(session: Session) -> Table:
 
 
 def fill_plan(*, session: Session, settings: Settings, plan: Table, candidates: Any, today: date, oldest: date) -> None:
-    """Plan rows from `candidates` (pensioner_id, evidence_date, source): status, season, window check, standing cert."""
+    """Plan rows from `candidates` (pensioner_id, evidence_date, source): status, season, window, standing cert.
+
+    Each person to certify gets their certification's id here (PostgreSQL: the id sequence; SQLite: after the
+    AUTOINCREMENT high mark, which the single writer holds): no join back from certification afterwards.
+    """
     d = candidates.c.evidence_date
     year, in_window = _season_and_window(session=session, settings=settings, evidence_date=d, today=today)
     existing = (
@@ -82,22 +86,42 @@ def fill_plan(*, session: Session, settings: Settings, plan: Table, candidates: 
         .where(Certification.withdrawn_at.is_(None))
         .scalar_subquery()
     )
+    rows = (
+        select(
+            Pensioner.id.label("pensioner_id"),
+            d.label("evidence_date"),
+            candidates.c.source.label("source"),
+            Pensioner.pension_status.label("status"),
+            year.label("season_year"),
+            case((and_(d >= oldest, in_window), 1), else_=0).label("eligible"),
+            existing.label("existing_id"),
+            Pensioner.certification_due_date.label("due"),
+        )
+        .join(candidates, candidates.c.pensioner_id == Pensioner.id)
+        .subquery()
+    )
+    r = rows.c
+    to_certify = and_(r.status.not_in(NOT_CERTIFIABLE), r.eligible == 1, r.existing_id.is_(None))
+    names = ["pensioner_id", "evidence_date", "source", "status", "season_year", "eligible", "existing_id", "due"]
     session.execute(
         plan.insert().from_select(
-            ["pensioner_id", "evidence_date", "source", "status", "season_year", "eligible", "existing_id", "due"],
-            select(
-                Pensioner.id,
-                d,
-                candidates.c.source,
-                Pensioner.pension_status,
-                year,
-                case((and_(d >= oldest, in_window), 1), else_=0),
-                existing,
-                Pensioner.certification_due_date,
-            ).join(candidates, candidates.c.pensioner_id == Pensioner.id),
+            [*names, "certification_id"],
+            select(*(r[n] for n in names), case((to_certify, _next_id(session, to_certify, r.pensioner_id)))),
         )
     )
     bulk.analyze(session, plan.name)
+
+
+def _next_id(session: Session, to_certify: ColumnElement[bool], pensioner_id: Any) -> ColumnElement[int]:
+    """A fresh certification id per row to certify (evaluated only for those rows)."""
+    if bulk.is_postgresql(session):
+        sequence = session.scalar(select(func.pg_get_serial_sequence(Certification.__tablename__, "id")))
+        return func.nextval(literal(sequence))
+    conn = session.connection()
+    high = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'certification'").scalar()
+    top = session.scalar(select(func.max(Certification.id)))
+    base = max(int(high or 0), int(top or 0))
+    return literal(base, Integer) + func.row_number().over(partition_by=to_certify, order_by=pensioner_id)
 
 
 def _season_and_window(
@@ -160,7 +184,7 @@ def certify_plan(
 def _insert_certifications(
     *, session: Session, settings: Settings, plan: Table, where: ColumnElement[bool], now: datetime, import_run: str
 ) -> None:
-    """One certification per person to certify (quoting the run), then each plan row quotes the one it made."""
+    """One certification per person to certify (quoting the run, with the id the plan gave it)."""
     p = plan.c
     columns = ["pensioner_id", "season_year", "certified_at", "channel", "source", "evidence", "import_run"]
     values: list[Any] = [
@@ -175,25 +199,20 @@ def _insert_certifications(
     if settings.season_policy == "rolling":
         columns.append("replaced_due_date")
         values.append(p.due)
-    session.execute(
+    inserted = session.execute(
         dialect_insert(session, Certification)
-        .from_select(columns, select(*values).where(where).order_by(p.pensioner_id))
+        .from_select(["id", *columns], select(p.certification_id, *values).where(where).order_by(p.pensioner_id))
         .on_conflict_do_nothing(
             index_elements=["pensioner_id", "season_year"], index_where=Certification.withdrawn_at.is_(None)
+        ),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount  # type: ignore[attr-defined]
+    planned = int(session.scalar(select(func.count()).where(p.certification_id.is_not(None))) or 0)
+    if int(inserted or 0) != planned:  # another channel certified some meanwhile: their planned ids are void
+        made = select(Certification.id).where(Certification.id == p.certification_id)
+        session.execute(
+            update(plan).where(p.certification_id.is_not(None), ~made.exists()).values(certification_id=None)
         )
-    )
-    # UPDATE … FROM (a join, not a probe per row): the plan quotes the certification each person got.
-    session.execute(
-        update(plan)
-        .where(
-            where,
-            Certification.pensioner_id == p.pensioner_id,
-            Certification.season_year == p.season_year,
-            Certification.withdrawn_at.is_(None),
-            Certification.import_run == import_run,
-        )
-        .values(certification_id=Certification.id)
-    )
     bulk.analyze(session, "certification", plan.name)
 
 
