@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, func, literal, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from certification import lifecycle, passive, seasons
+from certification import certify_many, lifecycle, passive, seasons
 from certification import service as certification
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -416,3 +416,51 @@ def test_death_rejections_are_the_same_rows_and_reasons(session: Session, settin
         (9, "invalid_date"),
         (10, "conflicting_duplicate"),
     ]
+
+
+def test_a_certification_another_channel_commits_meanwhile_wins(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: the import holds it from its first write, nobody certifies meanwhile")
+    f.seed_regions(session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    ids = [f.pensioner(session, phone=f"1384000{i:04d}").id for i in range(3)]
+    session.commit()
+    plan = certify_many.plan_table(session)
+    day = literal(date(2026, 5, 1), Date).label("evidence_date")
+    candidates = select(Pensioner.id.label("pensioner_id"), day, literal("hospital").label("source")).subquery()
+    today = date(2026, 5, 10)
+    certify_many.fill_plan(
+        session=session, settings=settings, plan=plan, candidates=candidates, today=today, oldest=date(2026, 1, 1)
+    )
+    planned = {a: b for a, b in session.execute(select(plan.c.pensioner_id, plan.c.certification_id))}
+    assert None not in planned.values()
+    with session_factory() as counter:  # the counter certifies ids[1] and commits while the import runs
+        certification.record_certification(
+            session=counter, pensioner_id=ids[1], channel="counter", now=at(2026, 5, 10), settings=settings
+        )
+        counter.commit()
+    outcome = certify_many.certify_plan(
+        session=session, settings=settings, plan=plan, now=at(2026, 5, 10, 10), today=today, import_run="r1"
+    )
+    assert (outcome.certified, outcome.already_certified) == (2, 1)
+    after = {a: b for a, b in session.execute(select(plan.c.pensioner_id, plan.c.certification_id))}
+    assert after == {**planned, ids[1]: None}
+    certs = [
+        tuple(r)
+        for r in session.execute(select(Certification.pensioner_id, Certification.id, Certification.import_run))
+    ]
+    assert sorted(certs) == sorted(
+        [
+            (ids[0], planned[ids[0]], "r1"),
+            (ids[2], planned[ids[2]], "r1"),
+            (ids[1], _certification_id(session, ids[1]), None),
+        ]
+    )
+    session.rollback()
+
+
+def _certification_id(session: Session, pensioner_id: int) -> int:
+    """The id of the person's standing certification."""
+    return int(session.scalar(select(Certification.id).where(Certification.pensioner_id == pensioner_id)) or 0)
