@@ -14,7 +14,6 @@ ON DELETE CASCADE never ran). docs/seasons.md "Imports" has the figures.
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_life_evidence_bulk"
