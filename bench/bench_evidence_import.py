@@ -1,6 +1,7 @@
 """Life-evidence import speed: 1,000,000 rows (one per pensioner) on SQLite and PostgreSQL (target < 30 s).
 
     .venv/bin/python bench/bench_evidence_import.py [--db sqlite|postgres|both] [--n 1000000] [--database-url URL]
+        [--scenario season|late] [--deaths N] [--plans] [--timings]
 
 Seeds N pensioners (10% already certified) and queues the season's reminders (16 June). `--scenario season`
 (default) imports on 20 June, inside the window: one `medical_insurance` row per person, 90% certified, their
@@ -9,7 +10,7 @@ pending reminders cancelled. `--scenario late` first runs the suspension sweep (
 case, every follow-up for almost everyone. Printed beside it, in the same run: the raw floor (the same rows COPY/executemany-loaded into a
 staging table and `INSERT … SELECT` into certification with no checks), the CSV parse alone, and the load
 average. `--plans` prints EXPLAIN (QUERY PLAN) of every statement the import runs, from a first run that is
-rolled back (the timed run comes second).
+rolled back (the timed run comes second); `--timings` prints the timed run's statements over 0.2 s.
 """
 
 from __future__ import annotations
@@ -103,6 +104,29 @@ def explain_hook(engine: Engine, plans: list[tuple[str, list[str]]]) -> Any:
     return before
 
 
+def timing_hook(engine: Engine, timings: list[tuple[float, str]]) -> tuple[Any, Any]:
+    """before/after_cursor_execute listeners that record each statement's wall time (executemany included)."""
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        timings.append((time.perf_counter() - conn.info.pop("bench_t0"), " ".join(statement.split())[:200]))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    return before, after
+
+
+def print_timings(kind: str, timings: list[tuple[float, str]], total: float) -> None:
+    """The statements over 0.2 s, slowest first, and what the rest (Python, COPY, small statements) took."""
+    slow = sorted((t for t in timings if t[0] >= 0.2), reverse=True)
+    for secs, sql in slow:
+        print(f"[{kind}]   {secs:6.2f} s  {sql}")
+    rest = total - sum(t for t, _ in slow)
+    print(f"[{kind}]   {rest:6.2f} s  everything else ({len(timings) - len(slow)} statements, parsing, COPY)")
+
+
 def run_deaths(engine: Engine, settings: Settings, count: int) -> tuple[float, dict[str, int]]:
     """Time a deaths file of the first `count` pensioners (died 1 May: months paid after death to list)."""
     with engine.connect() as conn:
@@ -129,7 +153,7 @@ def run_import(engine: Engine, settings: Settings, data: bytes, *, commit: bool)
     return time.perf_counter() - t, result.as_dict()
 
 
-def bench(kind: str, n: int, url: str, plans_wanted: bool) -> None:
+def bench(kind: str, n: int, url: str, plans_wanted: bool, timings_wanted: bool = False) -> None:
     """Seed, then time the floor and the import on one database."""
     with tempfile.TemporaryDirectory() as tmpdir:
         url = fresh_database(kind, url, Path(tmpdir))
@@ -164,10 +188,17 @@ def bench(kind: str, n: int, url: str, plans_wanted: bool) -> None:
             print(f"[{kind}] plan run (rolled back, EXPLAIN before each statement): {secs:.2f} s")
             for sql, lines in plans:
                 print(f"  {sql}\n    " + "\n    ".join(lines))
+        timings: list[tuple[float, str]] = []
+        hooks = timing_hook(engine, timings) if timings_wanted else None
         secs, result = run_import(engine, settings, data, commit=True)
+        if hooks is not None:
+            event.remove(engine, "before_cursor_execute", hooks[0])
+            event.remove(engine, "after_cursor_execute", hooks[1])
         flag = ("met" if secs < 30 else "NOT met") if n >= 1_000_000 else "applies to 1,000,000 rows"
         print(f"[{kind}] import-life-evidence {n:,} rows: {secs:.2f} s (target < 30 s: {flag})   load avg {load()}")
         print(f"[{kind}]   {result}")
+        if hooks is not None:
+            print_timings(kind, timings, secs)
         if DEATHS:
             hook = explain_hook(engine, plans := []) if plans_wanted else None
             secs, out = run_deaths(engine, settings, DEATHS)
@@ -192,6 +223,7 @@ def main() -> None:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="season")
     parser.add_argument("--deaths", type=int, default=0, help="then import a deaths file of this many people")
     parser.add_argument("--plans", action="store_true", help="print the plan of every statement the import runs")
+    parser.add_argument("--timings", action="store_true", help="print the timed import's statements over 0.2 s")
     args = parser.parse_args()
     global NOW, DAY, SUSPEND, DEATHS
     NOW, DAY, SUSPEND = SCENARIOS[args.scenario]
@@ -199,7 +231,7 @@ def main() -> None:
     print(f"scenario {args.scenario}: import at {NOW:%Y-%m-%d}, evidence of {DAY}, suspension sweep first: {SUSPEND}")
     print(f"load avg at start {load()} ({os.cpu_count()} CPUs)")
     for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        bench(kind, args.n, args.database_url, args.plans)
+        bench(kind, args.n, args.database_url, args.plans, args.timings)
 
 
 if __name__ == "__main__":

@@ -683,7 +683,8 @@ def reinstate_many(*, session: Session, people: Subquery, now: datetime, today: 
         Suspension.reinstated_at.is_(None), Suspension.pensioner_id.in_(select(people.c.pensioner_id))
     )
     resumes = today.replace(day=1)
-    for effective in session.scalars(select(Suspension.effective_date).where(open_of_people).distinct()).all():
+    dates = session.scalars(select(Suspension.effective_date).where(open_of_people).distinct()).all()
+    for effective in dates:
         _reinstate_effective(
             session,
             people,
@@ -694,7 +695,12 @@ def reinstate_many(*, session: Session, people: Subquery, now: datetime, today: 
             actor=actor,
         )
     bulk.analyze(session, "reinstatement")  # the audit below probes it per person by certification id
-    _audit_reinstated(session=session, people=people, now=now, actor=actor)
+    suspended = select(Pensioner.id).where(
+        Pensioner.pension_status == _S.value, Pensioner.id.in_(select(people.c.pensioner_id))
+    )
+    # No ledger rows and nobody suspended: nobody to audit (the audit's probe per person cost 1.1 s per million).
+    if dates or session.scalar(select(suspended.exists())):
+        _audit_reinstated(session=session, people=people, now=now, actor=actor)
     to_active = allowed_from(PensionStatus.ACTIVE, Via.CERTIFICATION)
     result = session.execute(
         update(Pensioner)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from core.errors import InvalidInput
 
@@ -41,29 +42,52 @@ def _bad_encoding() -> InvalidInput:
 
 def read_rows(data: bytes, aliases: dict[str, str], required: set[str]) -> tuple[list[tuple[int, dict[str, str]]], str]:
     """Parse to (line number, row) pairs with headers mapped through aliases; checks required columns."""
-    text, encoding = decode_csv_bytes(data)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        header = next(reader, None)
-        if not header:
-            raise InvalidInput("文件为空。", "The file is empty.", code="empty_file")
-        columns = [aliases.get(h.strip().lstrip("\ufeff"), h.strip()) for h in header]
-        missing = required - set(columns)
-        if missing:
-            raise InvalidInput(
-                f"缺少列：{', '.join(sorted(missing))}",
-                f"Missing columns: {', '.join(sorted(missing))}",
-                code="bad_header",
-                detail={"missing": sorted(missing)},
-            )
-        rows: list[tuple[int, dict[str, str]]] = []
-        for values in reader:
-            if not any(v.strip() for v in values):
-                continue
-            row = {col: (values[i].strip() if i < len(values) else "") for i, col in enumerate(columns)}
-            if len(values) > len(columns):
-                row["__extra__"] = "1"
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise InvalidInput(f"CSV格式错误：{exc}", f"Malformed CSV: {exc}", code="malformed_csv") from exc
+    columns, records, encoding = stream_rows(data, aliases, required)
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line, values in records:
+        row = {col: (values[i] if i < len(values) else "") for i, col in enumerate(columns)}
+        if len(values) > len(columns):
+            row["__extra__"] = "1"
+        rows.append((line, row))
     return rows, encoding
+
+
+def _malformed(exc: csv.Error) -> InvalidInput:
+    return InvalidInput(f"CSV格式错误：{exc}", f"Malformed CSV: {exc}", code="malformed_csv")
+
+
+def stream_rows(
+    data: bytes, aliases: dict[str, str], required: set[str]
+) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
+    """(columns, lazy (line number, stripped values) of the non-blank rows, encoding); the header is checked at once.
+
+    A malformed row raises InvalidInput when the iterator reaches it (a bulk load then fails as a whole).
+    """
+    text, encoding = decode_csv_bytes(data)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise _malformed(exc) from exc
+    if not header:
+        raise InvalidInput("文件为空。", "The file is empty.", code="empty_file")
+    columns = [aliases.get(h.strip().lstrip("\ufeff"), h.strip()) for h in header]
+    missing = required - set(columns)
+    if missing:
+        raise InvalidInput(
+            f"缺少列：{', '.join(sorted(missing))}",
+            f"Missing columns: {', '.join(sorted(missing))}",
+            code="bad_header",
+            detail={"missing": sorted(missing)},
+        )
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for values in reader:
+                stripped = [v.strip() for v in values]
+                if any(stripped):
+                    yield reader.line_num, stripped
+        except csv.Error as exc:
+            raise _malformed(exc) from exc
+
+    return columns, records(), encoding

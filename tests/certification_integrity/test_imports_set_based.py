@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, func, literal, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from certification import lifecycle, passive, seasons
+from certification import certify_many, lifecycle, passive, seasons
 from certification import service as certification
 from core.errors import InvalidInput
 from core.settings import Settings
@@ -30,6 +30,9 @@ from tests.certification_integrity import legacy_passive
 from tests.certification_integrity.helpers import at
 
 NOW = at(2026, 10, 10)  # the season (1 April – 30 June) is past; oldest accepted evidence: 13 April
+# Audited per person by the row-by-row import, once per run by the set-based one (issue 16 item 7): the run's
+# `life_evidence.imported` event has the counts and each certification quotes the run (`import_run`).
+PER_RUN_ACTIONS = ("certification.recorded", "certification.follow_ups_cancelled")
 
 
 def _rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
@@ -50,9 +53,11 @@ def _snapshot(session: Session, audit_from: int) -> dict[str, Any]:
             d["reinstatements"] = [{k: v for k, v in e.items() if k != "entry_id"} for e in d["reinstatements"]]
         return repr(sorted(d.items()))
 
-    events = session.execute(
-        select(AuditEvent).where(AuditEvent.id > audit_from, AuditEvent.target_type != "import")
-    ).scalars()
+    events = list(
+        session.execute(
+            select(AuditEvent).where(AuditEvent.id > audit_from, AuditEvent.target_type != "import")
+        ).scalars()
+    )
     c, p, s, r = Certification, Pensioner, Suspension, Reinstatement
     return {
         "certifications": _rows(
@@ -84,13 +89,25 @@ def _snapshot(session: Session, audit_from: int) -> dict[str, Any]:
         "evidence": _rows(session, select(LifeEvidence.pensioner_id, LifeEvidence.evidence_date, LifeEvidence.source)),
         "notifications": _rows(  # by content: ids differ where PostgreSQL's ON CONFLICT skips sequence values
             session,
-            select(Notification.pensioner_id, Notification.kind, Notification.recipient, Notification.status),
+            select(
+                Notification.pensioner_id,
+                Notification.season_year,
+                Notification.kind,
+                Notification.recipient,
+                Notification.status,
+            ),
         ),
         "tasks": _rows(session, select(HomeVisitTask.id, HomeVisitTask.status, HomeVisitTask.close_reason)),
         "holds": _rows(session, select(PensionHold.id, PensionHold.decision, PensionHold.decided_by_staff_id)),
         "audit": Counter(
-            (e.actor_type, e.actor_id, e.action, e.target_type, e.target_id, plain(e.detail)) for e in events
+            (e.actor_type, e.actor_id, e.action, e.target_type, e.target_id, plain(e.detail))
+            for e in events
+            if e.action not in PER_RUN_ACTIONS
         ),
+        "per_person": sorted(
+            (e.action, int(e.target_id or 0), plain(e.detail)) for e in events if e.action in PER_RUN_ACTIONS
+        ),
+        "follow_ups": [(int(e.target_id or 0), e.detail or {}) for e in events if e.action == PER_RUN_ACTIONS[1]],
     }
 
 
@@ -103,6 +120,40 @@ def _both(session: Session, run: Any) -> tuple[Any, Any, dict[str, Any], dict[st
     new = run(passive)
     after = _snapshot(session, audit_from)
     return old, new, before, after
+
+
+def _per_run(session: Session, before: dict[str, Any], after: dict[str, Any], *, window: bool) -> dict[str, Any]:
+    """Check the intended differences of the set-based import and return `before` with them applied.
+
+    1. No per-person `certification.recorded` / `certification.follow_ups_cancelled` rows: the run's one event
+       has the counts and every certification the old path audited quotes the run.
+    2. Window policy: the certified people's pending reminders are not cancelled by the import; they stay
+       pending for the sender's screen, which expires them unsent (`expired_certified`, tested in
+       tests/messaging/test_stale_reminders.py). The rolling policy still cancels them.
+    """
+    run = session.scalars(select(AuditEvent).where(AuditEvent.action == "life_evidence.imported")).one()
+    quoted = session.scalars(select(Certification.pensioner_id).where(Certification.import_run == run.target_id))
+    recorded = [pid for action, pid, _ in before["per_person"] if action == PER_RUN_ACTIONS[0]]
+    assert after["per_person"] == [] and sorted(quoted) == sorted(recorded)
+    reminders = sum(d["reminders"] for _, d in before["follow_ups"])
+    tasks = sum(d["home_visit_tasks"] for _, d in before["follow_ups"])
+    assert (run.detail["reminders_cancelled"], run.detail["home_visit_tasks_cancelled"]) == (
+        0 if window else reminders,
+        tasks,
+    )
+    expected = {k: v for k, v in before.items() if k not in ("per_person", "follow_ups")}
+    if window:  # each certified person's reminders of the season they were certified for: pending, not cancelled
+        seasons_of = {(pid, d["season_year"]) for pid, d in before["follow_ups"] if d["reminders"]}
+        expected["notifications"] = sorted(
+            (pid, year, kind, recipient, "pending" if (pid, year) in seasons_of and status == "cancelled" else status)
+            for pid, year, kind, recipient, status in before["notifications"]
+        )
+        assert expected["notifications"] != before["notifications"]
+    return expected
+
+
+def _without_per_person(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snapshot.items() if k not in ("per_person", "follow_ups")}
 
 
 def _reminder(session: Session, p: Pensioner, year: int = 2026) -> None:
@@ -207,12 +258,13 @@ def test_life_evidence_set_based_matches_row_by_row(session: Session, settings: 
             "skipped_not_active": 2,
         }
     )
-    assert after == before
+    assert _without_per_person(after) == _per_run(session, before, after, window=True)
     assert [row[3] for row in after["ledger"] if row[0] == "reinstatement"] == [ps[1].id, ps[6].id]
     statuses = Counter(status for _, status, *_ in after["pensioners"])
     assert statuses == {"active": 9, "suspended": 1, "on_hold": 1, "terminated": 1}
     imported = session.scalars(select(AuditEvent).where(AuditEvent.action == "life_evidence.imported")).all()
-    assert len(imported) == 1 and imported[0].detail == {**new, "reinstated": 2}
+    follow_ups = {"reinstated": 2, "reminders_cancelled": 0, "home_visit_tasks_cancelled": 2}
+    assert len(imported) == 1 and imported[0].detail == {**new, **follow_ups}
 
 
 def test_evidence_rejections_are_the_same_rows_and_reasons(session: Session, settings: Settings) -> None:
@@ -264,7 +316,8 @@ def test_rolling_policy_set_based_matches_row_by_row(session: Session, settings:
 
     old, new, before, after = _both(session, run)
     assert new == old and (new["certified"], new["already_certified"], new["not_counted"]) == (1, 0, 3)
-    assert after == before
+    assert _without_per_person(after) == _per_run(session, before, after, window=False)
+    assert "pending" not in {status for *_, status in after["notifications"]}  # the rolling policy cancels them
 
 
 def test_deaths_set_based_matches_row_by_row(session: Session, settings: Settings) -> None:
@@ -363,3 +416,51 @@ def test_death_rejections_are_the_same_rows_and_reasons(session: Session, settin
         (9, "invalid_date"),
         (10, "conflicting_duplicate"),
     ]
+
+
+def test_a_certification_another_channel_commits_meanwhile_wins(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: the import holds it from its first write, nobody certifies meanwhile")
+    f.seed_regions(session)
+    seasons.create_season(session=session, settings=settings, year=2026)
+    ids = [f.pensioner(session, phone=f"1384000{i:04d}").id for i in range(3)]
+    session.commit()
+    plan = certify_many.plan_table(session)
+    day = literal(date(2026, 5, 1), Date).label("evidence_date")
+    candidates = select(Pensioner.id.label("pensioner_id"), day, literal("hospital").label("source")).subquery()
+    today = date(2026, 5, 10)
+    certify_many.fill_plan(
+        session=session, settings=settings, plan=plan, candidates=candidates, today=today, oldest=date(2026, 1, 1)
+    )
+    planned = {a: b for a, b in session.execute(select(plan.c.pensioner_id, plan.c.certification_id))}
+    assert None not in planned.values()
+    with session_factory() as counter:  # the counter certifies ids[1] and commits while the import runs
+        certification.record_certification(
+            session=counter, pensioner_id=ids[1], channel="counter", now=at(2026, 5, 10), settings=settings
+        )
+        counter.commit()
+    outcome = certify_many.certify_plan(
+        session=session, settings=settings, plan=plan, now=at(2026, 5, 10, 10), today=today, import_run="r1"
+    )
+    assert (outcome.certified, outcome.already_certified) == (2, 1)
+    after = {a: b for a, b in session.execute(select(plan.c.pensioner_id, plan.c.certification_id))}
+    assert after == {**planned, ids[1]: None}
+    certs = [
+        tuple(r)
+        for r in session.execute(select(Certification.pensioner_id, Certification.id, Certification.import_run))
+    ]
+    assert sorted(certs) == sorted(
+        [
+            (ids[0], planned[ids[0]], "r1"),
+            (ids[2], planned[ids[2]], "r1"),
+            (ids[1], _certification_id(session, ids[1]), None),
+        ]
+    )
+    session.rollback()
+
+
+def _certification_id(session: Session, pensioner_id: int) -> int:
+    """The id of the person's standing certification."""
+    return int(session.scalar(select(Certification.id).where(Certification.pensioner_id == pensioner_id)) or 0)

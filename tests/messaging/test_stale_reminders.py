@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from certification import seasons
+from certification import passive, seasons
 from core.settings import Settings
 from messaging import sender
-from models import Certification, Notification
+from models import Certification, Notification, Pensioner
 from tests import factories
 from tests.messaging.helpers import Provider, statuses
 from tests.scheduler.helpers import at, run
@@ -110,3 +110,29 @@ def test_the_sender_screens_each_batch_for_certified_and_superseded_reminders(
     assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
     assert statuses(session, pensioner_id=ids[1], kind="reminder_open") == {"expired_superseded": 1}
     assert statuses(session, pensioner_id=ids[2]) == {"sent": 1}
+
+
+def test_a_reminder_of_someone_certified_by_an_import_is_never_sent(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = _season(session, settings)
+    run(session_factory, settings, at(2026, 4, 1), "reminders")  # "open" for all three, not sent
+    nid = session.get_one(Pensioner, ids[0]).national_id
+    # The set-based import certifies and leaves the reminder pending (issue 16 item 7): the screen expires it.
+    data = f"national_id,evidence_date,source\n{nid},2026-04-01,medical_insurance\n".encode()
+    with session_factory() as s:
+        assert passive.import_life_evidence(session=s, settings=settings, data=data, now=at(2026, 4, 2)).certified == 1
+        s.commit()
+    assert statuses(session, pensioner_id=ids[0]) == {"pending": 1}
+    provider = Provider()
+    cfg = sender.SenderConfig.from_settings(settings)
+    got = sender.drain(
+        session_factory=session_factory, gateways={"sms": provider.gateway()}, now=lambda: at(2026, 4, 2, 10), cfg=cfg
+    )
+    assert got.sent == 2 and got.expired == 1
+    mine = session.scalars(select(Notification.id).where(Notification.pensioner_id == ids[0])).one()
+    assert str(mine) not in provider.ids and len(provider.ids) == 2
+    assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
+    # Nor by a later sweep and sender run.
+    assert run(session_factory, settings, at(2026, 4, 3))["outbox_sent"] == 0
+    assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
