@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -270,6 +271,9 @@ def _one_certification(session, pensioner_id: int) -> int:  # type: ignore[no-un
     return int(count or 0)
 
 
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="poppler-utils is not installed (apt-get install -y poppler-utils)"
+)
 def test_login_status_challenge_recording_certified_receipt(
     page: Page, session, settings, clock, pinned, same_person_photo: bytes
 ) -> None:  # type: ignore[no-untyped-def]
