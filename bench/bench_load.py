@@ -1,6 +1,6 @@
 """Load test: 50 simulated app users log in and certify with the real blink recording against `pension-cert serve`.
 
-    .venv/bin/python bench/bench_load.py [--users 50] [--duration 120] [--workers 2] [--face-workers 0]
+    .venv/bin/python bench/bench_load.py [--users 50 | 20,35,50] [--duration 120] [--workers 2] [--face-workers 0]
                                          [--pensioners 400] [--background 10000] [--phases plain,sweeps]
                                          [--record-seconds 3] [--think 45 | 0 for a closed loop] [--json]
 
@@ -415,8 +415,9 @@ def phase(
     env: dict[str, str],
     rec,
     server_pid: int,
+    users_n: int,
 ) -> dict[str, object]:
-    """Run the users for args.duration seconds; returns the figures."""
+    """Run users_n users for args.duration seconds; returns the figures."""
     stats = Stats()
     qlock = threading.Lock()
     sweeps: dict[str, object] = {}
@@ -429,7 +430,7 @@ def phase(
     deadline = start + args.duration
     users = [
         User(base, engine, queue, qlock, deadline, stats, rec, record_s=args.record_seconds, think_s=args.think)
-        for _ in range(args.users)
+        for _ in range(users_n)
     ]
     for u in users:
         u.start()
@@ -443,7 +444,7 @@ def phase(
     lat = stats.latencies
     out: dict[str, object] = {
         "phase": name,
-        "users": args.users,
+        "users": users_n,
         "record_seconds": args.record_seconds,
         "think_seconds": args.think,
         "wall_s": round(wall, 1),
@@ -482,10 +483,39 @@ def phase(
     return out
 
 
+def phase_plan(phases: str, levels: list[int]) -> list[tuple[str, int]]:
+    """Each plain phase once per user level (lowest first); other phases at the highest level."""
+    plan: list[tuple[str, int]] = []
+    for ph in phases.split(","):
+        plan += [(ph, n) for n in sorted(levels)] if ph == "plain" else [(ph, max(levels))]
+    return plan
+
+
+def capacity_line(results: list[dict[str, object]], p95_limit: float = 3.0) -> str:
+    """The highest certifications/s among plain phases whose certify p95 stayed under the limit, without errors."""
+    ok = [
+        r
+        for r in results
+        if r["phase"] == "plain"
+        and not r["error_count"]
+        and r["latency_s"].get("certify", {}).get("p95", float("inf")) < p95_limit  # type: ignore[attr-defined]
+    ]
+    if not ok:
+        return f"capacity at certify p95 < {p95_limit:g} s: no plain phase stayed under it"
+    best = max(ok, key=lambda r: float(r["certifications_per_s"]))  # type: ignore[arg-type]
+    p95 = best["latency_s"]["certify"]["p95"]  # type: ignore[index]
+    return (
+        f"capacity at certify p95 < {p95_limit:g} s: {best['certifications_per_s']} certifications/s "
+        f"({best['users']} users, p95 {p95} s)"
+    )
+
+
 def main() -> None:
     """Create the database, seed, serve, load, report, clean up."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument(
+        "--users", default="50", help="users per plain phase; a list (20,35,50) runs one plain phase per level"
+    )
     parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -555,9 +585,10 @@ def main() -> None:
             time.sleep(0.5)
         else:
             raise SystemExit("server did not become ready")
-        engine = make_engine(url, pool_size=5, max_overflow=args.users)
+        levels = [int(u) for u in str(args.users).split(",")]
+        engine = make_engine(url, pool_size=5, max_overflow=max(levels))
         queue = list(reversed(nids))
-        for ph in args.phases.split(","):
+        for ph, users_n in phase_plan(args.phases, levels):
             result = phase(
                 ph,
                 base=base,
@@ -567,10 +598,13 @@ def main() -> None:
                 env=env,
                 rec=(frames, times),
                 server_pid=server.pid,
+                users_n=users_n,
             )
             results.append(result)
             if not args.json:
                 print(json.dumps(result, ensure_ascii=False, indent=1), flush=True)
+        if not args.json:
+            print(capacity_line(results), flush=True)
         metrics_text = httpx.get(f"{base}/metrics", timeout=10).text
         decisions = [ln for ln in metrics_text.splitlines() if ln.startswith("pension_cert_face_decisions_total")]
         if not args.json:
