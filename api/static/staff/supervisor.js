@@ -27,7 +27,8 @@ function kpis(s) {
   const items = [["pensioners", tr("参保人数", "Pensioners")], ["certified", tr("已认证", "Certified")], ["pending", tr("待认证", "Pending")],
     ["at_risk", tr("高风险", "At risk")], ["projected_suspensions", tr("预计暂停", "Projected suspensions")],
     ["home_visits_open", tr("上门待办", "Visits open")], ["failed_attempts", tr("手机认证失败次数", "Failed app attempts")],
-    ["undeliverable", tr("短信未送达", "Texts undelivered")]];
+    ["undeliverable", tr("短信未送达", "Texts undelivered")],
+    ["certified_with_exemption", tr("免部分动作认证", "Certified with actions exempted")]];
   $("kpis").replaceChildren(...items.map(([k, name]) => {
     const div = document.createElement("div"); div.className = `kpi ${k}`;
     const b = document.createElement("b"); b.dataset.k = k; b.textContent = String(s[k]);
