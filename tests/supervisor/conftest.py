@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -9,8 +11,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from certification import seasons
-from models import Certification, HomeVisitTask, Notification, VerificationAttempt
+from models import Certification, HomeVisitTask, LivenessChallenge, Notification, VerificationAttempt
 from tests import factories
+from tests.browser.cdp import Browser, chromium_path
+from tests.browser.server import serve
+from tests.staff.browser_helpers import login, wait_js
 
 HUANCUI_TOWN2 = "371002002001"
 TODAY = datetime(2026, 6, 20, 2, 0, tzinfo=UTC)  # 10:00 Beijing, 20 June: Huancui has 10 days left
@@ -83,3 +88,30 @@ def city(session: Session, settings, clock) -> City:  # type: ignore[no-untyped-
     wendeng_pending = p(session, region=factories.WENDENG_COMMUNITY, name="文登待认证").id
     session.commit()
     return City(bedridden, old, plain, other_town, wendeng_pending, suspended)
+
+
+def app_certification(session: Session, exempted: list[str]) -> None:
+    """An app certification of a new Huancui pensioner whose challenge left out `exempted` actions."""
+    pid = factories.pensioner(session).id
+    challenge = LivenessChallenge(
+        id=f"c-{pid}", pensioner_id=pid, actions=["blink"], exempted=exempted, expires_at=TODAY
+    )
+    attempt = VerificationAttempt(
+        pensioner_id=pid, at=TODAY, channel="app", season_year=2026, decision="match", challenge_id=challenge.id
+    )
+    session.add_all([challenge, attempt])
+    session.flush()
+    session.add(Certification(pensioner_id=pid, season_year=2026, channel="app", attempt_id=attempt.id))
+
+
+@contextmanager
+def dashboard(app, username: str) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
+    """A browser logged in as that supervisor, on the loaded dashboard."""
+    with serve(app) as base:
+        browser = Browser(chromium_path() or "", window=(1280, 900))
+        try:
+            assert login(browser, base, username).endswith("/staff/supervisor/")
+            wait_js(browser, "document.body.dataset.loaded === 'true'")
+            yield browser
+        finally:
+            browser.close()

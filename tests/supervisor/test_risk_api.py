@@ -8,9 +8,9 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from models import Certification, LivenessChallenge, VerificationAttempt
+from models import Certification
 from tests import factories
-from tests.supervisor.conftest import TODAY, City
+from tests.supervisor.conftest import City, app_certification
 
 SQL_PENDING = """
 SELECT count(*) FROM pensioner p
@@ -163,8 +163,6 @@ def test_excel_export(client, session, city: City) -> None:
 def test_refresh_picks_up_new_certifications(client, session, city: City) -> None:
     from datetime import UTC, datetime
 
-    from models import Certification
-
     headers = _supervisor(client, session)
     before = client.get("/api/v1/risk/summary", headers=headers).json()
     session.add(
@@ -180,21 +178,8 @@ def test_refresh_picks_up_new_certifications(client, session, city: City) -> Non
 
 
 def test_supervisors_see_how_many_certified_with_an_accessibility_challenge(client, session, city: City) -> None:
-
-    def app_cert(exempted: list[str]) -> None:
-        pid = factories.pensioner(session).id  # Huancui by default
-        challenge = LivenessChallenge(
-            id=f"c-{pid}", pensioner_id=pid, actions=["blink", "blink"], exempted=exempted, expires_at=TODAY
-        )
-        attempt = VerificationAttempt(
-            pensioner_id=pid, at=TODAY, channel="app", season_year=2026, decision="match", challenge_id=challenge.id
-        )
-        session.add_all([challenge, attempt])
-        session.flush()
-        session.add(Certification(pensioner_id=pid, season_year=2026, channel="app", attempt_id=attempt.id))
-
-    app_cert(["open_mouth", "turn_left", "turn_right"])
-    app_cert([])
+    app_certification(session, ["open_mouth", "turn_left", "turn_right"])
+    app_certification(session, [])
     session.commit()
     body = client.get("/api/v1/risk/summary", params={"season": 2026}, headers=_supervisor(client, session)).json()
     children = {c["region"]: c for c in body["children"]}

@@ -9,10 +9,9 @@ import pytest
 
 from models import Notification
 from tests import factories
-from tests.browser.cdp import Browser, chromium_path
-from tests.browser.server import serve
-from tests.staff.browser_helpers import login, screenshot, wait_js
-from tests.supervisor.conftest import City
+from tests.browser.cdp import chromium_path
+from tests.staff.browser_helpers import screenshot
+from tests.supervisor.conftest import City, dashboard
 
 SENT = datetime(2026, 6, 16, 2, tzinfo=UTC)
 
@@ -62,14 +61,8 @@ def test_supervisor_page_shows_the_undeliverable_figure(client, session, city: C
     _arrange(session, city)
     user = factories.staff(session, role="supervisor", region=factories.CITY, username="sup_undeliv")
     session.commit()
-    with serve(app) as base:
-        browser = Browser(chromium_path() or "", window=(1280, 900))
-        try:
-            assert login(browser, base, user.username).endswith("/staff/supervisor/")
-            wait_js(browser, "document.body.dataset.loaded === 'true'")
-            shown = browser.evaluate("document.querySelector('#kpis [data-k=\"undeliverable\"]').textContent")
-            assert shown == "3"
-            assert "短信未送达" in browser.evaluate("document.getElementById('kpis').innerText")
-            screenshot(browser, "staff_supervisor_undeliverable.png", tmp_path)
-        finally:
-            browser.close()
+    with dashboard(app, user.username) as browser:
+        shown = browser.evaluate("document.querySelector('#kpis [data-k=\"undeliverable\"]').textContent")
+        assert shown == "3"
+        assert "短信未送达" in browser.evaluate("document.getElementById('kpis').innerText")
+        screenshot(browser, "staff_supervisor_undeliverable.png", tmp_path)
