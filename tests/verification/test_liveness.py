@@ -454,3 +454,35 @@ def test_sface_identity_check_sees_one_real_person_and_a_switch_to_another(blink
     deferred = analyse_sequence(switched, times, ["blink"], config=unsure, models=("sface",))
     assert deferred.identity_model == "dlib" and "person_switch" in deferred.reasons
     assert deferred.max_track_distance is not None and deferred.max_track_distance > CONFIG.same_person_distance
+
+
+@needs_faces
+def test_track_boxes_give_the_landmarks_of_hog_boxes(blink_video: DecodedVideo) -> None:
+    """YuNet on the 160 px copy, its box mapped onto dlib's HOG box: the 68 points on the real frames agree with
+    those found on HOG's own box (whose position and size move in steps of 6/5)."""
+    from verification import face
+    from verification.liveness import detect_track_faces
+
+    frames, _ = _window(blink_video, 0)
+    hog = LivenessConfig(detector="hog")
+    errors = []
+    for frame in frames[::3]:
+        (hog_box,) = detect_track_faces(frame, hog)
+        (track_box,) = detect_track_faces(frame, CONFIG)
+        a, b = face.landmarks(frame, hog_box), face.landmarks(frame, track_box)
+        span = float(np.hypot(*(a[45] - a[36])))
+        errors.append(float(np.mean(np.hypot(*(a[17:] - b[17:]).T))) / span)
+    assert np.median(errors) < 0.02 and max(errors) < 0.06, errors
+
+
+@needs_faces
+def test_a_second_face_hog_misses_is_seen(blink_video: DecodedVideo) -> None:
+    """A photo of two people (one turned away, which HOG does not find) held up: two faces, not one."""
+    from verification.liveness import detect_track_faces
+
+    frames, times = _window(blink_video, 0)
+    photo = _hand_held(_load(FACES / "impostors_single/Jiang_Zemin.jpg"), frames[0].shape, len(frames))
+    assert len(detect_track_faces(photo[0], LivenessConfig(detector="hog"))) == 1
+    assert len(detect_track_faces(photo[0], CONFIG)) == 2
+    result = analyse_sequence(frames[: len(frames) // 2] + photo[len(frames) // 2 :], times, ["blink"], config=CONFIG)
+    assert "multiple_faces" in result.reasons, result.reasons
