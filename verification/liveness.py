@@ -377,10 +377,13 @@ def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
 
 
 def detect_track_faces(rgb: np.ndarray, config: LivenessConfig) -> list[face_mod.Box]:
-    """Every face of one frame as the track sees it: boxes in dlib's HOG convention, largest first."""
-    if config.detector == "hog":
-        return face_mod.detect_faces(rgb, config=config.face_config())
-    return tracking.track_detector(config.track_side).detect(rgb)
+    """Every face of one frame as the track sees it: boxes in dlib's HOG convention, largest first. YuNet's boxes
+    where it sees only frontal faces, HOG's elsewhere (no face, a turned face: the box mapping does not hold)."""
+    if config.detector == "yunet":
+        found = tracking.track_detector(config.track_side).detect(rgb)
+        if found is not None:
+            return found
+    return face_mod.detect_faces(rgb, config=config.face_config())
 
 
 def _track_boxes(frames: list[np.ndarray], config: LivenessConfig) -> tuple[list[int], list[face_mod.Box | None]]:

@@ -103,7 +103,11 @@ def test_decode_frame_gives_decode_image_pixels_and_refusals(faces_dir: Path, co
         with pytest.raises(VerificationError) as info:
             decode_frame(data[: len(data) - 40], config=config)
         assert info.value.code == "truncated_image"
-    for path in ("spoof/real/silentface_image_T1.jpg", "identities/Colin_Powell/1.jpg", "identities/Barack_Obama/8.png"):
+    for path in (
+        "spoof/real/silentface_image_T1.jpg",
+        "identities/Colin_Powell/1.jpg",
+        "identities/Barack_Obama/8.png",
+    ):
         data = (faces_dir / path).read_bytes()  # EXIF orientation 6 (a 12 MP photo, drafted), plain JPEG, PNG
         assert np.array_equal(decode_frame(data, config=config), decode_image(data, config=config)), path
     import io
