@@ -36,9 +36,10 @@ from verification.config import VerificationConfig  # noqa: E402
 from verification.evaluation import EvalConfigs  # noqa: E402
 from verification.face import fr  # noqa: E402
 from verification.image import downscale  # noqa: E402
-from verification.liveness import LivenessConfig, face_signatures  # noqa: E402
+from verification.liveness import LivenessConfig, detect_track_faces, face_signatures  # noqa: E402
 from verification.models import embed_face, sface_model  # noqa: E402
 from verification.pad import presentation_detector  # noqa: E402
+from verification.tracking import track_detector  # noqa: E402
 from verification.video import decode_video, subsample  # noqa: E402
 
 TARGET_CORE_S = 0.25
@@ -83,22 +84,24 @@ def shipped(jpegs: list[bytes], times: list[int], templates: dict[str, np.ndarra
 
 def floor_parts(jpegs: list[bytes], analysed: Any) -> dict[str, Callable[[], Any]]:
     """The library calls of one answer, each made bare on the same frames (the raw floor)."""
-    rgb = [cv2.cvtColor(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for j in jpegs]
-    small = [downscale(f, LivenessConfig().detect_max_side)[0] for f in rgb]
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    rgb = [cv2.imdecode(np.frombuffer(j, np.uint8), flags) for j in jpegs]
     cfg = LivenessConfig()
+    side = cfg.track_side
+    small = [cv2.cvtColor(downscale(f, side)[0], cv2.COLOR_RGB2BGR) for f in rgb]
     detected = sorted({*range(0, len(rgb), cfg.detect_every), len(rgb) - 1})
-    boxes = [face_mod.detect_faces(f, config=cfg.face_config())[0] for f in rgb]
+    boxes = [detect_track_faces(f, cfg)[0] for f in rgb]
     rects = [face_mod._rect(b) for b in boxes]
     encoded = analysed.result.encoded_frame_indices
     shapes = {i: fr.pose_predictor_68_point(rgb[i], rects[i]) for i in encoded}
     points = [face_mod.landmarks(f, b) for f, b in zip(rgb, boxes, strict=True)]
-    sface, pad = sface_model(), presentation_detector()
+    sface, pad, yunet = sface_model(), presentation_detector(), track_detector(side)
     faces = {i: sface.detect(rgb[i])[0] for i in encoded}
     return {
-        f"JPEG decode x{len(jpegs)} (cv2.imdecode)": lambda: [
-            cv2.imdecode(np.frombuffer(j, np.uint8), 1) for j in jpegs
+        f"JPEG decode x{len(jpegs)} (cv2.imdecode, RGB)": lambda: [
+            cv2.imdecode(np.frombuffer(j, np.uint8), flags) for j in jpegs
         ],
-        f"HOG x{len(detected)} (320 px copy)": lambda: [fr.face_detector(small[i], 0) for i in detected],
+        f"YuNet x{len(detected)} ({side} px copy)": lambda: [yunet._rows(small[i]) for i in detected],
         f"68 landmarks x{len(rgb)}": lambda: [
             fr.pose_predictor_68_point(f, r) for f, r in zip(rgb, rects, strict=True)
         ],

@@ -22,7 +22,7 @@ import numpy as np
 from bench.make_liveness_set import TURN_PEAK_DEG
 from verification import face as face_mod
 from verification.config import VerificationConfig
-from verification.liveness import LivenessConfig, analyse_sequence, turn_events
+from verification.liveness import LivenessConfig, analyse_sequence, detect_track_faces, turn_events
 from verification.liveness_eval import Case, evaluate_case, load_case_frames
 from verification.pose import head_pose
 
@@ -51,11 +51,10 @@ def _per_action(outcomes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _pitch_range(case: Case, config: LivenessConfig) -> dict[str, Any]:
     frames, _ = load_case_frames(case.path)
-    face_config = config.face_config()
     pitches = []
     missing = 0
     for frame in frames:
-        boxes = face_mod.detect_faces(frame, config=face_config)
+        boxes = detect_track_faces(frame, config)
         if len(boxes) != 1:
             missing += 1
             continue

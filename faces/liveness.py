@@ -36,7 +36,7 @@ from models import LivenessChallenge, Pensioner, ReplaySignature
 from models.enums import AppDecision
 from verification.config import VerificationConfig
 from verification.errors import VerificationError
-from verification.image import decode_image, image_sha256
+from verification.image import decode_frame, image_sha256
 from verification.liveness import (
     ACTIONS,
     SIGNATURE_VERSION,
@@ -203,7 +203,7 @@ def analyse_submission(
             rgb, times = decoded.frames, decoded.timestamps_ms
         else:
             face_cfg = VerificationConfig(max_image_bytes=max_frame_bytes, max_image_pixels=MAX_FRAME_PIXELS)
-            rgb = [decode_image(b, config=face_cfg) for b in frames]
+            rgb = [decode_frame(b, config=face_cfg) for b in frames]
             rgb, times = subsample(rgb, timestamps_ms, CAPTURE_FPS) if len(rgb) > 1 else (rgb, timestamps_ms)
     except VerificationError as exc:
         return AnalysedSubmission(result=None, error=(exc.code, exc.message_zh, exc.message_en))

@@ -24,10 +24,12 @@ from verification.config import VerificationConfig
 from verification.errors import VerificationError
 from verification.face import FaceAnalysis, analyse_face
 from verification.image import decode_image
+from verification.liveness import LivenessConfig
 from verification.models import sface_model
 from verification.pad import photo_evidence, presentation_detector
 from verification.photo import check_photo
 from verification.quality import QualityReport
+from verification.tracking import track_detector
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -76,8 +78,10 @@ def _warm_process() -> int:
 
 
 def load_checked_models() -> None:
-    """Load SFace, YuNet and both MiniFASNet files (sha256-checked): ModelFileError if one is missing or altered."""
+    """Load SFace, YuNet (also the liveness track's) and both MiniFASNet files (sha256-checked): ModelFileError if
+    one is missing or altered."""
     sface_model()
+    track_detector(LivenessConfig().track_side)
     presentation_detector()
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from verification import face as face_mod
 from verification import models as face_models
+from verification import tracking
 from verification.config import VerificationConfig
 from verification.landmarks import LEFT_EYE, RIGHT_EYE, eye_aspect_ratios, mouth_aspect_ratio
 from verification.pad import MAX_EVIDENCE_FRAMES
@@ -38,7 +39,11 @@ class LivenessConfig:
     min_ms_per_action: int = 700  # a blink takes 300-400 ms, a head turn there and back ~1 s; plus reaction
     max_duration_ms: int = 20_000  # the challenge expires long before; matches the video limit
     # Detection and tracking.
-    detect_max_side: int = 320  # HOG on 320 px: ~4x faster than 640; a selfie face is still > 90 px there
+    # "yunet": YuNet on a track_side copy, its box mapped to dlib's HOG box (verification.tracking); "hog": dlib's
+    # HOG detector on a detect_max_side copy, as before 2026-12-02 (~4x the cost, docs/liveness.md "Speed").
+    detector: str = "yunet"
+    track_side: int = 160  # YuNet: a selfie face is ~50 px there
+    detect_max_side: int = 320  # HOG: ~4x faster than 640; a selfie face is still > 90 px there
     max_no_face_fraction: float = 0.2  # motion blur during a head turn may lose a few frames
     max_multi_face_frames: int = 0  # any second face (a helper holding a photo) fails
     max_jump_fraction: float = 0.6  # face centre may move at most this much of the face width per frame
@@ -371,15 +376,23 @@ def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
     return 0.0 if grey is None else float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def _track_boxes(
-    frames: list[np.ndarray], config: LivenessConfig, face_config: VerificationConfig
-) -> tuple[list[int], list[face_mod.Box | None]]:
-    """Faces per frame and the one face's box; HOG runs on every detect_every-th frame and where needed."""
+def detect_track_faces(rgb: np.ndarray, config: LivenessConfig) -> list[face_mod.Box]:
+    """Every face of one frame as the track sees it: boxes in dlib's HOG convention, largest first. YuNet's boxes
+    where it sees only frontal faces, HOG's elsewhere (no face, a turned face: the box mapping does not hold)."""
+    if config.detector == "yunet":
+        found = tracking.track_detector(config.track_side).detect(rgb)
+        if found is not None:
+            return found
+    return face_mod.detect_faces(rgb, config=config.face_config())
+
+
+def _track_boxes(frames: list[np.ndarray], config: LivenessConfig) -> tuple[list[int], list[face_mod.Box | None]]:
+    """Faces per frame and the one face's box; detection runs on every detect_every-th frame and where needed."""
     n = len(frames)
     found: list[list[face_mod.Box] | None] = [None] * n
     step = max(1, config.detect_every)
     for i in sorted({*range(0, n, step), n - 1}):
-        found[i] = face_mod.detect_faces(frames[i], config=face_config)
+        found[i] = detect_track_faces(frames[i], config)
     for i in range(n):
         if found[i] is not None:
             continue
@@ -389,7 +402,7 @@ def _track_boxes(
         if lo is not None and hi is not None and len(lo) == 1 and len(hi) == 1 and not _jump(lo[0], hi[0], config):
             found[i] = [tuple(round((a + b) / 2) for a, b in zip(lo[0], hi[0], strict=True))]  # type: ignore[list-item]
         else:
-            found[i] = face_mod.detect_faces(frames[i], config=face_config)
+            found[i] = detect_track_faces(frames[i], config)
     counts = [len(f or []) for f in found]
     return counts, [f[0] if f is not None and len(f) == 1 else None for f in found]
 
@@ -682,7 +695,7 @@ def analyse_sequence(
     if problems:
         return _fail(problems)
     n = len(frames)
-    faces_per_frame, boxes = _track_boxes(frames, config, config.face_config())
+    faces_per_frame, boxes = _track_boxes(frames, config)
     points: list[np.ndarray | None] = [
         None if box is None else face_mod.landmarks(frame, box) for frame, box in zip(frames, boxes, strict=True)
     ]

@@ -6,27 +6,21 @@ enrolment photos and photos of pensioners without an SFace template (verificatio
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from verification.config import VerificationConfig
-from verification.errors import VerificationError
 from verification.face import select_face
-from verification.image import decode_image, downscale, sniff_format
+from verification.image import JPEG_END, decode_image, downscale, jpeg_header, orient, sniff_format
 from verification.models import XYWH, DetectedFace, SFaceModel, sface_model
 from verification.pad import PadConfig, presentation_score
 from verification.quality import QualityReport, face_crop_grey, sharpness
 
 # cv2 decodes a JPEG at 1/2, 1/4 or 1/8 in the DCT domain (as Pillow's draft does).
 _REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
-_JPEG_END = b"\xff\xd9"
-_EXIF_ORIENTATION = 0x0112
 # YuNet's eye-centre span over dlib's outer-eye-corner span (points 36, 45), median of 474 photos of
 # ../shared/faces (+ east_asian) both detectors found: 0.764. pose.NOSE_DEPTH_RATIO (0.44 of the outer
 # span) in units of the eye-centre span.
@@ -55,40 +49,6 @@ class SFacePhoto:
     pad_real: float | None
 
 
-def _orient(bgr: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation as PIL.ImageOps.exif_transpose does."""
-    ops = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.transpose(1, 0, 2),
-        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
-        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
-        8: lambda a: a.transpose(1, 0, 2)[::-1],
-    }
-    op = ops.get(orientation)
-    return bgr if op is None else op(bgr)
-
-
-def _header(data: bytes, config: VerificationConfig) -> tuple[int, int, int]:
-    """(width, height, EXIF orientation) of a JPEG from its header, with decode_image's limits."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=["JPEG"])
-            width, height = image.size
-            orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except Image.DecompressionBombError as exc:
-        raise VerificationError("image_too_many_pixels", str(exc))
-    except UnidentifiedImageError as exc:
-        raise VerificationError("not_an_image", str(exc))
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise VerificationError("truncated_image", str(exc))
-    if width * height > config.max_image_pixels:
-        raise VerificationError("image_too_many_pixels", f"{width}x{height}")
-    return width, height, orientation
-
-
 def _draft_factor(width: int, height: int, config: VerificationConfig) -> int:
     """The DCT reduction decode_image's Pillow draft picks (1 when it decodes at full size)."""
     long_side = max(width, height)
@@ -104,14 +64,14 @@ def decode_reduced(data: bytes, *, config: VerificationConfig, min_side: int) ->
     long side stays >= min_side; anything else (PNG, small, cut-off or odd JPEGs) goes through decode_image."""
     if len(data) > config.max_image_bytes or sniff_format(data) != "JPEG":
         return DecodedPhoto(decode_image(data, config=config), 1.0)
-    width, height, orientation = _header(data, config)
+    width, height, orientation, _ = jpeg_header(data, config)
     factor, flag = next(((f, g) for f, g in _REDUCED if max(width, height) // f >= min_side), (1, None))
-    if flag is None or not data.rstrip(b"\0\r\n ").endswith(_JPEG_END):
+    if flag is None or not data.rstrip(b"\0\r\n ").endswith(JPEG_END):
         return DecodedPhoto(decode_image(data, config=config), 1.0)  # decode_image refuses a cut-off JPEG
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None:
         return DecodedPhoto(decode_image(data, config=config), 1.0)
-    rgb = cv2.cvtColor(np.ascontiguousarray(_orient(bgr, orientation)), cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(np.ascontiguousarray(orient(bgr, orientation)), cv2.COLOR_BGR2RGB)
     return DecodedPhoto(rgb, factor / _draft_factor(width, height, config))
 
 

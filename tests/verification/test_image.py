@@ -86,3 +86,40 @@ def test_downscale_and_sha(config: VerificationConfig) -> None:
     assert same is small and one == 1.0
     assert image_sha256(b"abc").startswith("ba7816bf")
     assert replace(config, max_image_bytes=1).max_image_bytes == 1
+
+
+def test_decode_frame_gives_decode_image_pixels_and_refusals(faces_dir: Path, config: VerificationConfig) -> None:
+    """The liveness frames' OpenCV path: the same pixels, EXIF rotation and refusals as decode_image."""
+    import cv2
+
+    from verification.image import decode_frame
+
+    video = cv2.VideoCapture(str(faces_dir / "video/blink/blink_detector_video.mp4"))
+    frames = [video.read()[1] for _ in range(5)]
+    video.release()
+    for bgr in frames:  # answer frames as the app sends them (JPEG q90)
+        data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        assert np.array_equal(decode_frame(data, config=config), decode_image(data, config=config))
+        with pytest.raises(VerificationError) as info:
+            decode_frame(data[: len(data) - 40], config=config)
+        assert info.value.code == "truncated_image"
+    for path in (
+        "spoof/real/silentface_image_T1.jpg",
+        "identities/Colin_Powell/1.jpg",
+        "identities/Barack_Obama/8.png",
+    ):
+        data = (faces_dir / path).read_bytes()  # EXIF orientation 6 (a 12 MP photo, drafted), plain JPEG, PNG
+        assert np.array_equal(decode_frame(data, config=config), decode_image(data, config=config)), path
+    import io
+
+    rotated = Image.fromarray(frames[0][:, :, ::-1].copy())
+    exif = rotated.getexif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    rotated.save(buffer, "JPEG", quality=90, exif=exif)  # a frame-sized JPEG stored sideways
+    upright = decode_frame(buffer.getvalue(), config=config)
+    assert upright.shape[:2] == frames[0].shape[1::-1]
+    assert np.array_equal(upright, decode_image(buffer.getvalue(), config=config))
+    for bad in (b"hello, this is text", b"\xff\xd8\xff" + b"\x00" * config.max_image_bytes):
+        with pytest.raises(VerificationError):
+            decode_frame(bad, config=config)

@@ -454,3 +454,38 @@ def test_sface_identity_check_sees_one_real_person_and_a_switch_to_another(blink
     deferred = analyse_sequence(switched, times, ["blink"], config=unsure, models=("sface",))
     assert deferred.identity_model == "dlib" and "person_switch" in deferred.reasons
     assert deferred.max_track_distance is not None and deferred.max_track_distance > CONFIG.same_person_distance
+
+
+@needs_faces
+def test_track_boxes_give_the_landmarks_of_hog_boxes(blink_video: DecodedVideo) -> None:
+    """YuNet on the 160 px copy, its box mapped onto dlib's HOG box: the 68 points on the real frames agree with
+    those found on HOG's own box (whose position and size move in steps of 6/5)."""
+    from verification import face
+    from verification.liveness import detect_track_faces
+
+    frames, _ = _window(blink_video, 0)
+    hog = LivenessConfig(detector="hog")
+    errors = []
+    for frame in frames[::3]:
+        (hog_box,) = detect_track_faces(frame, hog)
+        (track_box,) = detect_track_faces(frame, CONFIG)
+        a, b = face.landmarks(frame, hog_box), face.landmarks(frame, track_box)
+        span = float(np.hypot(*(a[45] - a[36])))
+        errors.append(float(np.mean(np.hypot(*(a[17:] - b[17:]).T))) / span)
+    assert np.median(errors) < 0.02 and max(errors) < 0.06, errors
+
+
+@needs_faces
+def test_turned_faces_are_left_to_hog(blink_video: DecodedVideo) -> None:
+    """The box mapping holds for frontal faces: a frame whose face YuNet's 5 points call turned (the printed photo,
+    ~35 deg) keeps HOG's box, as before; a frontal frame gets YuNet's."""
+    from verification import face, tracking
+    from verification.liveness import detect_track_faces
+
+    detector = tracking.track_detector(CONFIG.track_side)
+    frontal = blink_video.frames[0]
+    assert detector.detect(frontal) is not None
+    turned = _hand_held(_load(FACES / "spoof/print/silentface_image_F1.jpg"), frontal.shape, 1)[0]
+    assert detector.detect(turned) is None
+    hog = face.detect_faces(turned, config=CONFIG.face_config())
+    assert len(hog) == 1 and detect_track_faces(turned, CONFIG) == hog
