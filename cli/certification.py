@@ -143,8 +143,10 @@ def import_life_evidence(
     except DomainError as exc:
         fail(exc, as_json)
     # After the commit, in short transactions of their own: the reminders of everyone now certified expire unsent
-    # (the import leaves them to keep its one transaction short; a later run of any import finishes an interrupted one).
-    out = result.as_dict() | {"reminders_expired_certified": reminders.expire_certified_in_batches(session_factory=sessions)}
+    # (the import leaves them to keep its one transaction short; the next evidence import finishes an interrupted run).
+    out = result.as_dict() | {
+        "reminders_expired_certified": reminders.expire_certified_in_batches(session_factory=sessions)
+    }
     if as_json:
         typer.echo(json.dumps(out))
     else:

@@ -19,7 +19,9 @@ from tests.supervisor.conftest import City
 
 FACES = faces_dir()
 RECORDING = "video/actions/east_asian_woman_blinks.mp4"
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)")
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
 
 
 @pytest.fixture
