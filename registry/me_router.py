@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from core.clock import NowDep
 from core.deps import CurrentLogin, SessionDep, SettingsDep
+from core.settings import Settings
 from models import Pensioner
 from registry import channels as channel_service
 from registry.schemas import ChannelOptionOut, MyChannelOut, PreferredChannelIn
@@ -13,7 +14,7 @@ from registry.schemas import ChannelOptionOut, MyChannelOut, PreferredChannelIn
 router = APIRouter(prefix="/me", tags=["pensioner app"])
 
 
-def _out(settings: SettingsDep, pensioner: Pensioner) -> MyChannelOut:
+def _out(settings: Settings, pensioner: Pensioner) -> MyChannelOut:
     got = channel_service.choice(settings=settings, pensioner=pensioner)
     options = [
         ChannelOptionOut(channel=c, name=channel_service.NAMES[c][0], name_en=channel_service.NAMES[c][1])

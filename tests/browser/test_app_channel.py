@@ -68,7 +68,6 @@ def test_the_pensioner_chooses_wechat_then_english(page: Page, session, settings
     assert "WeChat message (in use)" in page.text() and "Login codes always come by text message" in page.text()
     assert page.js(_AUDIT) == []
     page.shot("channel_en")
-    page.click("lang")  # back to Chinese for the next test's browser profile
 
 
 def test_only_sms_offered_nothing_to_choose(page: Page, session, settings) -> None:  # type: ignore[no-untyped-def]
