@@ -48,7 +48,7 @@ def test_the_pensioner_chooses_wechat_then_english(page: Page, session, settings
     page.until("!!document.getElementById('ch-wechat')")
     assert page.js("[...document.querySelectorAll('button.choice')].map(b => b.dataset.channel)") == ["sms", "wechat"]
     assert page.js("document.getElementById('ch-sms').getAttribute('aria-pressed')") == "true"
-    assert "验证码总是发手机短信" in page.text() and "正在使用" in page.text()
+    assert "验证码总是发手机短信" in page.text() and "（当前）" in page.text()
     assert page.js(_AUDIT) == []
     page.shot("channel")
     page.click("ch-wechat")
@@ -63,9 +63,8 @@ def test_the_pensioner_chooses_wechat_then_english(page: Page, session, settings
     assert event is not None and event.actor_type == "pensioner" and event.detail == {"from": "sms", "to": "wechat"}
     session.commit()
     page.click("lang")
-    page.until("document.getElementById('lang').textContent === '中文'")
-    page.until("!!document.getElementById('ch-wechat')")
-    assert "WeChat message (in use)" in page.text() and "Login codes always come by text message" in page.text()
+    page.until("document.getElementById('ch-wechat')?.textContent.includes('(current)')")
+    assert "WeChat message (current)" in page.text() and "Login codes always come by text message" in page.text()
     assert page.js(_AUDIT) == []
     page.shot("channel_en")
 
