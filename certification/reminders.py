@@ -240,7 +240,7 @@ def expire_certified(*, session: Session, first_id: int | None = None, end_id: i
         Certification.season_year == Notification.season_year,
         Certification.withdrawn_at.is_(None),
     )
-    status: ColumnElement[str] = Notification.status
+    status: ColumnElement[str] = Notification.__table__.c.status
     if first_id is not None and session.get_bind().dialect.name == "sqlite":
         # SQLite would walk every pending row by the status index for each batch (even with statistics): the
         # expression `status || ''` keeps it on the pensioner-first index's id range.
