@@ -33,6 +33,7 @@ from faces.matching import SFACE, active_models
 from home_visit import router as home_visit_router
 from messaging import router as messaging
 from models.engine import make_engine, make_session_factory, readiness_probe
+from registry import me_router as my_registry
 from registry import router as admin
 from risk import card_router as card
 from risk import router as risk
@@ -149,6 +150,7 @@ _API_ROUTERS = (
     admin.router,
     faces.router,
     me.router,
+    my_registry.router,
     receipts.router,
     seasons.router,
     home_visit_router.router,

@@ -7,7 +7,9 @@ Seeds N pensioners (10% already certified) and queues the season's reminders (16
 (default) imports on 20 June, inside the window: one `medical_insurance` row per person, 90% certified, their
 pending reminders cancelled. `--scenario late` first runs the suspension sweep (20 July) and imports on
 10 August: 90% are certified late and reinstated (a ledger row and a before/after audit row each) — the worst
-case, every follow-up for almost everyone. Printed beside it, in the same run: the raw floor (the same rows COPY/executemany-loaded into a
+case, every follow-up for almost everyone. After the import's commit, the step that expires the certified
+people's pending reminders (`reminders.expire_certified_in_batches`) is timed beside a raw floor (one UPDATE of
+every pending row, no check, rolled back). Printed beside the import, in the same run: the raw floor (the same rows COPY/executemany-loaded into a
 staging table and `INSERT … SELECT` into certification with no checks), the CSV parse alone, and the load
 average. `--plans` prints EXPLAIN (QUERY PLAN) of every statement the import runs, from a first run that is
 rolled back (the timed run comes second); `--timings` prints the timed run's statements over 0.2 s.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sweeps import fresh_database, seed, settle, timed_sweep
 from sqlalchemy import Column, Date, Engine, Integer, String, event, text
 
-from certification import passive
+from certification import passive, reminders
 from core.csvfile import read_rows
 from core.settings import Settings
 from models import bulk
@@ -153,6 +155,41 @@ def run_import(engine: Engine, settings: Settings, data: bytes, *, commit: bool)
     return time.perf_counter() - t, result.as_dict()
 
 
+def expire_after_import(kind: str, engine: Engine) -> None:
+    """The step after the import's commit: the certified people's pending reminders expire; beside a raw floor."""
+    factory = make_session_factory(engine)
+    with factory() as session:
+        pending = session.scalar(text("SELECT count(*) FROM notification WHERE status = 'pending'"))
+        plans: list[tuple[str, list[str]]] = []
+        hook = explain_hook(engine, plans)
+        reminders.expire_certified(session=session, first_id=1, end_id=50_001)  # one batch's plan, rolled back
+        event.remove(engine, "before_cursor_execute", hook)
+        session.rollback()
+        t = time.perf_counter()
+        floor_rows = session.execute(
+            text(
+                "UPDATE notification SET status = 'expired_certified', next_attempt_at = NULL WHERE status = 'pending'"
+            )
+        ).rowcount
+        floor_secs = time.perf_counter() - t
+        session.rollback()
+    print(
+        f"[{kind}] floor: raw UPDATE of every pending row, no check, one statement: {floor_secs:.2f} s "
+        f"({floor_rows:,} rows, rolled back)   load avg {load()}"
+    )
+    for sql, lines in plans:
+        print(f"[{kind}]   plan of one batch: {sql}\n    " + "\n    ".join(lines))
+    t = time.perf_counter()
+    expired = reminders.expire_certified_in_batches(session_factory=factory)
+    secs = time.perf_counter() - t
+    with factory() as session:
+        left = session.scalar(text("SELECT count(*) FROM notification WHERE status = 'pending'"))
+    print(
+        f"[{kind}] expire certified people's reminders after the import (50,000 ids a transaction): {secs:.2f} s, "
+        f"{expired:,} of {pending:,} pending expired, {left:,} left pending   load avg {load()}"
+    )
+
+
 def bench(kind: str, n: int, url: str, plans_wanted: bool, timings_wanted: bool = False) -> None:
     """Seed, then time the floor and the import on one database."""
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -199,6 +236,7 @@ def bench(kind: str, n: int, url: str, plans_wanted: bool, timings_wanted: bool 
         print(f"[{kind}]   {result}")
         if hooks is not None:
             print_timings(kind, timings, secs)
+        expire_after_import(kind, engine)
         if DEATHS:
             hook = explain_hook(engine, plans := []) if plans_wanted else None
             secs, out = run_deaths(engine, settings, DEATHS)

@@ -20,13 +20,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from certification import lifecycle, seasons
 from core.settings import Settings
 from messaging import notices, outbox, sender
 from models import Certification, Notification, Pensioner, Season, SeasonRegionWindow
-from models.engine import analyze, dialect_insert
+from models.engine import analyze, dialect_insert, session_scope
 from models.enums import Channel, NotificationStatus, OutboxLane
 
 ANALYZE_AFTER_ROWS = 10_000  # a sweep that queued this many rows refreshes the planner's statistics
@@ -226,6 +226,58 @@ def expire_stale(*, session: Session, settings: Settings, now: datetime, superse
             counts[f"reminders_{status.value}"] = n
     session.flush()
     return counts
+
+
+def expire_certified(*, session: Session, first_id: int | None = None, end_id: int | None = None) -> int:
+    """Expire, unsent, the pending reminders of people with a standing certification of that season; how many.
+
+    Set-based (one UPDATE, each pending row probing the standing-certification index), for the people in
+    [first_id, end_id) when given, so that a caller can walk the roster in short transactions. Every channel but
+    the passive import cancels a person's reminders when it certifies; this clears what an import left.
+    """
+    standing = exists().where(
+        Certification.pensioner_id == Notification.pensioner_id,
+        Certification.season_year == Notification.season_year,
+        Certification.withdrawn_at.is_(None),
+    )
+    status: ColumnElement[str] = Notification.__table__.c.status
+    if first_id is not None and session.get_bind().dialect.name == "sqlite":
+        # SQLite would walk every pending row by the status index for each batch (even with statistics): the
+        # expression `status || ''` keeps it on the pensioner-first index's id range.
+        status = Notification.status.concat("")
+    where = [status == NotificationStatus.PENDING.value, Notification.kind.startswith(lifecycle.REMINDER_KIND_PREFIX)]
+    # The range on both sides: PostgreSQL hash-joins a batch with only its own slice of the standing index.
+    if first_id is not None:
+        where.append(Notification.pensioner_id >= first_id)
+        standing = standing.where(Certification.pensioner_id >= first_id)
+    if end_id is not None:
+        where.append(Notification.pensioner_id < end_id)
+        standing = standing.where(Certification.pensioner_id < end_id)
+    where.append(standing)
+    result = session.execute(
+        update(Notification)
+        .where(*where)
+        .values(status=NotificationStatus.EXPIRED_CERTIFIED.value, next_attempt_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def expire_certified_in_batches(*, session_factory: sessionmaker[Session], batch: int = 50_000) -> int:
+    """`expire_certified` over the whole roster, `batch` pensioner ids per transaction (its own commits, as the
+    sender's): run after a passive import has committed, so that no other writer waits behind one long UPDATE."""
+    with session_scope(session_factory) as session:
+        first, last = session.execute(select(func.min(Pensioner.id), func.max(Pensioner.id))).one()
+    if first is None:
+        return 0
+    expired = 0
+    for start in range(int(first), int(last) + 1, batch):
+        with session_scope(session_factory) as session:
+            expired += expire_certified(session=session, first_id=start, end_id=start + batch)
+    if expired >= ANALYZE_AFTER_ROWS:
+        with session_scope(session_factory) as session:
+            analyze(session, Notification.__tablename__)  # a million rows left `pending`: the claim's plan must know
+    return expired
 
 
 def screen_claimed(

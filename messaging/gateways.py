@@ -233,6 +233,12 @@ def make_gateways(settings: Settings) -> Gateways:
         return found
 
 
+def available_channels(settings: Settings) -> list[str]:
+    """The channels this deployment has a gateway for, SMS first (always there: the fallback)."""
+    offered = {Channel.PUSH.value: settings.push_gateway, Channel.WECHAT.value: settings.wechat_gateway}
+    return [Channel.SMS.value, *(channel for channel, gateway in offered.items() if gateway != "off")]
+
+
 def _build(settings: Settings) -> Gateways:
     sms: Gateway
     if settings.sms_gateway == "http":

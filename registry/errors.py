@@ -29,6 +29,17 @@ class InvalidChannel(InvalidInput):
     message_en = "Unknown message channel; use sms, push or wechat."
 
 
+class ChannelUnavailable(InvalidInput):
+    """A known channel this deployment has no gateway for (detail lists the ones it has; SMS always)."""
+
+    code = "channel_unavailable"
+    message_zh = "本地暂未开通该消息渠道，请选择已开通的渠道（短信始终可用）。"
+    message_en = "This message channel is not offered here; choose one that is (SMS always is)."
+
+    def __init__(self, *, available: list[str]) -> None:
+        super().__init__(detail={"available": available})
+
+
 class EmptyImportFile(InvalidInput):
     """An import file with a header but no data rows."""
 

@@ -21,7 +21,7 @@ from messaging.texts import mask_phone, phone_changed_text
 from models import Pensioner, Region
 from models.base import utcnow
 from models.enums import Channel, PensionStatus
-from registry.errors import EmptyImportFile, InvalidChannel, PhoneChangesNeedConfirmation
+from registry.errors import EmptyImportFile, PhoneChangesNeedConfirmation
 from registry.regions import ancestry_map, normalise_code
 
 ALIASES = {
@@ -435,26 +435,3 @@ def _validate(row: dict[str, str], ancestry: dict[str, Any], today: date) -> tup
         "bedridden": bedridden_raw in _TRUE,
         "last_certified_on": last,
     }
-
-
-def set_preferred_channel(
-    *, session: Session, pensioner: Pensioner, channel: str, actor_type: str, actor_id: int | None, now: datetime
-) -> Pensioner:
-    """Change how messages reach the pensioner (SMS stays the fallback); audited with before and after."""
-    if channel not in {c.value for c in Channel}:
-        raise InvalidChannel()
-    if pensioner.preferred_channel == channel:
-        return pensioner
-    audit.record(
-        session=session,
-        actor_type=actor_type,
-        actor_id=actor_id,
-        action="pensioner.preferred_channel_changed",
-        target_type="pensioner",
-        target_id=pensioner.id,
-        detail={"from": pensioner.preferred_channel, "to": channel},
-    )
-    pensioner.preferred_channel = channel
-    pensioner.updated_at = now
-    session.flush()
-    return pensioner

@@ -12,11 +12,13 @@ from core.clock import NowDep
 from core.deps import AdminStaff, ContactStaff, CurrentStaff, OfficeStaff, Offset, SessionDep, SettingsDep
 from core.uploads import read_limited
 from models import Pensioner, Region, StaffUser
+from models.enums import StaffRole
+from registry import channels as channel_service
 from registry import regions as region_service
 from registry import roster as roster_service
 from registry import search as search_service
 from registry import staff as staff_service
-from registry.deps import PensionerInScope, staff_region
+from registry.deps import PensionerInCity, PensionerInScope, ensure_in_scope, staff_region
 from registry.schemas import (
     PensionerOut,
     PensionerPage,
@@ -117,11 +119,28 @@ def get_pensioner(staff: OfficeStaff, pensioner: PensionerInScope) -> Pensioner:
 
 @router.put("/pensioners/{pensioner_id}/preferred-channel", response_model=PensionerOut)
 def set_preferred_channel(
-    staff: ContactStaff, session: SessionDep, pensioner: PensionerInScope, body: PreferredChannelIn, now: NowDep
+    staff: ContactStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    pensioner: PensionerInCity,
+    body: PreferredChannelIn,
+    now: NowDep,
 ) -> Pensioner:
-    """Counter or supervisor staff change how messages reach a pensioner of their jurisdiction; audited."""
-    return roster_service.set_preferred_channel(
-        session=session, pensioner=pensioner, channel=body.channel, actor_type="staff", actor_id=staff.id, now=now
+    """At the pensioner's request, staff change how messages reach them (an offered channel); audited.
+
+    Counter clerks serve any pensioner of the city (as the card, enrolment and login unlock); supervisors and
+    admins their jurisdiction.
+    """
+    if staff.role != StaffRole.COUNTER.value:
+        ensure_in_scope(session=session, staff=staff, pensioner=pensioner)
+    return channel_service.set_preferred_channel(
+        session=session,
+        settings=settings,
+        pensioner=pensioner,
+        channel=body.channel,
+        actor_type="staff",
+        actor_id=staff.id,
+        now=now,
     )
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RegionOut(BaseModel):
@@ -46,9 +45,25 @@ class PensionerOut(BaseModel):
 
 
 class PreferredChannelIn(BaseModel):
-    """How messages should reach the pensioner (SMS stays the fallback)."""
+    """How messages should reach the pensioner (SMS stays the fallback): one of the offered channels."""
 
-    channel: Literal["sms", "push", "wechat"]
+    channel: str = Field(max_length=16, description="sms, push or wechat; only channels this deployment offers")
+
+
+class ChannelOptionOut(BaseModel):
+    """A channel the deployment offers, with its name for the person choosing."""
+
+    channel: str
+    name: str
+    name_en: str
+
+
+class MyChannelOut(BaseModel):
+    """How the service's messages reach the pensioner; SMS is always offered and is the fallback."""
+
+    channel: str = Field(description="The stored preference")
+    sends_by: str = Field(description="The channel messages go by now: the preference if offered, else sms")
+    available: list[ChannelOptionOut] = Field(description="The channels offered here, SMS first")
 
 
 class PensionerPage(BaseModel):

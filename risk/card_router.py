@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from core.clock import NowDep
 from core.deps import OfficeStaff, SessionDep, SettingsDep
+from messaging.gateways import available_channels
 from models.enums import StaffRole
 from registry.deps import PensionerInCity, ensure_in_scope
 from risk import card as card_service
@@ -14,7 +15,7 @@ from risk.schemas import CardCheckOut, CardFaceOut, CardStatusOut, CardTaskOut, 
 router = APIRouter(prefix="/pensioners/{pensioner_id}", tags=["counter"])
 
 
-def card_out(card: card_service.Card) -> PensionerCardOut:
+def card_out(card: card_service.Card, channels: list[str]) -> PensionerCardOut:
     """The JSON shape of a card."""
     p, st, task = card.pensioner, card.status, card.task
     return PensionerCardOut(
@@ -25,6 +26,7 @@ def card_out(card: card_service.Card) -> PensionerCardOut:
         sex=p.sex,
         phone=p.phone,
         preferred_channel=p.preferred_channel,
+        channels_available=channels,
         region_code=p.region_code,
         region_name=card.region_name,
         pension_status=p.pension_status,
@@ -65,4 +67,5 @@ def pensioner_card(
     """Status, season state (certified this season or days left), face enrolled and when, last checks, visit task."""
     if staff.role != StaffRole.COUNTER.value:
         ensure_in_scope(session=session, staff=staff, pensioner=pensioner)
-    return card_out(card_service.card(session=session, settings=settings, pensioner=pensioner, now=now))
+    card = card_service.card(session=session, settings=settings, pensioner=pensioner, now=now)
+    return card_out(card, available_channels(settings))

@@ -187,6 +187,7 @@ class PensionerCardOut(BaseModel):
     sex: str
     phone: str | None
     preferred_channel: str  # how messages reach the person: sms, push, wechat (SMS the fallback)
+    channels_available: list[str]  # the channels this deployment offers (sms first): what staff may set
     region_code: str
     region_name: str
     pension_status: str

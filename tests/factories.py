@@ -80,15 +80,15 @@ def staff_token(client: TestClient, user: StaffUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
-def pensioner_token(client: TestClient, session: Session, p: Pensioner) -> dict[str, str]:
-    """Log a pensioner in through the real SMS-code flow; the code is read from the outbox."""
+def pensioner_token(client: TestClient, session: Session, p: Pensioner, *, helper: bool = False) -> dict[str, str]:
+    """Log a pensioner in through the real SMS-code flow (helper: the family phone's); the code is read from the outbox."""
     import re
 
     from sqlalchemy import select
 
     from models import Notification
 
-    resp = client.post("/api/v1/auth/otp", json={"national_id": p.national_id})
+    resp = client.post("/api/v1/auth/otp", json={"national_id": p.national_id, "to_family_phone": helper})
     assert resp.status_code == 202, resp.text
     session.expire_all()
     body = session.scalars(

@@ -106,3 +106,58 @@ def test_per_person_statements_start_from_the_pensioner(
             [(sql, params)] = [x for x in got if x[0].lstrip().upper().startswith("SELECT")]
             _assert_pensioner_first(_plan(s, sql, params))
         s.rollback()
+
+
+_PEOPLE_SQLITE = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i + 1 <= :people)
+INSERT INTO pensioner (id, national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,
+                       pension_status, created_at, updated_at)
+SELECT i, 'P' || i, 'P', '1950-01-01', 'F', :region, 0, 0, 'active', '2026-04-01 01:00:00.000000',
+       '2026-04-01 01:00:00.000000' FROM n
+"""
+_PEOPLE_PG = """
+INSERT INTO pensioner (id, national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,
+                       pension_status, created_at, updated_at)
+SELECT i, 'P' || i, 'P', DATE '1950-01-01', 'F', :region, false, false, 'active', TIMESTAMPTZ '2026-04-01 01:00Z',
+       TIMESTAMPTZ '2026-04-01 01:00Z' FROM generate_series(1, :people) AS i
+"""
+
+
+@pytest.mark.parametrize("analysed", [False, True])
+def test_expiring_the_certified_walks_the_pensioner_index_and_probes_the_standing_one(
+    session_factory: sessionmaker[Session], engine: Engine, analysed: bool
+) -> None:
+    """The post-import expiry, one batch (5 % of the ids, as 50,000 of 1M): no scan of the outbox or certifications."""
+    from certification import reminders
+    from tests import factories
+
+    with session_factory.begin() as s:
+        factories.seed_regions(s)
+    with session_factory.begin() as s:
+        pg = s.get_bind().dialect.name == "postgresql"
+        s.execute(text(_PEOPLE_PG if pg else _PEOPLE_SQLITE), {"people": ROWS // 2, "region": factories.HUANCUI})
+        s.execute(
+            text((_FILL_PG if pg else _FILL_SQLITE).format(kind="reminder_d30", status="pending")), {"rows": ROWS}
+        )
+        # Half the people certified by an import (a standing certification each), the import left their reminders.
+        s.execute(
+            text(
+                "INSERT INTO certification (pensioner_id, season_year, certified_at, channel) "
+                "SELECT id, 2026, :at, 'data_comparison' FROM pensioner WHERE id % 2 = 0"
+            ),
+            {"at": "2026-04-02 01:00:00.000000" if not pg else "2026-04-02 01:00Z"},
+        )
+        if pg:
+            s.execute(text("SELECT setval(pg_get_serial_sequence('pensioner', 'id'), :n)"), {"n": ROWS // 2})
+        if analysed:
+            analyze(s, "notification")
+            analyze(s, "certification")
+    with session_factory() as s:
+        stmts = _captured(engine, lambda: reminders.expire_certified(session=s, first_id=40_001, end_id=45_001))
+        [(sql, params)] = [x for x in stmts if x[0].lstrip().upper().startswith("UPDATE")]
+        # SQLite names the unique constraint's index (pensioner_id, season_year, kind, recipient) its own way.
+        plan = _plan(s, sql, params).replace("sqlite_autoindex_notification_1", PENSIONER_FIRST[1])
+        _assert_pensioner_first(plan)
+        assert "uq_certification_standing" in plan, plan
+        assert "SCAN certification" not in plan, plan
+        s.rollback()

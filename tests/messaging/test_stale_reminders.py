@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from certification import passive, seasons
+from certification import passive, reminders, seasons
 from core.settings import Settings
 from messaging import sender
 from models import Certification, Notification, Pensioner
+from models.base import utcnow
 from tests import factories
 from tests.messaging.helpers import Provider, statuses
 from tests.scheduler.helpers import at, run
@@ -136,3 +137,76 @@ def test_a_reminder_of_someone_certified_by_an_import_is_never_sent(
     # Nor by a later sweep and sender run.
     assert run(session_factory, settings, at(2026, 4, 3))["outbox_sent"] == 0
     assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
+
+
+def _import(session_factory: sessionmaker[Session], settings: Settings, nids: list[str], day: str, now) -> None:  # type: ignore[no-untyped-def]
+    rows = "".join(f"{n},{day},medical_insurance\n" for n in nids)
+    with session_factory() as s:
+        passive.import_life_evidence(
+            session=s, settings=settings, data=f"national_id,evidence_date,source\n{rows}".encode(), now=now
+        )
+        s.commit()
+
+
+def test_after_an_import_the_certified_peoples_reminders_expire_in_short_transactions(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = _season(session, settings, n=4)
+    run(session_factory, settings, at(2026, 4, 1), "reminders")  # "open" for all four, not sent
+    session.add(  # a withdrawn certification does not count: the reminder stays
+        Certification(
+            pensioner_id=ids[3], season_year=2026, channel="counter", certified_at=at(2026, 4, 1, 12),
+            withdrawn_at=at(2026, 4, 1, 13), withdrawal_reason="wrong person",
+        )
+    )  # fmt: skip
+    session.commit()
+    nids = [session.get_one(Pensioner, i).national_id for i in ids[:2]]
+    _import(session_factory, settings, nids, "2026-04-01", at(2026, 4, 2))
+    assert statuses(session, kind="reminder_open") == {"pending": 4}  # the import itself leaves them
+    # One pensioner id per transaction here (50,000 by default): every batch its own commit.
+    assert reminders.expire_certified_in_batches(session_factory=session_factory, batch=1) == 2
+    for i, want in zip(ids, ["expired_certified", "expired_certified", "pending", "pending"], strict=True):
+        assert statuses(session, pensioner_id=i) == {want: 1}
+    assert reminders.expire_certified_in_batches(session_factory=session_factory) == 0  # nothing left to do
+    got = sender.drain(
+        session_factory=session_factory,
+        gateways={"sms": (provider := Provider()).gateway()},
+        now=lambda: at(2026, 4, 2, 10),
+        cfg=sender.SenderConfig.from_settings(settings),
+    )
+    assert got.sent == 2 and got.expired == 0 and len(provider.ids) == 2  # the sender no longer meets them
+
+
+def test_the_import_command_expires_the_reminders_after_its_commit(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    database_url: str,
+    monkeypatch,  # type: ignore[no-untyped-def]
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from core.settings import get_settings
+
+    ids = _season(session, settings, n=2)
+    run(session_factory, settings, at(2026, 4, 1), "reminders")
+    nid = session.get_one(Pensioner, ids[0]).national_id
+    session.commit()
+    # The command runs on the real clock: evidence of yesterday is recent and inside the 2026 season (or later).
+    day = seasons.local_date(utcnow(), settings.timezone) - timedelta(days=1)
+    (tmp_path / "evidence.csv").write_text(f"national_id,evidence_date,source\n{nid},{day},medical_insurance\n")
+    monkeypatch.setenv("PENSION_CERT_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["import-life-evidence", str(tmp_path / "evidence.csv"), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["certified"] == 1 and out["reminders_expired_certified"] == 1
+    assert statuses(session, pensioner_id=ids[0]) == {"expired_certified": 1}
+    assert statuses(session, pensioner_id=ids[1]) == {"pending": 1}

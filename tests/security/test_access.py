@@ -108,9 +108,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/pensioners/{pensioner_id}"): Route(
         "staff", _get("/api/v1/pensioners/{t.pensioner_id}"), scope="jurisdiction"
     ),
+    # Counter clerks of any district of the city too (tests/staff/test_staff_api.py), as on the card.
     ("PUT", "/api/v1/pensioners/{pensioner_id}/preferred-channel"): Route(
         "staff",
-        lambda t: ("PUT", f"/api/v1/pensioners/{t.pensioner_id}/preferred-channel", {"json": {"channel": "wechat"}}),
+        lambda t: ("PUT", f"/api/v1/pensioners/{t.pensioner_id}/preferred-channel", {"json": {"channel": "sms"}}),
         roles=("admin", "counter", "supervisor"),
         scope="jurisdiction",
     ),
@@ -148,6 +149,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         scope="city",
     ),
     ("GET", "/api/v1/me"): Route("pensioner", _get("/api/v1/me")),
+    ("GET", "/api/v1/me/preferred-channel"): Route("pensioner", _get("/api/v1/me/preferred-channel")),
+    ("PUT", "/api/v1/me/preferred-channel"): Route(
+        "pensioner", lambda t: ("PUT", "/api/v1/me/preferred-channel", {"json": {"channel": "sms"}})
+    ),
     ("POST", "/api/v1/me/liveness-challenges"): Route(
         "pensioner", lambda t: ("POST", "/api/v1/me/liveness-challenges", {})
     ),

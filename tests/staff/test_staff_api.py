@@ -169,32 +169,41 @@ def test_why_people_fail_by_age_band_reason_region_and_week(client, session, cit
     )
 
 
-def test_counter_and_supervisor_change_the_preferred_channel_in_their_jurisdiction_audited(
-    client, session, city: City
-) -> None:
+def test_counter_and_supervisor_change_the_preferred_channel_audited(client, session, settings, city: City) -> None:
+    """Counter clerks anywhere in the city (as the card they see it on), supervisors in their jurisdiction."""
+    settings.push_gateway = settings.wechat_gateway = "log"
     clerk = f.staff(session, role="counter", region=f.HUANCUI)
     supervisor = f.staff(session, role="supervisor", region=f.HUANCUI)
-    other = f.staff(session, role="counter", region=f.WENDENG)
+    other_clerk = f.staff(session, role="counter", region=f.WENDENG)
+    other_supervisor = f.staff(session, role="supervisor", region=f.WENDENG)
     field = f.staff(session, role="field", region=f.HUANCUI)
     p = f.pensioner(session, name="刘渠道", phone="13512340001")
     session.commit()
     url = f"/api/v1/pensioners/{p.id}/preferred-channel"
     hdr = f.staff_token(client, clerk)
-    assert client.get(f"/api/v1/pensioners/{p.id}/card", headers=hdr).json()["preferred_channel"] == "sms"
+    card = client.get(f"/api/v1/pensioners/{p.id}/card", headers=hdr).json()
+    assert card["preferred_channel"] == "sms" and card["channels_available"] == ["sms", "push", "wechat"]
     done = client.put(url, json={"channel": "wechat"}, headers=hdr)
     assert done.status_code == 200 and done.json()["preferred_channel"] == "wechat", done.text
     card = client.get(f"/api/v1/pensioners/{p.id}/card", headers=hdr).json()
     assert card["preferred_channel"] == "wechat" and card["phone"] == "13512340001"
     back = client.put(url, json={"channel": "sms"}, headers=f.staff_token(client, supervisor))
     assert back.status_code == 200 and back.json()["preferred_channel"] == "sms"
-    assert client.put(url, json={"channel": "push"}, headers=f.staff_token(client, other)).status_code == 404
-    assert client.put(url, json={"channel": "push"}, headers=f.staff_token(client, field)).status_code == 403
-    assert client.put(url, json={"channel": "fax"}, headers=hdr).status_code == 422
+    served = client.put(url, json={"channel": "push"}, headers=f.staff_token(client, other_clerk))
+    assert served.status_code == 200 and served.json()["preferred_channel"] == "push", served.text
+    assert client.put(url, json={"channel": "sms"}, headers=f.staff_token(client, other_supervisor)).status_code == 404
+    assert client.put(url, json={"channel": "sms"}, headers=f.staff_token(client, field)).status_code == 403
+    unknown = client.put(url, json={"channel": "fax"}, headers=hdr)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "invalid_channel" and unknown.json()["message_en"]
+    settings.wechat_gateway = "off"
+    off = client.put(url, json={"channel": "wechat"}, headers=hdr)
+    assert off.status_code == 422 and off.json()["code"] == "channel_unavailable", off.text
     session.expire_all()
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "pensioner.preferred_channel_changed").order_by(AuditEvent.id)
     ).all()
-    assert [(e.actor_id, e.detail) for e in events] == [
-        (str(clerk.id), {"from": "sms", "to": "wechat"}),
-        (str(supervisor.id), {"from": "wechat", "to": "sms"}),
+    assert [(e.actor_type, e.actor_id, e.detail) for e in events] == [
+        ("staff", str(clerk.id), {"from": "sms", "to": "wechat"}),
+        ("staff", str(supervisor.id), {"from": "wechat", "to": "sms"}),
+        ("staff", str(other_clerk.id), {"from": "sms", "to": "push"}),
     ]

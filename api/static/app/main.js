@@ -132,6 +132,7 @@ async function statusScreen() {
     actions.push(button(t('start'), () => go('certify'), { id: 'to-certify' }));
     actions.push(button(visit && visit.status === 'open' ? t('visit_status_btn') : t('visit_btn'), () => go('visit'), { id: 'to-visit', cls: 'secondary' }));
   }
+  actions.push(button(t('channel_btn'), () => go('channel'), { cls: 'secondary', id: 'to-channel' }));
   actions.push(button(t('logout'), () => { tokens.clear(); state.me = null; go('login'); }, { cls: 'quiet', id: 'logout' }));
   // The main action comes right after the state, above the fold; the service's full message below it.
   show('status', h('h1', {}, t('status_h')), whose(person), statusCard(st, visit), actions.slice(0, 1),
@@ -158,6 +159,38 @@ async function visitScreen() {
   }
   parts.push(button(t('status_btn'), () => go('status'), { cls: 'quiet', id: 'to-status' }));
   show('visit', parts);
+}
+
+// How reminders and notices reach the pensioner: one big button per channel this service offers (SMS always).
+async function channelScreen(saved) {
+  const person = await me();
+  const mine = await call('GET', '/me/preferred-channel');
+  const error = h('p', { class: 'error', id: 'error', role: 'alert' });
+  const nameOf = (o) => pick(o.name, o.name_en);
+  const parts = [h('h1', {}, t('channel_h')), whose(person), h('p', {}, t('channel_intro'))];
+  if (saved) {
+    const chosen = mine.available.find((o) => o.channel === mine.sends_by);
+    parts.push(h('section', { class: 'card ok', id: 'channel-saved', role: 'status' }, h('p', { class: 'big' }, t('channel_saved', { name: nameOf(chosen) }))));
+  }
+  if (mine.channel !== mine.sends_by) parts.push(h('p', { class: 'card warn', id: 'channel-not-offered' }, t('channel_not_offered')));
+  const choose = async (channel) => {
+    try {
+      if (await guard(() => call('PUT', '/me/preferred-channel', { body: { channel } }))) await guard(() => channelScreen(true));
+    } catch (e) { error.textContent = errorText(e); }
+  };
+  if (mine.available.length === 1) parts.push(h('p', { class: 'big', id: 'channel-only-sms' }, t('channel_only_sms')));
+  else {
+    parts.push(h('p', {}, t('channel_pick')));
+    for (const o of mine.available) {
+      const on = o.channel === mine.sends_by;
+      parts.push(h('button', { type: 'button', class: on ? 'choice on' : 'choice secondary', id: `ch-${o.channel}`,
+        'aria-pressed': String(on), 'data-channel': o.channel, onclick: () => choose(o.channel) },
+      on ? `✓ ${nameOf(o)}${t('channel_current')}` : nameOf(o)));
+    }
+    parts.push(h('p', { class: 'muted' }, t('channel_fallback')));
+  }
+  parts.push(error, button(t('status_btn'), () => go('status'), { cls: 'quiet', id: 'to-status' }));
+  show('channel', parts);
 }
 
 async function receiptScreen() {
@@ -196,7 +229,8 @@ async function verifyScreen(id, code) {
 
 const certify = certifyScreens({ go, guard, me, whose, errorText, state });
 const ROUTES = {
-  login: loginScreen, code: codeScreen, status: statusScreen, visit: visitScreen, receipt: receiptScreen,
+  login: loginScreen, code: codeScreen, status: statusScreen, visit: visitScreen, channel: () => channelScreen(false),
+  receipt: receiptScreen,
   verify: verifyScreen, ...certify,
 };
 

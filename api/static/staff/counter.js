@@ -61,6 +61,7 @@ function renderCard(c) {
   $("card-task").textContent = c.task
     ? `${label(c.task.reason)} · ${label(c.task.status)} · ${tr("截止", "due")} ${c.task.due_date}${c.task.assigned_to ? ` · ${c.task.assigned_to}` : ""}`
     : tr("无", "None");
+  renderChannel(c);
   const tbody = $("checks").querySelector("tbody");
   tbody.replaceChildren();
   for (const a of c.checks) {
@@ -76,10 +77,31 @@ function renderCard(c) {
   syncButtons();
 }
 
+// How messages reach the person: shown, and changed at their request to a channel this service offers.
+function renderChannel(c) {
+  const offered = c.channels_available;
+  const sendsBy = offered.includes(c.preferred_channel) ? c.preferred_channel : "sms";
+  $("channel-now").textContent = label(c.preferred_channel) + (sendsBy === c.preferred_channel ? "" : tr("（本地未开通，按短信发送）", " (not offered here: sent by SMS)"));
+  $("card-channel").dataset.channel = c.preferred_channel;
+  const select = $("channel-select");
+  select.replaceChildren(...offered.map((ch) => { const o = document.createElement("option"); o.value = ch; o.textContent = label(ch); o.selected = ch === sendsBy; return o; }));
+  $("channel-form").hidden = offered.length < 2 && c.preferred_channel === "sms";
+}
+
+async function changeChannel() {
+  const channel = $("channel-select").value;
+  const { ok, body } = await json(`/api/v1/pensioners/${state.pensioner.id}/preferred-channel`, {
+    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ channel }),
+  });
+  $("channel-note").className = ok ? "hint" : "error";
+  $("channel-note").textContent = ok ? tr(`已改为${label(body.preferred_channel)}（已记录）`, `Changed to ${label(body.preferred_channel)} (recorded)`) : errorText(body);
+  if (ok) await openCard(state.pensioner.id);
+}
+
 async function openCard(id) {
   const { ok, body } = await json(`/api/v1/pensioners/${id}/card`);
   if (!ok) { $("search-note").textContent = errorText(body); return; }
-  if (!state.pensioner || state.pensioner.id !== body.id) { state.attemptId = null; state.certifyKey = null; $("outcome").replaceChildren(); }
+  if (!state.pensioner || state.pensioner.id !== body.id) { state.attemptId = null; state.certifyKey = null; $("outcome").replaceChildren(); $("channel-note").textContent = ""; }
   state.pensioner = body;
   history.replaceState(null, "", `?pensioner=${body.id}`);
   renderCard(body);
@@ -214,6 +236,7 @@ if (session) {
   $("verify").addEventListener("click", (e) => busy(e.currentTarget, verify));
   $("certify").addEventListener("click", (e) => busy(e.currentTarget, certify));
   $("print").addEventListener("click", () => window.print());
+  $("channel-form").addEventListener("submit", (e) => { e.preventDefault(); busy($("channel-save"), changeChannel); });
   document.addEventListener("langchange", () => { if (state.pensioner) renderCard(state.pensioner); });
   const id = new URLSearchParams(location.search).get("pensioner");
   if (id && /^\d+$/.test(id)) openCard(Number(id));

@@ -26,6 +26,8 @@ export const LABELS = {
   // channels
   app: ["手机认证", "App"], counter: ["柜台认证", "Counter"], home_visit: ["上门认证", "Home visit"],
   self_service_terminal: ["自助终端", "Self-service terminal"], data_comparison: ["数据比对", "Data comparison"],
+  // message channels (how reminders and notices reach a person; SMS the fallback)
+  sms: ["手机短信", "SMS"], push: ["App通知", "App notification"], wechat: ["微信消息", "WeChat"],
   // pension and season states
   active: ["正常发放", "Paid"], on_hold: ["暂停核实中", "On hold"], suspended: ["已暂停发放", "Suspended"],
   terminated: ["已终止", "Terminated"], pending: ["待认证", "Pending"], no_season: ["无认证期", "No season"],
