@@ -202,7 +202,6 @@ def _certify_best(
     *, session: Session, settings: Settings, staging: Table, now: datetime, today: date, run: str
 ) -> certify_many.Outcome:
     """The newest accepted evidence per person (first in the file on a tie) decides: plan, then certify."""
-    s = staging.c
     counting = sorted(src for src in KNOWN_SOURCES if settings.life_evidence_source_counts(src))
     best = _newest_per_person(session=session, staging=staging, counting=counting)
     plan = certify_many.plan_table(session)
