@@ -33,7 +33,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from certification import certify_many, lifecycle, seasons
@@ -222,20 +221,14 @@ def _certify_best(
 
 
 def _newest_per_person(*, session: Session, staging: Table, counting: list[str]) -> Any:
-    """(pensioner_id, evidence_date, source): each person's newest counting row, the file's first on a tie.
-
-    PostgreSQL: DISTINCT ON, whose row estimate is the number of people; it planned `row_number() … = 1` at
-    0.5 % of them and probed pensioner and certification a million times by index (8 s of a million-row import).
-    """
+    """(pensioner_id, evidence_date, source): each person's newest counting row, the file's first on a tie."""
     s = staging.c
-    order = (Pensioner.id, s.evidence_date.desc(), s.line)
-    rows = select(Pensioner.id.label("pensioner_id"), s.evidence_date, s.source).join(Pensioner, _person(staging))
-    rows = rows.where(s.source.in_(counting))
-    if bulk.is_postgresql(session):
-        return rows.ext(distinct_on(Pensioner.id)).order_by(*order).subquery()
-    rank = func.row_number().over(partition_by=order[0], order_by=order[1:]).label("rank")
-    ranked = rows.add_columns(rank).subquery()
-    return select(ranked.c.pensioner_id, ranked.c.evidence_date, ranked.c.source).where(ranked.c.rank == 1).subquery()
+    rows = (
+        select(Pensioner.id.label("pensioner_id"), s.evidence_date, s.source)
+        .join(Pensioner, _person(staging))
+        .where(s.source.in_(counting))
+    )
+    return bulk.first_per_group(session, rows, key=Pensioner.id, order_by=(s.evidence_date.desc(), s.line))
 
 
 def queue_import_notices(

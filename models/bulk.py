@@ -7,8 +7,20 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, MetaData, Table, cast, func, literal_column
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Select,
+    Subquery,
+    Table,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -108,6 +120,19 @@ def json_array_agg(session: Session, value: ColumnElement[Any], *, order_by: Any
     if is_postgresql(session):
         return func.json_agg(aggregate_order_by(value, order_by))
     return func.json_group_array(func.json(value))
+
+
+def first_per_group(session: Session, query: Select[Any], *, key: Any, order_by: Sequence[Any]) -> Subquery:
+    """The first row by `order_by` of each `key` group of `query`, with the query's columns, as a subquery.
+
+    PostgreSQL: DISTINCT ON, estimated at one row per group; `row_number() … = 1` is estimated at 0.5 % of the
+    rows, which planned a million-row import's next join as a million index probes (8 s instead of 5 s).
+    """
+    if is_postgresql(session):
+        return query.ext(distinct_on(key)).order_by(key, *order_by).subquery()
+    rank = func.row_number().over(partition_by=key, order_by=order_by).label("first_per_group_rank")
+    ranked = query.add_columns(rank).subquery()
+    return select(*(c for c in ranked.c if c.name != rank.name)).where(ranked.c[rank.name] == 1).subquery()
 
 
 def embed_json(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
