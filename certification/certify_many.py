@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from certification import lifecycle, seasons
@@ -39,6 +40,7 @@ from models import Certification, HomeVisitTask, Notification, Pensioner, bulk
 from models.engine import dialect_insert
 from models.enums import CertificationChannel, HomeVisitTaskStatus, NotificationStatus, PensionStatus
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
 NOT_CERTIFIABLE = (PensionStatus.TERMINATED.value, PensionStatus.ON_HOLD.value)
 
 
@@ -213,15 +215,24 @@ def _insert_certifications(
 
 
 def _insert_with_planned_ids(*, session: Session, plan: Table, columns: list[str], values: list[Any]) -> None:
-    """PostgreSQL: the certifications with the ids the plan gave them; a lost race voids the planned id."""
+    """PostgreSQL: the certifications with the ids the plan gave them; a lost race voids the planned id.
+
+    A plain INSERT first, in a savepoint: `ON CONFLICT` costs every row a speculative insertion (26.6 s instead
+    of 18.4 s for a million rows). Only when another channel certified one of the people meanwhile (a unique
+    violation, rare) does the savepoint roll back and the INSERT run again skipping the conflicts.
+    """
     p = plan.c
+    rows = select(p.certification_id, *values).where(p.certification_id.is_not(None)).order_by(p.pensioner_id)
+    stmt = dialect_insert(session, Certification).from_select(["id", *columns], rows)
+    try:
+        with session.begin_nested():
+            session.execute(stmt)
+        return
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
     inserted = session.execute(
-        dialect_insert(session, Certification)
-        .from_select(
-            ["id", *columns],
-            select(p.certification_id, *values).where(p.certification_id.is_not(None)).order_by(p.pensioner_id),
-        )
-        .on_conflict_do_nothing(
+        stmt.on_conflict_do_nothing(
             index_elements=["pensioner_id", "season_year"], index_where=Certification.withdrawn_at.is_(None)
         ),
         execution_options={"preserve_rowcount": True},

@@ -191,7 +191,7 @@ def _store_evidence(*, session: Session, staging: Table, now: datetime) -> int:
         .join(Pensioner, _person(staging))
         .where(~stored.exists())
         .group_by(Pensioner.id, s.evidence_date, s.source)
-        .order_by(func.min(s.line)),
+        .order_by(Pensioner.id),  # appends to the unique key (file order: 7.6 s instead of 5.6 s for a million)
     )
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Migration 0010 on an existing database: reinstatements so far enter the ledger, certifications keep their ids."""
+"""Migrations on an existing database: reinstatements so far enter the ledger, certifications keep their ids."""
 
 from __future__ import annotations
 
@@ -55,3 +55,55 @@ def test_existing_reinstatements_enter_the_ledger(tmp_path) -> None:
         )
         assert conn.execute(text("SELECT id FROM certification")).scalar() == 8
     eng.dispose()
+
+
+def _seed_0021(url: str, ids: list[int]) -> None:
+    """A database at 0021 with one pensioner and certifications of the given ids, in seasons 2020…"""
+    upgrade(url, "0021_life_evidence_bulk")
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        conn.execute(
+            text(f"INSERT INTO region (code, name, level, created_at) VALUES ('371000000000', 'c', 'city', '{NOW}')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pensioner (national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,"
+                f" pension_status, created_at, updated_at) VALUES ('x', 'n', '1950-01-01', 'F', '371000000000', 0, 0,"
+                f" 'active', '{NOW}', '{NOW}')"
+            )
+        )
+        for n, cid in enumerate(ids):
+            conn.execute(
+                text(
+                    "INSERT INTO certification (id, pensioner_id, season_year, certified_at, channel)"
+                    f" VALUES ({cid}, 1, {2020 + n}, '{NOW}', 'counter')"
+                )
+            )
+        conn.execute(text(f"DELETE FROM certification WHERE id = {max(ids)}"))
+    eng.dispose()
+
+
+def _next_certification_id(url: str) -> int:
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO certification (pensioner_id, season_year, certified_at, channel) VALUES (1, 2030, '{NOW}', 'app')"
+            )
+        )
+        cid = int(conn.execute(text("SELECT max(id) FROM certification")).scalar() or 0)
+    eng.dispose()
+    return cid
+
+
+def test_dropping_the_pensioner_key_never_gives_a_deleted_id_again(tmp_path) -> None:
+    for name, ids in (("kept", [1, 2, 9]), ("emptied", [5])):
+        url = f"sqlite:///{tmp_path / name}.sqlite3"
+        _seed_0021(url, ids)
+        upgrade(url)  # 0022 rebuilds certification on SQLite
+        eng = make_engine(url)
+        with eng.begin() as conn:
+            kept = [r[0] for r in conn.execute(text("SELECT id FROM certification ORDER BY id"))]
+        eng.dispose()
+        assert kept == ids[:-1]
+        assert _next_certification_id(url) == max(ids) + 1
