@@ -70,6 +70,13 @@ def _date(raw: str) -> date | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_date(raw: str) -> str | None:
+    """`_date` as the ISO text a staging load binds (COPY parses it; 1 s per million rows less than date objects)."""
+    day = _date(raw)
+    return None if day is None else day.isoformat()
+
+
 @dataclass
 class LifeEvidenceResult:
     """What a life-evidence import did."""
@@ -143,13 +150,13 @@ def _load_evidence(*, session: Session, staging: Table, data: bytes) -> int:
     width = max(nid, day, src) + 1
     count = 0
 
-    def rows() -> Iterator[tuple[int, str, date | None, str]]:
+    def rows() -> Iterator[tuple[int, str, str | None, str]]:
         nonlocal count
         for line, values in records:
             if len(values) < width:
                 values = values + [""] * (width - len(values))
             count += 1
-            yield line, values[nid].upper(), _date(values[day]), values[src].lower()
+            yield line, values[nid].upper(), _iso_date(values[day]), values[src].lower()
 
     bulk.load(session, staging, ["line", "national_id", "evidence_date", "source"], rows())
     return count
