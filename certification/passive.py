@@ -114,19 +114,20 @@ def _import_life_evidence(*, session: Session, settings: Settings, data: bytes, 
     )
     loaded = _load_evidence(session=session, staging=staging, data=data)
     bulk.analyze(session, staging.name)
-    s = staging.c
+    rows = _resolve_people(session=session, staging=staging)
+    r = rows.c
     reason = case(
-        (Pensioner.id.is_(None), RowRefusal.UNKNOWN_NATIONAL_ID.value),
-        (s.evidence_date.is_(None), RowRefusal.INVALID_DATE.value),
-        (s.evidence_date > today, RowRefusal.FUTURE_DATE.value),
-        (s.source.not_in(sorted(KNOWN_SOURCES)), RowRefusal.INVALID_SOURCE.value),
+        (r.pensioner_id.is_(None), RowRefusal.UNKNOWN_NATIONAL_ID.value),
+        (r.evidence_date.is_(None), RowRefusal.INVALID_DATE.value),
+        (r.evidence_date > today, RowRefusal.FUTURE_DATE.value),
+        (r.source.not_in(sorted(KNOWN_SOURCES)), RowRefusal.INVALID_SOURCE.value),
     )
-    _refuse_rows(session, select(s.line, s.national_id, reason).outerjoin(Pensioner, _person(staging)))
+    _refuse_rows(session, select(r.line, r.national_id, reason))
     result = LifeEvidenceResult(rows=loaded)
-    result.stored = _store_evidence(session=session, staging=staging, now=now)
+    result.stored = _store_evidence(session=session, rows=rows, now=now)
     result.duplicates = result.rows - result.stored
-    result.people = int(session.scalar(select(func.count(s.national_id.distinct()))) or 0)
-    outcome = _certify_best(session=session, settings=settings, staging=staging, now=now, today=today, run=run)
+    result.people = int(session.scalar(select(func.count(r.pensioner_id.distinct()))) or 0)
+    outcome = _certify_best(session=session, settings=settings, rows=rows, now=now, today=today, run=run)
     result.certified, result.already_certified = outcome.certified, outcome.already_certified
     result.skipped_not_active = outcome.skipped_not_active
     result.not_counted = result.people - outcome.skipped_not_active - outcome.certified - outcome.already_certified
@@ -162,6 +163,29 @@ def _load_evidence(*, session: Session, staging: Table, data: bytes) -> int:
     return count
 
 
+def _resolve_people(*, session: Session, staging: Table) -> Table:
+    """The staged rows with each national ID's pensioner id (NULL: unknown), joined once for every later statement."""
+    rows = bulk.staging_table(
+        session,
+        "import_life_evidence_rows",
+        Column("line", Integer),
+        Column("national_id", String),
+        Column("pensioner_id", Integer),
+        Column("evidence_date", Date),
+        Column("source", String),
+    )
+    s = staging.c
+    joined = select(s.line, s.national_id, Pensioner.id, s.evidence_date, s.source).outerjoin(
+        Pensioner, _person(staging)
+    )
+    session.execute(
+        rows.insert().from_select(["line", "national_id", "pensioner_id", "evidence_date", "source"], joined)
+    )
+    bulk.drop_staging(session, staging)
+    bulk.analyze(session, rows.name)
+    return rows
+
+
 def _person(staging: Table) -> ColumnElement[bool]:
     return Pensioner.national_id == staging.c.national_id
 
@@ -178,7 +202,7 @@ def _refuse_rows(session: Session, refusals: Select[Any] | CompoundSelect[Any]) 
         raise ImportRejected(errors, shown=MAX_ERRORS)
 
 
-def _store_evidence(*, session: Session, staging: Table, now: datetime) -> int:
+def _store_evidence(*, session: Session, rows: Table, now: datetime) -> int:
     """Every row into life_evidence (a row already there, or twice in the file, is a duplicate); returns stored.
 
     A plain INSERT of the rows not stored yet (an anti-join; the file's first row of each), not ON CONFLICT: the
@@ -187,29 +211,28 @@ def _store_evidence(*, session: Session, staging: Table, now: datetime) -> int:
     """
     if bulk.is_postgresql(session):
         session.connection().exec_driver_sql("LOCK TABLE life_evidence IN SHARE ROW EXCLUSIVE MODE")
-    s = staging.c
+    r = rows.c
     e = LifeEvidence
     stored = select(e.id).where(
-        e.pensioner_id == Pensioner.id, e.evidence_date == s.evidence_date, e.source == s.source
+        e.pensioner_id == r.pensioner_id, e.evidence_date == r.evidence_date, e.source == r.source
     )
     stmt = insert(LifeEvidence).from_select(
         ["pensioner_id", "evidence_date", "source", "imported_at"],
-        select(Pensioner.id, s.evidence_date, s.source, literal(now, LifeEvidence.__table__.c.imported_at.type))
-        .join(Pensioner, _person(staging))
+        select(r.pensioner_id, r.evidence_date, r.source, literal(now, LifeEvidence.__table__.c.imported_at.type))
         .where(~stored.exists())
-        .group_by(Pensioner.id, s.evidence_date, s.source)
-        .order_by(Pensioner.id),  # appends to the unique key (file order: 7.6 s instead of 5.6 s for a million)
+        .group_by(r.pensioner_id, r.evidence_date, r.source)
+        .order_by(r.pensioner_id),  # appends to the unique key (file order: 7.6 s instead of 5.6 s for a million)
     )
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _certify_best(
-    *, session: Session, settings: Settings, staging: Table, now: datetime, today: date, run: str
+    *, session: Session, settings: Settings, rows: Table, now: datetime, today: date, run: str
 ) -> certify_many.Outcome:
     """The newest accepted evidence per person (first in the file on a tie) decides: plan, then certify."""
     counting = sorted(src for src in KNOWN_SOURCES if settings.life_evidence_source_counts(src))
-    best = _newest_per_person(session=session, staging=staging, counting=counting)
+    best = _newest_per_person(session=session, rows=rows, counting=counting)
     plan = certify_many.plan_table(session)
     oldest = today - timedelta(days=settings.life_evidence_max_age_days)
     certify_many.fill_plan(session=session, settings=settings, plan=plan, candidates=best, today=today, oldest=oldest)
@@ -223,19 +246,15 @@ def _certify_best(
         reinstated=select(plan.c.pensioner_id).where(plan.c.certification_id.is_not(None)),
         terminated=None,
     )
-    bulk.drop_staging(session, plan, staging)
+    bulk.drop_staging(session, plan, rows)
     return outcome
 
 
-def _newest_per_person(*, session: Session, staging: Table, counting: list[str]) -> Any:
+def _newest_per_person(*, session: Session, rows: Table, counting: list[str]) -> Any:
     """(pensioner_id, evidence_date, source): each person's newest counting row, the file's first on a tie."""
-    s = staging.c
-    rows = (
-        select(Pensioner.id.label("pensioner_id"), s.evidence_date, s.source)
-        .join(Pensioner, _person(staging))
-        .where(s.source.in_(counting))
-    )
-    return bulk.first_per_group(session, rows, key=Pensioner.id, order_by=(s.evidence_date.desc(), s.line))
+    r = rows.c
+    query = select(r.pensioner_id, r.evidence_date, r.source).where(r.source.in_(counting))
+    return bulk.first_per_group(session, query, key=r.pensioner_id, order_by=(r.evidence_date.desc(), r.line))
 
 
 def queue_import_notices(

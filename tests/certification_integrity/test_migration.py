@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from models.engine import make_engine
@@ -10,21 +12,26 @@ from models.migrate import upgrade
 NOW = "2026-11-03 01:00:00.000000"
 
 
+def _seed_person(conn: Any) -> None:
+    """A city and one pensioner (id 1), in raw SQL: the models may be newer than the schema."""
+    conn.execute(
+        text(f"INSERT INTO region (code, name, level, created_at) VALUES ('371000000000', 'c', 'city', '{NOW}')")
+    )
+    conn.execute(
+        text(
+            "INSERT INTO pensioner (national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,"
+            f" pension_status, created_at, updated_at) VALUES ('x', 'n', '1950-01-01', 'F', '371000000000', 0, 0,"
+            f" 'active', '{NOW}', '{NOW}')"
+        )
+    )
+
+
 def test_existing_reinstatements_enter_the_ledger(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
     upgrade(url, "0008_action_exemptions")
     eng = make_engine(url)
     with eng.begin() as conn:
-        conn.execute(
-            text(f"INSERT INTO region (code, name, level, created_at) VALUES ('371000000000', 'c', 'city', '{NOW}')")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO pensioner (national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,"
-                f" pension_status, created_at, updated_at) VALUES ('x', 'n', '1950-01-01', 'F', '371000000000', 0, 0,"
-                f" 'active', '{NOW}', '{NOW}')"
-            )
-        )
+        _seed_person(conn)
         conn.execute(
             text(
                 "INSERT INTO certification (id, pensioner_id, season_year, certified_at, channel)"
@@ -62,16 +69,7 @@ def _seed_0021(url: str, ids: list[int]) -> None:
     upgrade(url, "0021_life_evidence_bulk")
     eng = make_engine(url)
     with eng.begin() as conn:
-        conn.execute(
-            text(f"INSERT INTO region (code, name, level, created_at) VALUES ('371000000000', 'c', 'city', '{NOW}')")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO pensioner (national_id, name, birth_date, sex, region_code, bedridden, limited_mobility,"
-                f" pension_status, created_at, updated_at) VALUES ('x', 'n', '1950-01-01', 'F', '371000000000', 0, 0,"
-                f" 'active', '{NOW}', '{NOW}')"
-            )
-        )
+        _seed_person(conn)
         for n, cid in enumerate(ids):
             conn.execute(
                 text(
