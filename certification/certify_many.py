@@ -217,8 +217,8 @@ def _insert_certifications(
 def _insert_with_planned_ids(*, session: Session, plan: Table, columns: list[str], values: list[Any]) -> None:
     """PostgreSQL: the certifications with the ids the plan gave them; a lost race voids the planned id.
 
-    A plain INSERT first, in a savepoint: `ON CONFLICT` costs every row a speculative insertion (26.6 s instead
-    of 18.4 s for a million rows). Only when another channel certified one of the people meanwhile (a unique
+    A plain INSERT first, in a savepoint: `ON CONFLICT` costs every row a speculative insertion (17.7 s instead
+    of 14.8-15.1 s for a million rows). Only when another channel certified one of the people meanwhile (a unique
     violation, rare) does the savepoint roll back and the INSERT run again skipping the conflicts.
     """
     p = plan.c

@@ -58,8 +58,8 @@ class Certification(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key (migration 0022): its per-row check and row lock cost 7 s of a million-row import on
-    # PostgreSQL; every writer takes the id from a pensioner row it has read, and pensioners are never deleted.
+    # No foreign key (migration 0022): its per-row check and row lock cost 10-14 s of a million-row import's
+    # INSERT on PostgreSQL; every writer takes the id from a pensioner row it has read, and pensioners are never deleted.
     pensioner_id: Mapped[int]
     season_year: Mapped[int]
     certified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

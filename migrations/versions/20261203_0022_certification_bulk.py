@@ -5,10 +5,10 @@ Revises: 0021_life_evidence_bulk
 Create Date: 2026-12-03 12:10:00
 
 Measured on PostgreSQL 15 with 1,000,000 pensioners (the import's INSERT … SELECT of one million
-certifications, rolled back, same session): 18.4 s with the key, 11.1 s without it. The key's per-row check
-takes a KEY SHARE row lock, which rewrites every pensioner row's header. Every writer of certification (app,
-counter, home visit, import) takes the pensioner id from a pensioner row it has just read, and pensioners are
-never deleted (death is a status; the ON DELETE CASCADE never ran). docs/seasons.md "Imports" has the figures.
+certifications, rolled back, two rounds in the same session): 27.3 / 24.6 s with the key, 15.1 / 14.8 s
+without it. The key's per-row check takes a KEY SHARE row lock, written into every pensioner row's header.
+Every writer of certification (app, counter, home visit, import) takes the pensioner id from a pensioner row it
+has just read, and pensioners are never deleted (death is a status; the ON DELETE CASCADE never ran). docs/seasons.md "Imports" has the figures.
 """
 
 from collections.abc import Sequence
