@@ -96,7 +96,8 @@ def floor_parts(jpegs: list[bytes], analysed: Any) -> dict[str, Callable[[], Any
     shapes = {i: fr.pose_predictor_68_point(rgb[i], rects[i]) for i in encoded}
     points = [face_mod.landmarks(f, b) for f, b in zip(rgb, boxes, strict=True)]
     sface, pad, yunet = sface_model(), presentation_detector(), track_detector(side)
-    faces = {i: sface.detect(rgb[i])[0] for i in encoded}
+    near = {i: face_mod.xywh(boxes[i]) for i in encoded}
+    faces = {i: sface.detect_near(rgb[i], near[i])[0] for i in encoded}
     return {
         f"JPEG decode x{len(jpegs)} (cv2.imdecode, RGB)": lambda: [
             cv2.imdecode(np.frombuffer(j, np.uint8), flags) for j in jpegs
@@ -109,7 +110,7 @@ def floor_parts(jpegs: list[bytes], analysed: Any) -> dict[str, Callable[[], Any
             fr.face_encoder.compute_face_descriptor(rgb[i], shapes[i], 1) for i in encoded
         ],
         f"replay signatures x{len(rgb)}": lambda: face_signatures(rgb, points),
-        f"YuNet (640 px copy) x{len(encoded)}": lambda: [sface.detect(rgb[i]) for i in encoded],
+        f"YuNet (face region) x{len(encoded)}": lambda: [sface.detect_near(rgb[i], near[i]) for i in encoded],
         f"SFace align+feature x{len(encoded)}": lambda: [sface.embed(sface.align(rgb[i], faces[i])) for i in encoded],
         f"MiniFASNet x2 nets x{len(encoded)}": lambda: [pad.score(rgb[i], faces[i].box) for i in encoded],
     }

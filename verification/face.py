@@ -77,6 +77,12 @@ def _rect(box: Box) -> dlib.rectangle:
     return dlib.rectangle(left, top, right, bottom)
 
 
+def xywh(box: Box) -> tuple[float, float, float, float]:
+    """A (top, right, bottom, left) box as (x, y, width, height), the face models' convention."""
+    top, right, bottom, left = box
+    return (float(left), float(top), float(right - left), float(bottom - top))
+
+
 def landmarks(rgb: np.ndarray, box: Box) -> np.ndarray:
     """68 landmark points (x, y) as a float (68, 2) array."""
     shape = fr.pose_predictor_68_point(rgb, _rect(box))

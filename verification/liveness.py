@@ -24,7 +24,7 @@ from verification import tracking
 from verification.config import VerificationConfig
 from verification.landmarks import LEFT_EYE, RIGHT_EYE, eye_aspect_ratios, mouth_aspect_ratio
 from verification.pad import MAX_EVIDENCE_FRAMES
-from verification.pose import head_pose
+from verification.pose import head_pose, yaw_degrees
 
 ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right")
 
@@ -368,7 +368,8 @@ def _grey_face(rgb: np.ndarray, box: face_mod.Box, side: int) -> np.ndarray | No
     crop = rgb[max(0, top) : bottom, max(0, left) : right]
     if crop.size == 0:
         return None
-    return cv2.cvtColor(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    # Grey first: one channel to shrink instead of three (the same picture to ±1 grey level).
+    return cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (side, side), interpolation=cv2.INTER_AREA)
 
 
 def _sharpness(rgb: np.ndarray, box: face_mod.Box) -> float:
@@ -437,19 +438,27 @@ def _eye_crops(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _spread_best(candidates: list[tuple[int, float]], times: list[int], count: int) -> list[int]:
-    """Up to count candidate positions, sharpest first, one per equal slice of the recording where possible."""
+def _spread_best(
+    candidates: list[tuple[int, float]], times: list[int], count: int, accept: Callable[[int], bool] | None = None
+) -> list[int]:
+    """Up to count candidate positions, sharpest first, one per equal slice of the recording where possible;
+    ``accept`` (asked sharpest first, only as far as needed) can still refuse a candidate."""
     if not candidates or count <= 0:
         return []
+    ok = accept or (lambda _k: True)
+    ranked = sorted(candidates, key=lambda c: c[1], reverse=True)  # stable: ties keep the order max() would pick
     start, span = times[0], max(1, times[-1] - times[0] + 1)
     chosen: list[int] = []
     for part in range(count):
         lo, hi = start + span * part // count, start + span * (part + 1) // count
-        inside = [c for c in candidates if lo <= times[c[0]] < hi]
-        if inside:
-            chosen.append(max(inside, key=lambda c: c[1])[0])
-    rest = sorted((c for c in candidates if c[0] not in chosen), key=lambda c: c[1], reverse=True)
-    chosen += [k for k, _ in rest[: count - len(chosen)]]
+        best = next((k for k, _ in ranked if lo <= times[k] < hi and ok(k)), None)
+        if best is not None:
+            chosen.append(best)
+    for k, _ in ranked:
+        if len(chosen) >= count:
+            break
+        if k not in chosen and ok(k):
+            chosen.append(k)
     # Sharpest first: the first is the best frame (kept as a rolling template).
     sharp = dict(candidates)
     return sorted(chosen, key=lambda k: sharp[k], reverse=True)
@@ -487,7 +496,14 @@ class _Track:
     eye_crops: np.ndarray  # (frames, 2, 640): each eye's grey crop, zero mean and unit norm
     mar: np.ndarray
     yaw: np.ndarray
-    pitch: np.ndarray
+    frame_shape: tuple[int, ...]
+    pitches: dict[int, float] = field(default_factory=dict)
+
+    def pitch(self, k: int) -> float:
+        """Head pitch at position k (solvePnP), computed when first asked: only best-frame candidates need it."""
+        if k not in self.pitches:
+            self.pitches[k] = head_pose(self.points[k], self.frame_shape).pitch
+        return self.pitches[k]
 
     def per_frame(self, values: np.ndarray, n: int) -> list[float | None]:
         """Values by input frame index, None for frames without a face."""
@@ -516,7 +532,6 @@ def _measure(
     """EAR, MAR and head pose of every frame with a face."""
     valid = [i for i, p in enumerate(points) if p is not None]
     track_points = cast(list[np.ndarray], [points[i] for i in valid])
-    poses = [head_pose(track_points[k], frames[i].shape) for k, i in enumerate(valid)]
     yaw_sign = -1.0 if config.mirrored else 1.0
     ear_eyes = np.array([eye_aspect_ratios(p) for p in track_points]).reshape(-1, 2)
     return _Track(
@@ -528,8 +543,8 @@ def _measure(
         ear_eyes=ear_eyes,
         eye_crops=np.array([_eye_crops(frames[i], track_points[k]) for k, i in enumerate(valid)]).reshape(-1, 2, 640),
         mar=np.array([mouth_aspect_ratio(p) for p in track_points]),
-        yaw=np.array([yaw_sign * p.yaw for p in poses]),
-        pitch=np.array([p.pitch for p in poses]),
+        yaw=np.array([yaw_sign * yaw_degrees(p) for p in track_points]),
+        frame_shape=frames[0].shape,
     )
 
 
@@ -564,21 +579,30 @@ def _match_actions(actions: list[str], track: _Track, config: LivenessConfig) ->
     return steps, reasons
 
 
-def _best_candidates(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> list[tuple[int, float]]:
-    """(position, sharpness) of frontal frames with eyes open and mouth closed, else of any frontal frame."""
-    frontal = [
-        k
-        for k in range(len(track.valid))
-        if abs(track.yaw[k]) <= config.best_max_yaw_deg and abs(track.pitch[k]) <= config.best_max_pitch_deg
-    ]
+def _best_positions(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> list[int]:
+    """The best frames (_spread_best) among frontal frames with eyes open and mouth closed, else among any frontal
+    frame; pitch is asked of the sharpest candidates only."""
+    turned = [k for k in range(len(track.valid)) if abs(track.yaw[k]) <= config.best_max_yaw_deg]
     baseline_ear = float(np.percentile(track.ear, config.open_eye_percentile))
     resting = [
         k
-        for k in frontal
+        for k in turned
         if track.ear[k] >= config.eye_open_ratio * baseline_ear and track.mar[k] < config.mouth_closed_mar
     ]
+    sharp: dict[int, float] = {}
+
+    def upright(k: int) -> bool:
+        return abs(track.pitch(k)) <= config.best_max_pitch_deg
+
     # Without a resting frontal frame, any frontal frame will do; the match decides on those.
-    return [(k, _sharpness(frames[track.valid[k]], track.boxes[k])) for k in resting or frontal]
+    for group in (resting, turned):
+        for k in group:
+            if k not in sharp:
+                sharp[k] = _sharpness(frames[track.valid[k]], track.boxes[k])
+        chosen = _spread_best([(k, sharp[k]) for k in group], track.times, config.fusion_frames, upright)
+        if chosen:
+            return chosen
+    return []
 
 
 def _track_breaks(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> set[int]:
@@ -608,12 +632,11 @@ def _box_iou(box: face_models.XYWH, track_box: face_mod.Box) -> float:
 def sface_on_track(rgb: np.ndarray, box: face_mod.Box, points: np.ndarray, config: LivenessConfig) -> EvidenceFace:
     """SFace vector of the track's face in one frame: YuNet's face on the track box, else aligned on the 68 points."""
     model = face_models.sface_model()
-    on_track = [f for f in model.detect(rgb) if _box_iou(f.box, box) >= config.min_track_iou]
+    xywh = face_mod.xywh(box)
+    on_track = [f for f in model.detect_near(rgb, xywh) if _box_iou(f.box, box) >= config.min_track_iou]
     if on_track:
         found = max(on_track, key=lambda f: _box_iou(f.box, box))
         return EvidenceFace(-1, found, model.embed(model.align(rgb, found)))
-    top, right, bottom, left = box
-    xywh = (float(left), float(top), float(right - left), float(bottom - top))
     standin = face_models.DetectedFace(xywh, face_models.five_from_68(points), 0.0, points)
     return EvidenceFace(-1, None, model.embed(model.align(rgb, standin)))
 
@@ -710,7 +733,7 @@ def analyse_sequence(
     nonrigid = _nonrigid_motion(track.points)
     if nonrigid < config.min_nonrigid_motion:
         reasons.append("static_sequence")
-    best_positions = _spread_best(_best_candidates(frames, track, config), track.times, config.fusion_frames)
+    best_positions = _best_positions(frames, track, config)
     if not best_positions:
         reasons.append("no_good_frame")
     identity = _encode_track(frames, track, best_positions, config, models)

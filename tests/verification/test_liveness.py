@@ -412,6 +412,21 @@ def test_best_frames_come_from_each_third_when_they_can() -> None:
     assert sorted(_spread_best(only_early, times, 3)) == [0, 1, 2]
 
 
+def test_best_frames_ask_only_the_sharpest_candidates_for_their_pitch() -> None:
+    from verification.liveness import _spread_best
+
+    times = [i * 100 for i in range(30)]
+    sharp = [(k, 100.0 - (k % 10)) for k in range(30)]  # the first frame of each second is its sharpest
+    asked: list[int] = []
+
+    def upright(k: int) -> bool:  # frame 10 looks down: never a best frame
+        asked.append(k)
+        return k != 10
+
+    assert _spread_best(sharp, times, 3, upright) == [0, 20, 11]
+    assert sorted(asked) == [0, 10, 11, 20]  # solvePnP for four frames of thirty
+
+
 def _other_person(shape: tuple[int, ...], times: list[int]) -> list[np.ndarray]:
     """Frames of another real person (the East-Asian woman's recording), at the blink video's frame size."""
     whole = VideoLimits(max_bytes=500 * 2**20, max_duration_ms=600_000, max_decoded_frames=100_000)

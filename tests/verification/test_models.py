@@ -102,3 +102,14 @@ def test_stripped_sface_keeps_only_the_image_input() -> None:
     stripped = onnx.load_from_string(model_files.strip_unused_inputs(original))
     assert [i.name for i in stripped.graph.input] == ["data"]
     assert len(stripped.graph.node) == len(onnx.load_from_string(original).graph.node)
+
+
+def test_detect_near_finds_the_face_detect_finds(faces_dir: Path) -> None:
+    model = sface_model()
+    rgb = _rgb(faces_dir / "spoof" / "real" / "silentface_image_T1.jpg")
+    whole = model.detect(rgb)[0]
+    near = model.detect_near(rgb, whole.box)
+    assert len(near) == 1
+    # YuNet's points are coarse: the whole photo shifted by 8 px moves them by up to 10 px (0.06 face widths) here.
+    assert np.abs(near[0].landmarks5 - whole.landmarks5).max() < 0.1 * whole.box[2]
+    assert model.distance(model.embed(model.align(rgb, near[0])), model.embed(model.align(rgb, whole))) < 0.1
