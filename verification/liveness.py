@@ -582,11 +582,11 @@ def _match_actions(actions: list[str], track: _Track, config: LivenessConfig) ->
 def _best_positions(frames: list[np.ndarray], track: _Track, config: LivenessConfig) -> list[int]:
     """The best frames (_spread_best) among frontal frames with eyes open and mouth closed, else among any frontal
     frame; pitch is asked of the sharpest candidates only."""
-    turned = [k for k in range(len(track.valid)) if abs(track.yaw[k]) <= config.best_max_yaw_deg]
+    facing = [k for k in range(len(track.valid)) if abs(track.yaw[k]) <= config.best_max_yaw_deg]
     baseline_ear = float(np.percentile(track.ear, config.open_eye_percentile))
     resting = [
         k
-        for k in turned
+        for k in facing
         if track.ear[k] >= config.eye_open_ratio * baseline_ear and track.mar[k] < config.mouth_closed_mar
     ]
     sharp: dict[int, float] = {}
@@ -595,7 +595,7 @@ def _best_positions(frames: list[np.ndarray], track: _Track, config: LivenessCon
         return abs(track.pitch(k)) <= config.best_max_pitch_deg
 
     # Without a resting frontal frame, any frontal frame will do; the match decides on those.
-    for group in (resting, turned):
+    for group in (resting, facing):
         for k in group:
             if k not in sharp:
                 sharp[k] = _sharpness(frames[track.valid[k]], track.boxes[k])
