@@ -529,7 +529,7 @@ def _measure(
     points: list[np.ndarray | None],
     config: LivenessConfig,
 ) -> _Track:
-    """EAR, MAR and head pose of every frame with a face."""
+    """EAR, MAR and yaw of every frame with a face (pitch when asked: _Track.pitch)."""
     valid = [i for i, p in enumerate(points) if p is not None]
     track_points = cast(list[np.ndarray], [points[i] for i in valid])
     yaw_sign = -1.0 if config.mirrored else 1.0

@@ -138,8 +138,7 @@ class DlibFaceModel:
         faces = []
         for top, right, bottom, left in dlib_face.detect_faces(rgb, config=self.config):
             points = dlib_face.landmarks(rgb, (top, right, bottom, left))
-            box = (float(left), float(top), float(right - left), float(bottom - top))
-            faces.append(DetectedFace(box, five_from_68(points), 1.0, points))
+            faces.append(DetectedFace(dlib_face.xywh((top, right, bottom, left)), five_from_68(points), 1.0, points))
         return faces
 
     def align(self, rgb: np.ndarray, face: DetectedFace) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 
 from verification import model_files
 from verification.errors import VerificationError
+from verification.face import xywh
 from verification.image import downscale
 from verification.models import XYWH, DetectedFace, embed_face, sface_model
 
@@ -150,8 +151,7 @@ def photo_evidence(
 ) -> tuple[np.ndarray | None, float | None]:
     """SFace vector and P(real) of a photo dlib accepted (dlib_box: top, right, bottom, left); PAD judges YuNet's
     box, or dlib's when YuNet finds no face (then there is no SFace vector and dlib decides alone)."""
-    top, right, bottom, left = dlib_box
-    box: XYWH = (float(left), float(top), float(right - left), float(bottom - top))
+    box: XYWH = xywh(dlib_box)
     vector = None
     if sface or pad:
         try:
