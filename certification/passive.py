@@ -137,7 +137,8 @@ def _import_life_evidence(*, session: Session, settings: Settings, data: bytes, 
         "home_visit_tasks_cancelled": outcome.home_visit_tasks_cancelled,
     }
     _audit_import(session=session, action="life_evidence.imported", run=run, detail=result.as_dict() | follow_ups)
-    bulk.analyze(session, "life_evidence", "certification", "reinstatement", "suspension")
+    # certification: analysed where its rows were inserted (certify_many), before the follow-ups that read it.
+    bulk.analyze(session, "life_evidence", "reinstatement", "suspension")
     session.flush()
     session.expire_all()  # loaded objects must not show the statuses from before the set-based statements
     return result
