@@ -248,10 +248,9 @@ def _faces(rows: np.ndarray, pad: int, scale: tuple[float, float], offset: tuple
     factor = np.array([scale[0], scale[1]] * 7)
     shift = np.array([offset[0], offset[1]] * 7)
     for row in rows:
-        values = (row[:14].astype(np.float64) - pad) / factor + shift
-        values[2:4] = row[2:4] / factor[:2]
+        values = (row[:14].astype(np.float64) - pad) / factor + shift  # x, y, (w, h: redone below), 5 points
         points = values[4:14].reshape(5, 2)
-        box = (values[0], values[1], values[2], values[3])
+        box = (values[0], values[1], float(row[2]) / scale[0], float(row[3]) / scale[1])  # a size is neither padded nor shifted
         faces.append(DetectedFace(tuple(map(float, box)), points, float(row[14]), points))  # type: ignore[arg-type]
     return sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)
 
