@@ -290,7 +290,7 @@ def test_login_status_challenge_recording_certified_receipt(
     page.shot("result_certified")
     assert _one_certification(session, p.id) == 1
     spoken = page.js("window.__spoken || []")
-    assert "请眨眨眼" in spoken  # each step was read aloud
+    assert "请慢慢眨一下眼睛" in spoken  # each step was read aloud
     page.click("to-receipt")
     page.on("receipt")
     assert "领取养老金资格认证回执" in page.text()
